@@ -1,0 +1,100 @@
+# batchgen: one non-recursive Makefile.  `make` builds every cmd/bg-*.c
+# against one static library built from lib/.  See README.md.
+
+VERSION = 0.1.0
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+DESTDIR ?=
+
+# Build folder: build/ normally, build/asan for the sanitizer run.
+B ?= build
+PKGS = libcurl libcjson vips
+CC ?= cc
+OPT ?= -O2 -g
+SAN ?=
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CFLAGS ?=
+CFLAGS += $(OPT) $(SAN) -std=c11 -D_GNU_SOURCE -DBG_VERSION='"$(VERSION)"' \
+	-Wall -Wextra -Wno-unused-parameter -Wshadow -Wformat=2 \
+	-Ilib $(PKG_CFLAGS)
+LDFLAGS += $(SAN)
+LDLIBS += $(PKG_LIBS) -lm
+
+LIB_SRC := $(sort $(wildcard lib/*.c lib/provider/*.c))
+LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o)
+LIB_HDR := $(wildcard lib/*.h lib/provider/*.h)
+LIBA := $(B)/libbatchgen.a
+CMDS := $(sort $(basename $(notdir $(wildcard cmd/bg-*.c))))
+BINS := $(CMDS:%=$(B)/bin/%)
+MANS := $(wildcard cmd/bg-*.1)
+SCRIPTS := $(filter-out %.md,$(wildcard scripts/bg-*))
+UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
+UNITS := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+
+# Debian packages: build, test and demo needs ("make deps" installs the
+# missing ones; make test and make demo run it first).
+DEB_PKGS = gcc make pkg-config libcurl4-openssl-dev libcjson-dev libvips-dev \
+	jq parallel curl python3 postgresql chromium openssh-client \
+	openssh-server procps
+
+.PHONY: all test test-fast demo bench install uninstall clean deps check-deps
+all: $(BINS) $(UNITS)
+
+$(B)/%.o: %.c $(LIB_HDR)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(LIBA): $(LIB_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(B)/bin/%: $(B)/cmd/%.o $(LIBA)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIBA) $(LDLIBS)
+
+$(B)/tests/%: $(B)/tests/unit/%.o $(LIBA)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIBA) $(LDLIBS)
+
+# Install missing Debian packages (needs root; runs apt-get update once).
+deps:
+	@missing=$$(for p in $(DEB_PKGS); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; \
+	done); \
+	if [ -n "$$missing" ]; then \
+		echo "make deps: installing" $$missing; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -qq --no-install-recommends $$missing >/dev/null || exit 1; \
+	fi
+
+# The whole suite, then again under AddressSanitizer + UBSan.
+test: deps
+	@$(MAKE) -s all
+	@$(MAKE) -s B=build/asan OPT='-O1 -g -fno-omit-frame-pointer' \
+		SAN='-fsanitize=address,undefined -fno-sanitize-recover=undefined' all
+	@tests/run.sh build build/asan
+
+# The suite once, without sanitizers (for quick iterations).
+test-fast: all
+	@tests/run.sh build
+
+demo: deps
+	@$(MAKE) -s all
+	@scripts/demo.sh
+
+bench: deps all
+	@tests/bench/run.sh build
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	install -m 755 $(BINS) $(SCRIPTS) $(DESTDIR)$(BINDIR)
+	install -m 644 $(MANS) $(DESTDIR)$(MANDIR)/man1
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(CMDS) $(notdir $(SCRIPTS))) \
+		$(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(MANS)))
+
+clean:
+	rm -rf build

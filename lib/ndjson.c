@@ -1,0 +1,296 @@
+/* ndjson: a bounded line reader over read(2) and a one-write-per-line writer. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "ndjson.h"
+#include "record.h"
+
+int nd_open_failures;
+
+static int
+next_file(struct nd_reader *r)
+{
+	const char *f;
+
+	if (r->fd > 0)
+		close(r->fd);
+	r->fd = -1;
+	while (r->idx < (r->nfiles ? r->nfiles : 1)) {
+		f = r->nfiles ? r->files[r->idx] : "-";
+		r->idx++;
+		r->lineno = 0;
+		r->eof = 0;
+		r->start = r->end = 0;
+		if (!strcmp(f, "-")) {
+			r->fd = 0;
+			r->name = "<stdin>";
+			return 1;
+		}
+		r->fd = open(f, O_RDONLY | O_CLOEXEC);
+		if (r->fd >= 0) {
+			r->name = f;
+			return 1;
+		}
+		warnx("%s:", f);
+		nd_open_failures++;
+	}
+	return 0;
+}
+
+void
+nd_open(struct nd_reader *r, int n, char **files)
+{
+	memset(r, 0, sizeof *r);
+	r->files = files;
+	r->nfiles = n;
+	r->fd = -1;
+	r->name = "<stdin>";
+	r->maxlen = ND_MAXLINE_DEFAULT;
+	r->cap = 1 << 16;
+	r->buf = emalloc(r->cap);
+}
+
+void
+nd_close(struct nd_reader *r)
+{
+	if (r->fd > 0)
+		close(r->fd);
+	free(r->buf);
+	free(r->err);
+	r->buf = r->err = NULL;
+}
+
+static void
+seterr(struct nd_reader *r, char *msg)
+{
+	free(r->err);
+	r->err = msg;
+}
+
+/* Fill the buffer; returns bytes read, 0 at EOF, dies on read errors. */
+static ssize_t
+fill(struct nd_reader *r)
+{
+	ssize_t n;
+
+	if (r->start > 0 && r->start == r->end)
+		r->start = r->end = 0;
+	if (r->end == r->cap) {
+		if (r->start > 0) {
+			memmove(r->buf, r->buf + r->start, r->end - r->start);
+			r->end -= r->start;
+			r->start = 0;
+		} else {
+			r->cap *= 2;
+			r->buf = erealloc(r->buf, r->cap);
+		}
+	}
+	do
+		n = read(r->fd, r->buf + r->end, r->cap - r->end - 1);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		die(EXIT_FATAL, "%s:", r->name);
+	r->end += n;
+	return n;
+}
+
+/* Skip to the end of an overlong line. */
+static void
+discard_line(struct nd_reader *r)
+{
+	char *nl;
+
+	for (;;) {
+		nl = memchr(r->buf + r->start, '\n', r->end - r->start);
+		if (nl) {
+			r->start = nl - r->buf + 1;
+			return;
+		}
+		r->start = r->end = 0;
+		if (fill(r) == 0)
+			return;
+	}
+}
+
+/* Report an overlong line starting at s: keep a prefix for the record. */
+static void
+too_long(struct nd_reader *r, const char *s, char **line, size_t *len)
+{
+	r->lineno++;
+	memcpy(r->trunc, s, ND_RAWMAX);
+	r->trunc[ND_RAWMAX] = '\0';
+	seterr(r, easprintf("line longer than %zu bytes", r->maxlen));
+	*line = r->trunc;
+	*len = ND_RAWMAX;
+}
+
+int
+nd_line(struct nd_reader *r, char **line, size_t *len)
+{
+	char *s, *nl;
+	size_t n, scanned = 0;
+	int last;
+
+	if (r->fd < 0 && !next_file(r))
+		return 0;
+	for (;;) {
+		nl = memchr(r->buf + r->start + scanned, '\n',
+		    r->end - r->start - scanned);
+		if (!nl && r->end - r->start > r->maxlen) {
+			too_long(r, r->buf + r->start, line, len);
+			discard_line(r);
+			return -1;
+		}
+		if (!nl) {
+			scanned = r->end - r->start;
+			if (!r->eof && fill(r) > 0)
+				continue;
+			r->eof = 1;
+			last = r->idx >= (r->nfiles ? r->nfiles : 1);
+			if (r->follow && last) {
+				r->eof = 0;	/* the rest may come later */
+				return 2;
+			} else if (r->end > r->start) {
+				nl = r->buf + r->end;	/* no final newline */
+			} else if (next_file(r)) {
+				scanned = 0;
+				continue;
+			} else {
+				return 0;
+			}
+		}
+		s = r->buf + r->start;
+		n = nl - s;
+		r->start = nl == r->buf + r->end ? r->end : (size_t)(nl - r->buf) + 1;
+		scanned = 0;
+		if (n > r->maxlen) {
+			too_long(r, s, line, len);
+			return -1;
+		}
+		*nl = '\0';
+		r->lineno++;
+		if (n && s[n - 1] == '\r')
+			s[--n] = '\0';
+		if (memchr(s, '\0', n)) {
+			seterr(r, estrdup("NUL byte in line"));
+			*line = s;
+			*len = strlen(s);
+			return -1;
+		}
+		if (strspn(s, " \t") == n)
+			continue;	/* blank lines carry no record */
+		*line = s;
+		*len = n;
+		return 1;
+	}
+}
+
+cJSON *
+nd_parse(struct nd_reader *r, const char *line, size_t len)
+{
+	const char *end = NULL, *ep;
+	cJSON *o;
+
+	o = cJSON_ParseWithLengthOpts(line, len + 1, &end, 1);
+	if (!o) {
+		ep = cJSON_GetErrorPtr();
+		if (ep >= line && ep <= line + len)
+			seterr(r, easprintf("invalid JSON near column %ld",
+			    (long)(ep - line) + 1));
+		else
+			seterr(r, estrdup("invalid JSON"));
+		return NULL;
+	}
+	if (!cJSON_IsObject(o)) {
+		cJSON_Delete(o);
+		seterr(r, estrdup("not a JSON object"));
+		return NULL;
+	}
+	return o;
+}
+
+cJSON *
+nd_next(struct nd_reader *r, const char *stage, int *bad)
+{
+	char *line;
+	size_t len;
+	cJSON *o;
+	int rc;
+
+	*bad = 0;
+	rc = nd_line(r, &line, &len);
+	if (rc == 0 || rc == 2)
+		return NULL;
+	if (rc == 1 && (o = nd_parse(r, line, len)))
+		return o;
+	*bad = 1;
+	warnx("%s:%ld: %s", r->name, r->lineno, r->err);
+	return rec_bad_line(stage, r->name, r->lineno, line, len, r->err);
+}
+
+static char *obuf;
+static size_t ocap;
+
+void
+nd_write_raw(const char *s, size_t len)
+{
+	ssize_t n;
+
+	while (len > 0) {
+		n = write(1, s, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EPIPE)
+			exit(EXIT_FATAL);
+		if (n < 0)
+			die(EXIT_FATAL, "stdout:");
+		s += n;
+		len -= n;
+	}
+}
+
+void
+nd_write(const cJSON *obj)
+{
+	size_t n;
+
+	if (!ocap) {
+		ocap = 1 << 16;
+		obuf = emalloc(ocap);
+	}
+	/* cJSON wants 5 spare bytes; grow until the record fits */
+	while (!cJSON_PrintPreallocated((cJSON *)obj, obuf, (int)ocap - 6, 0)) {
+		if (ocap > ((size_t)1 << 31))
+			die(EXIT_FATAL, "record too large to print");
+		ocap *= 2;
+		obuf = erealloc(obuf, ocap);
+	}
+	n = strlen(obuf);
+	obuf[n++] = '\n';
+	nd_write_raw(obuf, n);
+}
+
+char *
+nd_print(const cJSON *obj)
+{
+	char *s = cJSON_PrintUnformatted(obj);
+
+	if (!s)
+		die(EXIT_FATAL, "out of memory");
+	return s;
+}
+
+void
+nd_finish(void)
+{
+	if (fflush(stdout) == EOF || ferror(stdout)) {
+		if (errno == EPIPE)
+			exit(EXIT_FATAL);
+		die(EXIT_FATAL, "stdout:");
+	}
+}

@@ -1,0 +1,249 @@
+/* store: temp-then-rename writes, locked appends, objects and the cache. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "ndjson.h"
+#include "store.h"
+#include "util.h"
+
+const char *
+store_root(const char *opt)
+{
+	const char *e;
+
+	if (opt && *opt)
+		return opt;
+	e = getenv("BG_ROOT");
+	return e && *e ? e : "./bg-data";
+}
+
+int
+store_mkdirs(const char *path)
+{
+	char *p = estrdup(path), *s;
+	int rc = 0;
+
+	for (s = p + 1; ; s++) {
+		if (*s == '/' || *s == '\0') {
+			char c = *s;
+
+			*s = '\0';
+			if (mkdir(p, 0755) < 0 && errno != EEXIST) {
+				rc = -1;
+				break;
+			}
+			*s = c;
+			if (!c)
+				break;
+		}
+	}
+	free(p);
+	return rc;
+}
+
+int
+store_mkparent(const char *path)
+{
+	const char *sl = strrchr(path, '/');
+	char *d;
+	int rc;
+
+	if (!sl || sl == path)
+		return 0;
+	d = estrndup(path, sl - path);
+	rc = store_mkdirs(d);
+	free(d);
+	return rc;
+}
+
+int
+store_write_atomic(const char *path, const void *data, size_t len)
+{
+	char *tmp;
+	const char *p = data;
+	ssize_t n;
+	int fd, saved;
+
+	if (store_mkparent(path) < 0)
+		return -1;
+	tmp = easprintf("%s.tmp.%ld", path, (long)getpid());
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		free(tmp);
+		return -1;
+	}
+	while (len > 0) {
+		n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			goto fail;
+		p += n;
+		len -= n;
+	}
+	if (fsync(fd) < 0 || close(fd) < 0) {
+		fd = -1;
+		goto fail;
+	}
+	if (rename(tmp, path) < 0) {
+		fd = -1;
+		goto fail;
+	}
+	free(tmp);
+	return 0;
+fail:
+	saved = errno;
+	if (fd >= 0)
+		close(fd);
+	unlink(tmp);
+	free(tmp);
+	errno = saved;
+	return -1;
+}
+
+char *
+store_read_file(const char *path, size_t max, size_t *len)
+{
+	struct stat st;
+	char *buf;
+	size_t off = 0;
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), saved;
+
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st) < 0)
+		goto fail;
+	if (!S_ISREG(st.st_mode)) {
+		errno = EINVAL;
+		goto fail;
+	}
+	if ((size_t)st.st_size > max) {
+		errno = EFBIG;
+		goto fail;
+	}
+	buf = emalloc(st.st_size + 1);
+	while (off < (size_t)st.st_size) {
+		n = read(fd, buf + off, st.st_size - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			saved = n < 0 ? errno : EIO;
+			free(buf);
+			close(fd);
+			errno = saved;
+			return NULL;
+		}
+		off += n;
+	}
+	close(fd);
+	buf[off] = '\0';
+	*len = off;
+	return buf;
+fail:
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return NULL;
+}
+
+int
+store_put_object(const char *root, const void *data, size_t len,
+    const char *ext, char sha[65], char **rel)
+{
+	struct stat st;
+	char *path;
+	int rc = 0;
+
+	util_sha256_hex(data, len, sha);
+	*rel = easprintf("objects/%.2s/%s.%s", sha, sha, ext);
+	path = easprintf("%s/%s", root, *rel);
+	/* content-addressed: an object of the right size is already right */
+	if (stat(path, &st) < 0 || (size_t)st.st_size != len)
+		rc = store_write_atomic(path, data, len);
+	free(path);
+	if (rc < 0) {
+		int saved = errno;
+
+		free(*rel);
+		*rel = NULL;
+		errno = saved;
+	}
+	return rc;
+}
+
+int
+store_append(const char *path, const char *line, size_t len)
+{
+	ssize_t n;
+	int fd, saved;
+
+	if (store_mkparent(path) < 0)
+		return -1;
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -1;
+	if (flock(fd, LOCK_EX) < 0)
+		goto fail;
+	do
+		n = write(fd, line, len);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		goto fail;
+	if ((size_t)n != len) {
+		errno = ENOSPC;
+		goto fail;
+	}
+	return close(fd);	/* closing releases the lock */
+fail:
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return -1;
+}
+
+static char *
+cache_path(const char *root, const char *key)
+{
+	return easprintf("%s/cache/%.2s/%s.json", root, key, key);
+}
+
+cJSON *
+store_cache_get(const char *root, const char *key)
+{
+	char *path = cache_path(root, key), *buf;
+	size_t len;
+	cJSON *o = NULL;
+
+	buf = store_read_file(path, (size_t)1 << 30, &len);
+	if (buf) {
+		o = cJSON_ParseWithLengthOpts(buf, len + 1, NULL, 0);
+		if (o && !cJSON_IsObject(o)) {
+			cJSON_Delete(o);
+			o = NULL;
+		}
+		free(buf);
+	}
+	free(path);
+	return o;
+}
+
+int
+store_cache_put(const char *root, const char *key, const cJSON *rec)
+{
+	char *path = cache_path(root, key), *s = nd_print(rec);
+	int rc;
+
+	rc = store_write_atomic(path, s, strlen(s));
+	cJSON_free(s);
+	free(path);
+	return rc;
+}

@@ -1,0 +1,39 @@
+/* store: the content-addressed store under --root (DESIGN.md "The store"). */
+#ifndef BG_STORE_H
+#define BG_STORE_H
+
+#include <stddef.h>
+#include <cjson/cJSON.h>
+
+/* The store root: opt if given, else $BG_ROOT, else "./bg-data". */
+const char *store_root(const char *opt);
+
+/* mkdir -p of path (0755); 0 or -1 with errno. */
+int store_mkdirs(const char *path);
+/* mkdir -p of the folder that holds path. */
+int store_mkparent(const char *path);
+
+/* Write data to path atomically: a temp file in the same folder, fsync'd,
+ * then rename(2).  Creates parent folders.  0 or -1 with errno. */
+int store_write_atomic(const char *path, const void *data, size_t len);
+
+/* Read a whole file (at most max bytes; larger fails with EFBIG).
+ * Returns malloc'd bytes with a NUL after them, *len set; NULL + errno. */
+char *store_read_file(const char *path, size_t max, size_t *len);
+
+/* Store bytes as objects/<aa>/<sha256>.<ext> under root (no rewrite when
+ * present).  sha (65 bytes) gets the hash; *rel (malloc'd) the path
+ * relative to root.  0 or -1 with errno. */
+int store_put_object(const char *root, const void *data, size_t len,
+    const char *ext, char sha[65], char **rel);
+
+/* Append one line (len bytes ending in '\n') to path with O_APPEND under an
+ * exclusive flock(2), in one write.  Creates the file and its folder. */
+int store_append(const char *path, const char *line, size_t len);
+
+/* The request cache: cache/<aa>/<key>.json holds a finished result record.
+ * store_cache_get returns the record (cJSON_Delete it) or NULL. */
+cJSON *store_cache_get(const char *root, const char *key);
+int store_cache_put(const char *root, const char *key, const cJSON *rec);
+
+#endif

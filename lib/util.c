@@ -1,0 +1,171 @@
+/* util: thin wrappers so that hashing, UUIDs and base64 come from GLib. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <glib.h>
+
+#include "err.h"
+#include "util.h"
+
+void
+util_sha256_hex(const void *data, size_t len, char out[65])
+{
+	gchar *h = g_compute_checksum_for_data(G_CHECKSUM_SHA256, data, len);
+
+	memcpy(out, h, 64);
+	out[64] = '\0';
+	g_free(h);
+}
+
+char *
+util_uuid(void)
+{
+	gchar *u = g_uuid_string_random();
+	char *s = estrdup(u);
+
+	g_free(u);
+	return s;
+}
+
+char *
+util_b64_encode(const void *data, size_t len, size_t *outlen)
+{
+	/* GLib's streaming encoder, into malloc'd memory of known size */
+	size_t cap = (len / 3 + 1) * 4 + 4;
+	char *out = emalloc(cap);
+	gint state = 0, save = 0;
+	gsize n;
+
+	n = g_base64_encode_step(data, len, FALSE, out, &state, &save);
+	n += g_base64_encode_close(FALSE, out + n, &state, &save);
+	out[n] = '\0';
+	if (outlen)
+		*outlen = n;
+	return out;
+}
+
+unsigned char *
+util_b64_decode(const char *text, size_t len, size_t *outlen)
+{
+	unsigned char *out;
+	gint state = 0;
+	guint save = 0;
+	size_t i, n;
+
+	/* GLib skips invalid characters silently: refuse them first */
+	for (i = 0; i < len; i++) {
+		unsigned char c = text[i];
+
+		if (!(g_ascii_isalnum(c) || c == '+' || c == '/' || c == '=' ||
+		    c == '\n' || c == '\r'))
+			return NULL;
+	}
+	out = emalloc(len / 4 * 3 + 4);
+	n = g_base64_decode_step(text, len, out, &state, &save);
+	if (outlen)
+		*outlen = n;
+	return out;
+}
+
+char *
+util_utf8_fix(char *s, size_t len)
+{
+	const gchar *end;
+	char *p = s;
+
+	while (!g_utf8_validate(p, len - (p - s), &end)) {
+		p = (char *)end;
+		*p++ = '?';
+	}
+	return s;
+}
+
+char *
+util_now_iso(char *buf)
+{
+	time_t t = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return buf;
+}
+
+double
+util_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static void
+sb_grow(struct sbuf *b, size_t n)
+{
+	if (b->len + n + 1 <= b->cap)
+		return;
+	if (!b->cap)
+		b->cap = 256;
+	while (b->len + n + 1 > b->cap)
+		b->cap *= 2;
+	b->s = erealloc(b->s, b->cap);
+}
+
+void
+sb_add(struct sbuf *b, const void *p, size_t n)
+{
+	sb_grow(b, n);
+	memcpy(b->s + b->len, p, n);
+	b->len += n;
+	b->s[b->len] = '\0';
+}
+
+void
+sb_adds(struct sbuf *b, const char *s)
+{
+	sb_add(b, s, strlen(s));
+}
+
+void
+sb_addc(struct sbuf *b, char c)
+{
+	sb_add(b, &c, 1);
+}
+
+void
+sb_addf(struct sbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	sb_grow(b, n);
+	va_start(ap, fmt);
+	vsnprintf(b->s + b->len, n + 1, fmt, ap);
+	va_end(ap);
+	b->len += n;
+}
+
+void
+sb_reset(struct sbuf *b)
+{
+	b->len = 0;
+	if (b->s)
+		b->s[0] = '\0';
+}
+
+void
+sb_free(struct sbuf *b)
+{
+	free(b->s);
+	b->s = NULL;
+	b->len = b->cap = 0;
+}

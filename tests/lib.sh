@@ -1,0 +1,13 @@
+# tests/lib.sh: helpers sourced by tests/t/*.sh (TAP-like lines).
+#   ok COND-COMMAND... "description"   is replaced by check/is below.
+n_fail=0
+pass() { echo "ok - $*"; }
+flunk() { echo "not ok - $*"; n_fail=$((n_fail + 1)); }
+# check "description" command...: ok when the command succeeds
+check() { d=$1; shift; if "$@"; then pass "$d"; else flunk "$d"; fi; }
+# is "description" actual expected
+is() { if [ "$2" = "$3" ]; then pass "$1"; else flunk "$1: got '$2', want '$3'"; fi; }
+# the last line of a test: exit status from the count of failures
+done_testing() { exit $((n_fail > 0)); }
+# a free loopback TCP port
+free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
