@@ -37,7 +37,7 @@ UNITS := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 # missing ones; make test and make demo run it first).
 DEB_PKGS = gcc make pkg-config libcurl4-openssl-dev libcjson-dev libvips-dev \
 	jq parallel curl python3 postgresql chromium openssh-client \
-	openssh-server procps
+	openssh-server procps libvips-tools
 
 .PHONY: all test test-fast demo bench install uninstall clean deps check-deps
 all: $(BINS) $(UNITS)
