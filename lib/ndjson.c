@@ -72,7 +72,8 @@ seterr(struct nd_reader *r, char *msg)
 	r->err = msg;
 }
 
-/* Fill the buffer; returns bytes read, 0 at EOF, dies on read errors. */
+/* Fill the buffer; returns bytes read, 0 at EOF, -1 when a non-blocking
+ * input has nothing to read yet; dies on read errors. */
 static ssize_t
 fill(struct nd_reader *r)
 {
@@ -80,7 +81,7 @@ fill(struct nd_reader *r)
 
 	if (r->start > 0 && r->start == r->end)
 		r->start = r->end = 0;
-	if (r->end == r->cap) {
+	if (r->end + 1 >= r->cap) {
 		if (r->start > 0) {
 			memmove(r->buf, r->buf + r->start, r->end - r->start);
 			r->end -= r->start;
@@ -93,6 +94,8 @@ fill(struct nd_reader *r)
 	do
 		n = read(r->fd, r->buf + r->end, r->cap - r->end - 1);
 	while (n < 0 && errno == EINTR);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return -1;	/* non-blocking input: nothing there yet */
 	if (n < 0)
 		die(EXIT_FATAL, "%s:", r->name);
 	r->end += n;
@@ -113,7 +116,7 @@ discard_line(struct nd_reader *r)
 		}
 		r->start = r->end = 0;
 		if (fill(r) == 0)
-			return;
+			return;	/* (-1, non-blocking: try again) */
 	}
 }
 
@@ -134,6 +137,7 @@ nd_line(struct nd_reader *r, char **line, size_t *len)
 {
 	char *s, *nl;
 	size_t n, scanned = 0;
+	ssize_t got;
 	int last;
 
 	if (r->fd < 0 && !next_file(r))
@@ -148,8 +152,11 @@ nd_line(struct nd_reader *r, char **line, size_t *len)
 		}
 		if (!nl) {
 			scanned = r->end - r->start;
-			if (!r->eof && fill(r) > 0)
+			got = r->eof ? 0 : fill(r);
+			if (got > 0)
 				continue;
+			if (got < 0)
+				return 3;	/* O_NONBLOCK input would block */
 			r->eof = 1;
 			last = r->idx >= (r->nfiles ? r->nfiles : 1);
 			if (r->follow && last) {
@@ -224,7 +231,7 @@ nd_next(struct nd_reader *r, const char *stage, int *bad)
 
 	*bad = 0;
 	rc = nd_line(r, &line, &len);
-	if (rc == 0 || rc == 2)
+	if (rc == 0 || rc == 2 || rc == 3)
 		return NULL;
 	if (rc == 1 && (o = nd_parse(r, line, len)))
 		return o;

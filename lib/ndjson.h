@@ -33,7 +33,8 @@ void nd_close(struct nd_reader *r);
  * the next call.  Returns 1 for a line, -1 for a line that was too long or
  * held a NUL (r->err says which; *line holds a truncated copy), 0 at the end
  * of every input.  In follow mode at the end it returns 2 (caller may sleep
- * and call again). */
+ * and call again).  When the input is O_NONBLOCK and holds no whole line
+ * yet it returns 3 (wait until it is readable and call again). */
 int nd_line(struct nd_reader *r, char **line, size_t *len);
 
 /* Parse one line strictly into a JSON object.  Returns the object (free with
