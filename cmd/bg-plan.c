@@ -1,1 +1,291 @@
-int main(void) { return 0; }
+/*
+ * bg-plan: turn candidate records into job records.
+ *
+ * Reads candidate records (bg-candidates) from the operands or stdin and a
+ * settings file; writes one job per (variant x variation), or a failed
+ * record for a candidate that cannot be planned, and passes records that
+ * failed earlier through untouched.  Nothing is written until the whole
+ * input has been checked against the batch size cap: jobs are spooled to
+ * a temporary file first.  Prints the cost estimate on stderr (or, with
+ * --estimate, as JSON on stdout instead of the jobs).
+ *
+ * Exit: 0 planned, 1 some lines were not records, 2 usage/settings/too
+ * many variants (nothing written), 3 fatal.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <glib.h>
+
+#include "err.h"
+#include "name.h"
+#include "ndjson.h"
+#include "record.h"
+#include "settings.h"
+#include "util.h"
+
+#define MAX_VARIANTS 100
+
+static struct settings set;
+static const char *batch_id, *batch_name;
+static char *folder;		/* "<slug>-<batch id prefix>" */
+static int variations, max_images = 4;
+static long max_variants = MAX_VARIANTS;
+static long nvariants, nfailed;
+static GHashTable *seen;	/* variant ids already planned */
+
+static void __attribute__((noreturn))
+usage(int status)
+{
+	fprintf(status ? stderr : stdout,
+	    "usage: %s --settings FILE [--name NAME] [--batch-id ID] [--variations N]\n"
+	    "               [--max-variants N] [--max-images-per-variant N] [--estimate] [-q] [FILE...]\n",
+	    argv0);
+	exit(status);
+}
+
+/* Spool a line to the temporary output. */
+static void
+spool(FILE *out, const char *s, size_t len)
+{
+	if (fwrite(s, 1, len, out) != len || putc('\n', out) == EOF)
+		die(EXIT_FATAL, "spool:");
+}
+
+static void
+spool_rec(FILE *out, const cJSON *o)
+{
+	char *s = nd_print(o);
+
+	spool(out, s, strlen(s));
+	cJSON_free(s);
+}
+
+/* Check selected: 1..max_images strings.  Returns NULL or why not. */
+static char *
+check_images(const cJSON *sel)
+{
+	const cJSON *e;
+	int n;
+
+	if (!cJSON_IsArray(sel))
+		return estrdup("no selected images (selected must be a list of 1 to 4 image URLs or paths)");
+	n = cJSON_GetArraySize(sel);
+	cJSON_ArrayForEach(e, sel)
+		if (!cJSON_IsString(e) || !*e->valuestring)
+			return estrdup("selected images must be non-empty strings");
+	if (n < 1 || n > max_images)
+		return easprintf("%d selected images, need 1 to %d", n, max_images);
+	return NULL;
+}
+
+/* Plan one candidate: spool its jobs or a failed record. */
+static void
+plan(FILE *out, cJSON *c)
+{
+	const cJSON *sel = cJSON_GetObjectItemCaseSensitive(c, "selected");
+	char idbuf[32], *why = NULL, *prompt, *safe, *s;
+	const char *vid;
+	cJSON *input, *targets;
+	int v;
+
+	if (!(vid = rec_id(c, "variant_id", idbuf))) {
+		rec_fail(c, "plan", "invalid_record", 0, "record has no variant_id");
+		goto failed;
+	}
+	rec_set_str(c, "variant_id", vid);	/* ids travel as strings */
+	if ((s = (char *)rec_id(c, "product_id", idbuf)))
+		rec_set_str(c, "product_id", s);
+	vid = rec_str(c, "variant_id");
+	if ((why = check_images(sel))) {
+		rec_fail(c, "plan", "invalid_images", 0, "variant %s: %s", vid, why);
+		free(why);
+		goto failed;
+	}
+	if (g_hash_table_contains(seen, vid)) {
+		rec_fail(c, "plan", "invalid_record", 0,
+		    "variant %s is already in this batch", vid);
+		goto failed;
+	}
+	if (!(prompt = tmpl_render(&set, c, &why))) {
+		rec_fail(c, "plan", "invalid_record", 0, "variant %s: %s", vid, why);
+		free(why);
+		goto failed;
+	}
+	g_hash_table_add(seen, estrdup(vid));
+	nvariants++;
+
+	/* the menu to choose from is not part of the job */
+	cJSON_DeleteItemFromObjectCaseSensitive(c, "generated");
+	cJSON_DeleteItemFromObjectCaseSensitive(c, "uploads");
+	rec_set_str(c, "batch_id", batch_id);
+	rec_set_str(c, "batch_name", batch_name);
+	rec_set_str(c, "provider", set.provider);
+	if (set.model)
+		rec_set_str(c, "model", set.model);
+	rec_set_str(c, "prompt", prompt);
+	input = cJSON_Duplicate(set.input, 1);
+	rec_set(input, "product_images", cJSON_Duplicate(sel, 1));
+	rec_set(c, "input", input);
+	safe = name_safe(vid, NAME_MAX_DEFAULT);
+	targets = cJSON_CreateObject();
+	s = easprintf("variants/%s/%s", safe, folder);
+	cJSON_AddStringToObject(targets, "variant_folder", s);
+	free(s);
+	s = easprintf("batches/%s", folder);
+	cJSON_AddStringToObject(targets, "batch_folder", s);
+	free(s);
+	rec_set(c, "targets", targets);
+	rec_set_num(c, "price_per_image", set.price);
+	rec_set_num(c, "attempt", 0);
+	rec_set_str(c, "status", "planned");
+	cJSON_DeleteItemFromObjectCaseSensitive(c, "error");
+	for (v = 1; v <= variations; v++) {
+		s = easprintf("%s-%s-%d", batch_id, safe, v);
+		rec_set_str(c, "job_id", s);
+		free(s);
+		rec_set_num(c, "variation", v);
+		spool_rec(out, c);
+	}
+	free(safe);
+	free(prompt);
+	return;
+failed:
+	nfailed++;
+	spool_rec(out, c);
+}
+
+/* Copy the spooled lines to stdout, one write per line. */
+static void
+emit(FILE *in)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+
+	rewind(in);
+	while ((n = getline(&line, &cap, in)) > 0)
+		nd_write_raw(line, n);
+	free(line);
+	if (ferror(in))
+		die(EXIT_FATAL, "spool:");
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"settings", required_argument, NULL, 's'},
+		{"name", required_argument, NULL, 'n'},
+		{"batch-id", required_argument, NULL, 'b'},
+		{"variations", required_argument, NULL, 'v'},
+		{"max-variants", required_argument, NULL, 'm'},
+		{"max-images-per-variant", required_argument, NULL, 'i'},
+		{"estimate", no_argument, NULL, 'e'},
+		{"quiet", no_argument, NULL, 'q'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0}
+	};
+	const char *settings_path = NULL, *opt_name = NULL, *opt_id = NULL;
+	struct nd_reader rd;
+	int c, quiet = 0, estimate = 0, bad, nbad = 0;
+	long opt_var = 0;
+	char *err, *gen_id = NULL, *slug, *idpart;
+	double cost;
+	FILE *out;
+	cJSON *o;
+
+	err_init(argv[0]);
+	while ((c = getopt_long(argc, argv, "s:n:b:v:m:i:eqhV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 's': settings_path = optarg; break;
+		case 'n': opt_name = optarg; break;
+		case 'b': opt_id = optarg; break;
+		case 'v': opt_var = err_num("--variations", optarg, 1, 10); break;
+		case 'm': max_variants = err_num("--max-variants", optarg, 1, 100000000); break;
+		case 'i': max_images = err_num("--max-images-per-variant", optarg, 1, 16); break;
+		case 'e': estimate = 1; break;
+		case 'q': quiet = 1; break;
+		case 'h': usage(EXIT_DONE);
+		case 'V': err_version();
+		default: usage(EXIT_USAGE);
+		}
+	}
+	if (!settings_path) {
+		warnx("--settings FILE is required");
+		usage(EXIT_USAGE);
+	}
+	if (settings_load(&set, settings_path, &err) < 0)
+		die(EXIT_USAGE, "%s: %s", settings_path, err);
+	if (opt_id) {
+		if (!*opt_id || strlen(opt_id) > 64 ||
+		    strspn(opt_id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") != strlen(opt_id))
+			die(EXIT_USAGE, "--batch-id: use 1 to 64 letters, digits, '-' or '_', got '%s'", opt_id);
+		batch_id = opt_id;
+	} else {
+		batch_id = gen_id = util_uuid();
+	}
+	batch_name = opt_name ? opt_name : set.name;
+	variations = opt_var ? (int)opt_var : set.variations;
+	slug = name_slug(batch_name, 40);
+	idpart = estrndup(batch_id, 8);
+	folder = easprintf("%s-%s", slug, idpart);
+	free(slug);
+	free(idpart);
+	seen = g_hash_table_new_full(g_str_hash, g_str_equal, free, NULL);
+
+	if (!(out = tmpfile()))
+		die(EXIT_FATAL, "cannot create a spool file:");
+	nd_open(&rd, argc - optind, argv + optind);
+	while ((o = nd_next(&rd, "plan", &bad))) {
+		if (bad) {
+			nbad++;
+			spool_rec(out, o);
+		} else if (rec_is_final_failure(o)) {
+			spool_rec(out, o);	/* failed earlier: pass through */
+		} else {
+			plan(out, o);
+		}
+		cJSON_Delete(o);
+	}
+	nd_close(&rd);
+	if (fflush(out) == EOF)
+		die(EXIT_FATAL, "spool:");
+
+	if (nvariants > max_variants)
+		die(EXIT_USAGE, "%ld variants exceed the batch limit of %ld; "
+		    "split the batch or raise the limit with --max-variants %ld",
+		    nvariants, max_variants, nvariants);
+	cost = (double)nvariants * variations * set.price;
+	if (estimate) {
+		o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "batch_id", batch_id);
+		cJSON_AddStringToObject(o, "batch_name", batch_name);
+		cJSON_AddStringToObject(o, "provider", set.provider);
+		if (set.model)
+			cJSON_AddStringToObject(o, "model", set.model);
+		cJSON_AddNumberToObject(o, "variants", nvariants);
+		cJSON_AddNumberToObject(o, "variations", variations);
+		cJSON_AddNumberToObject(o, "images", (double)nvariants * variations);
+		cJSON_AddNumberToObject(o, "price_per_image", set.price);
+		cJSON_AddNumberToObject(o, "cost", cost);
+		cJSON_AddNumberToObject(o, "failed", nfailed + nbad);
+		nd_write(o);
+		cJSON_Delete(o);
+	} else {
+		if (!quiet)
+			fprintf(stderr, "%s: %ld variants \xc3\x97 %d variations = %ld images, est. %.2f\n",
+			    argv0, nvariants, variations, nvariants * variations, cost);
+		emit(out);
+	}
+	fclose(out);
+	nd_finish();
+	g_hash_table_destroy(seen);
+	free(folder);
+	free(gen_id);
+	settings_free(&set);
+	return nbad || nd_open_failures ? EXIT_BADLINES : EXIT_DONE;
+}

@@ -142,6 +142,25 @@ test_reader(void)
 	CHECK(nd_line(&r, &line, &len) == -1, "overlong line rejected");
 	CHECK(nd_line(&r, &line, &len) == 1 && !strcmp(line, "{\"z\":1}"), "next line read after overlong one");
 	nd_close(&r);
+	/* a valid line longer than the first buffer (64 KiB) is read whole */
+	fd = open(path, O_WRONLY | O_TRUNC);
+	{
+		static char big[200000];
+		memset(big, 'y', sizeof big);
+		memcpy(big, "{\"k\":\"", 6);
+		memcpy(big + sizeof big - 3, "\"}\n", 3);
+		if (write(fd, big, sizeof big) < 0 || write(fd, "{}\n", 3) < 0)
+			return;
+	}
+	close(fd);
+	nd_open(&r, 1, files);
+	o = nd_next(&r, "test", &bad);
+	CHECK(o && !bad && strlen(rec_str(o, "k")) == 200000 - 9, "200 KB line read whole");
+	cJSON_Delete(o);
+	o = nd_next(&r, "test", &bad);
+	CHECK(o && !bad, "line after a long one");
+	cJSON_Delete(o);
+	nd_close(&r);
 	unlink(path);
 }
 
