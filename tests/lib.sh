@@ -11,3 +11,17 @@ is() { if [ "$2" = "$3" ]; then pass "$1"; else flunk "$1: got '$2', want '$3'";
 done_testing() { exit $((n_fail > 0)); }
 # a free loopback TCP port
 free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+# start_stub [stub options...]: start the loopback provider stub in the
+# background with a request log at $T/stub.log; sets STUB (base URL) and
+# STUB_PID and stops it at exit.
+start_stub() {
+	rm -f "$T/stub.port"
+	/usr/bin/python3 "$TOP/tests/stub/bg-stub.py" --port-file "$T/stub.port" \
+		--log "$T/stub.log" "$@" 2>"$T/stub.err" &
+	STUB_PID=$!
+	trap 'kill $STUB_PID 2>/dev/null; wait $STUB_PID 2>/dev/null' EXIT
+	i=0
+	while [ ! -s "$T/stub.port" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+	[ -s "$T/stub.port" ] || { flunk "stub did not start: $(cat "$T/stub.err")"; done_testing; }
+	STUB=http://127.0.0.1:$(cat "$T/stub.port")
+}
