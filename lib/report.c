@@ -1,0 +1,884 @@
+/* report: the latest record of each job, and summaries over them.
+ *
+ * Jobs, variants (cards) and batches live in arrays in first-seen order, so
+ * every output is deterministic; GLib hash tables map keys to indexes and a
+ * GStringChunk interns the repeated strings (batch ids, codes, titles). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <glib.h>
+
+#include "err.h"
+#include "record.h"
+#include "report.h"
+
+#define MSG_MAX 400		/* bytes of an error message kept per job */
+#define MAX_REFS 8
+#define MAX_OUTPUTS 16
+
+const char *const rp_status_name[RP_NSTATUS] = {
+	"pending", "succeeded", "failed", "skipped", "canceled"
+};
+
+struct priv {
+	GHashTable *jobs, *variants, *batches;	/* key -> index + 1 */
+	GStringChunk *pool;
+	struct sbuf key, vkey;	/* scratch: job key, card key */
+};
+
+void
+rp_init(struct report *r, int keep_paths)
+{
+	struct priv *p = ecalloc(1, sizeof *p);
+
+	memset(r, 0, sizeof *r);
+	r->keep_paths = keep_paths;
+	p->jobs = g_hash_table_new(g_str_hash, g_str_equal);
+	p->variants = g_hash_table_new(g_str_hash, g_str_equal);
+	p->batches = g_hash_table_new(g_str_hash, g_str_equal);
+	p->pool = g_string_chunk_new(1 << 16);
+	r->priv = p;
+}
+
+void
+rp_free(struct report *r)
+{
+	struct priv *p = r->priv;
+	int i;
+
+	for (i = 0; i < r->njobs; i++) {
+		free(r->jobs[i].message);
+		free(r->jobs[i].outputs);
+	}
+	for (i = 0; i < r->nvariants; i++) {
+		free(r->variants[i].jobs);
+		free(r->variants[i].refs);
+	}
+	free(r->jobs);
+	free(r->variants);
+	free(r->batches);
+	g_hash_table_destroy(p->jobs);
+	g_hash_table_destroy(p->variants);
+	g_hash_table_destroy(p->batches);
+	g_string_chunk_free(p->pool);
+	sb_free(&p->key);
+	sb_free(&p->vkey);
+	free(p);
+	r->priv = NULL;
+}
+
+const char *
+rp_intern(struct report *r, const char *s)
+{
+	struct priv *p = r->priv;
+
+	return s ? g_string_chunk_insert_const(p->pool, s) : NULL;
+}
+
+static void *
+grow(void *a, int *cap, int n, size_t size)
+{
+	if (n < *cap)
+		return a;
+	*cap = *cap ? *cap * 2 : 64;
+	return erealloc(a, (size_t)*cap * size);
+}
+
+static enum rp_status
+parse_status(const char *s)
+{
+	if (!s)
+		return RP_PENDING;
+	if (!strcmp(s, "succeeded"))
+		return RP_SUCCEEDED;
+	if (!strcmp(s, "failed"))
+		return RP_FAILED;
+	if (!strcmp(s, "skipped"))
+		return RP_SKIPPED;
+	if (!strcmp(s, "canceled"))
+		return RP_CANCELED;
+	return RP_PENDING;
+}
+
+static int
+batch_of(struct report *r, const cJSON *rec)
+{
+	struct priv *p = r->priv;
+	const char *id = rec_str(rec, "batch_id"), *name;
+	struct rp_batch *b;
+	gpointer v;
+
+	v = g_hash_table_lookup(p->batches, id ? id : "");
+	if (v) {
+		b = &r->batches[GPOINTER_TO_INT(v) - 1];
+		if (!b->batch_name && (name = rec_str(rec, "batch_name")))
+			b->batch_name = rp_intern(r, name);
+		return GPOINTER_TO_INT(v) - 1;
+	}
+	r->batches = grow(r->batches, &r->capbatches, r->nbatches,
+	    sizeof *r->batches);
+	b = &r->batches[r->nbatches];
+	b->batch_id = rp_intern(r, id);
+	b->batch_name = rp_intern(r, rec_str(rec, "batch_name"));
+	g_hash_table_insert(p->batches, (char *)rp_intern(r, id ? id : ""),
+	    GINT_TO_POINTER(r->nbatches + 1));
+	return r->nbatches++;
+}
+
+/* The card of a job: one per (batch, variant); key is unique when the
+ * record names no variant. */
+static int
+variant_of(struct report *r, const cJSON *rec, int batch, const char *solo)
+{
+	struct priv *p = r->priv;
+	char buf[32];
+	const char *vid = rec_id(rec, "variant_id", buf);
+	struct rp_variant *v;
+	gpointer x;
+	const char *key;
+
+	sb_reset(&p->vkey);
+	if (vid) {
+		sb_addf(&p->vkey, "%d", batch);
+		sb_addc(&p->vkey, '\x1f');
+		sb_adds(&p->vkey, vid);
+	} else {
+		sb_adds(&p->vkey, "\x1f");
+		sb_adds(&p->vkey, solo);
+	}
+	x = g_hash_table_lookup(p->variants, p->vkey.s);
+	if (x)
+		return GPOINTER_TO_INT(x) - 1;
+	r->variants = grow(r->variants, &r->capvariants, r->nvariants,
+	    sizeof *r->variants);
+	v = &r->variants[r->nvariants];
+	memset(v, 0, sizeof *v);
+	v->batch = batch;
+	v->variant_id = rp_intern(r, vid);
+	key = g_string_chunk_insert(p->pool, p->vkey.s);
+	g_hash_table_insert(p->variants, (char *)key,
+	    GINT_TO_POINTER(r->nvariants + 1));
+	return r->nvariants++;
+}
+
+/* Fill what a card lacks from rec: product, titles, reference images. */
+static void
+variant_fill(struct report *r, struct rp_variant *v, const cJSON *rec)
+{
+	char buf[32];
+	const cJSON *imgs, *it;
+	const char *s;
+
+	if (!v->product_id && (s = rec_id(rec, "product_id", buf)))
+		v->product_id = rp_intern(r, s);
+	if (!v->title && (s = rec_str(rec, "title")))
+		v->title = rp_intern(r, s);
+	if (!v->variant_title && (s = rec_str(rec, "variant_title")))
+		v->variant_title = rp_intern(r, s);
+	if (!r->keep_paths || v->nrefs)
+		return;
+	imgs = cJSON_GetObjectItemCaseSensitive(
+	    cJSON_GetObjectItemCaseSensitive(rec, "input"), "product_images");
+	cJSON_ArrayForEach(it, imgs) {
+		if (!cJSON_IsString(it) || v->nrefs == MAX_REFS)
+			continue;
+		if (!v->refs)
+			v->refs = ecalloc(MAX_REFS, sizeof *v->refs);
+		v->refs[v->nrefs++] = rp_intern(r, it->valuestring);
+	}
+}
+
+static int
+job_new(struct report *r, const char *key, const char *job_id,
+    const cJSON *rec)
+{
+	struct priv *p = r->priv;
+	struct rp_variant *v;
+	struct rp_job *j;
+	char *k;
+	int b, vi;
+
+	b = batch_of(r, rec);
+	vi = variant_of(r, rec, b, key);
+	r->jobs = grow(r->jobs, &r->capjobs, r->njobs, sizeof *r->jobs);
+	j = &r->jobs[r->njobs];
+	memset(j, 0, sizeof *j);
+	j->batch = b;
+	j->variant = vi;
+	j->status = RP_PENDING;
+	j->price = -1;
+	j->elapsed = -1;
+	k = g_string_chunk_insert(p->pool, key);
+	j->job_id = job_id ? k : NULL;	/* the key of a job is its id */
+	g_hash_table_insert(p->jobs, k, GINT_TO_POINTER(r->njobs + 1));
+	v = &r->variants[vi];
+	v->jobs = grow(v->jobs, &v->capjobs, v->njobs, sizeof *v->jobs);
+	v->jobs[v->njobs++] = r->njobs;
+	r->n[RP_PENDING]++;
+	return r->njobs++;
+}
+
+/* Take the fields that a job keeps from its winning record. */
+static void
+job_apply(struct report *r, struct rp_job *j, const cJSON *rec,
+    enum rp_status st)
+{
+	const cJSON *err, *outs, *it, *usage;
+	const char *s;
+	double d;
+
+	r->n[j->status]--;
+	r->n[st]++;
+	j->status = st;
+	j->cached = rec_bool(rec, "cached");
+	if ((d = rec_num(rec, "price_per_image", -1)) >= 0 && isfinite(d))
+		j->price = d;
+	if ((d = rec_num(rec, "variation", 0)) > 0 && d < 1e6)
+		j->variation = (int)d;
+	usage = cJSON_GetObjectItemCaseSensitive(rec, "usage");
+	d = rec_num(usage, "elapsed_ms", -1);
+	j->elapsed = d >= 0 && isfinite(d) ? d : -1;
+
+	err = cJSON_GetObjectItemCaseSensitive(rec, "error");
+	free(j->message);
+	j->message = NULL;
+	j->code = NULL;
+	j->retryable = 0;
+	if (st != RP_SUCCEEDED && cJSON_IsObject(err)) {
+		s = rec_str(err, "code");
+		j->code = rp_intern(r, s ? s : "unknown");
+		if ((s = rec_str(err, "message")))
+			j->message = strlen(s) > MSG_MAX ?
+			    estrndup(s, MSG_MAX) : estrdup(s);
+		j->retryable = rec_bool(err, "retryable");
+	} else if (st == RP_FAILED) {
+		j->code = rp_intern(r, "unknown");
+	}
+
+	outs = cJSON_GetObjectItemCaseSensitive(rec, "outputs");
+	j->nimages = 0;
+	j->noutputs = 0;
+	if (st != RP_SUCCEEDED)
+		return;
+	j->nimages = cJSON_IsArray(outs) ? cJSON_GetArraySize(outs) : 1;
+	if (!r->keep_paths)
+		return;
+	cJSON_ArrayForEach(it, outs) {
+		if (!(s = rec_str(it, "path")) || j->noutputs == MAX_OUTPUTS)
+			continue;
+		if (!j->outputs)
+			j->outputs = ecalloc(MAX_OUTPUTS, sizeof *j->outputs);
+		j->outputs[j->noutputs++] = rp_intern(r, s);
+	}
+}
+
+void
+rp_add(struct report *r, const cJSON *rec, int plan)
+{
+	struct priv *p = r->priv;
+	enum rp_status st = parse_status(rec_str(rec, "status"));
+	char buf[32], vbuf[32];
+	const char *job_id, *vid;
+	struct rp_job *j;
+	gpointer x;
+	int i;
+
+	if (!plan)
+		r->records++;
+	job_id = rec_id(rec, "job_id", buf);
+	if (job_id && !*job_id)
+		job_id = NULL;
+	sb_reset(&p->key);
+	if (job_id) {
+		sb_adds(&p->key, job_id);
+	} else if (st == RP_PENDING || st == RP_SUCCEEDED || plan) {
+		r->ignored++;	/* a candidate, an upload… not a job */
+		return;
+	} else if ((vid = rec_id(rec, "variant_id", vbuf))) {
+		/* a variant that failed before planning: once per variant */
+		sb_adds(&p->key, "\x01");
+		sb_adds(&p->key, vid);
+	} else {
+		sb_addf(&p->key, "\x02%d", r->njobs);	/* a bad line */
+	}
+	x = g_hash_table_lookup(p->jobs, p->key.s);
+	i = x ? GPOINTER_TO_INT(x) - 1 : job_new(r, p->key.s, job_id, rec);
+	j = &r->jobs[i];
+	variant_fill(r, &r->variants[j->variant], rec);
+	if (plan) {
+		if (!j->planned) {
+			j->planned = 1;
+			r->planned++;
+		}
+		if (j->price < 0)
+			j->price = rec_num(rec, "price_per_image", -1);
+		if (!j->variation)
+			j->variation = (int)rec_num(rec, "variation", 0);
+		return;
+	}
+	if (st == RP_PENDING && j->status != RP_PENDING) {
+		/* a planned record read after the result: keep the result */
+		if (j->price < 0)
+			j->price = rec_num(rec, "price_per_image", -1);
+		return;
+	}
+	job_apply(r, j, rec, st);
+}
+
+int
+rp_complete(const struct report *r)
+{
+	return r->njobs > 0 && r->n[RP_PENDING] == 0;
+}
+
+int
+rp_all_succeeded(const struct report *r)
+{
+	return r->njobs > 0 && r->n[RP_SUCCEEDED] == r->njobs;
+}
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static int
+cmp_err(const void *a, const void *b)
+{
+	const struct rp_err *x = a, *y = b;
+
+	if (x->count != y->count)
+		return x->count < y->count ? 1 : -1;
+	return strcmp(x->code, y->code);
+}
+
+void
+rp_stats(const struct report *r, int batch, struct rp_stats *s)
+{
+	const struct rp_job *j;
+	struct rp_err *e;
+	int i, k;
+
+	memset(s, 0, sizeof *s);
+	for (i = 0; i < r->njobs; i++) {
+		j = &r->jobs[i];
+		if (batch != -2 && j->batch != batch)
+			continue;
+		s->total++;
+		s->n[j->status]++;
+		if (j->cached)
+			s->cached++;
+		if (j->status == RP_SUCCEEDED) {
+			s->images += j->nimages;
+			if (j->price > 0)
+				s->cost += j->price * j->nimages;
+		}
+		if ((j->status == RP_SUCCEEDED || j->status == RP_FAILED) &&
+		    j->elapsed >= 0 && !j->cached) {
+			s->lat = grow(s->lat, &s->caplat, s->nlat,
+			    sizeof *s->lat);
+			s->lat[s->nlat++] = j->elapsed;
+		}
+		if (!j->code)
+			continue;
+		for (k = 0; k < s->nerrs; k++)
+			if (s->errs[k].code == j->code)	/* interned */
+				break;
+		if (k == s->nerrs) {
+			s->errs = grow(s->errs, &s->caperrs, s->nerrs,
+			    sizeof *s->errs);
+			e = &s->errs[s->nerrs++];
+			memset(e, 0, sizeof *e);
+			e->code = j->code;
+		}
+		e = &s->errs[k];
+		e->count++;
+		e->retryable |= j->retryable;
+		if (!e->example && j->message)
+			e->example = j->message;
+	}
+	/* cents are what people read: drop the float noise of the sum */
+	s->cost = round(s->cost * 1e6) / 1e6;
+	if (s->nlat)
+		qsort(s->lat, s->nlat, sizeof *s->lat, cmp_double);
+	if (s->nerrs)
+		qsort(s->errs, s->nerrs, sizeof *s->errs, cmp_err);
+}
+
+void
+rp_stats_free(struct rp_stats *s)
+{
+	free(s->lat);
+	free(s->errs);
+	memset(s, 0, sizeof *s);
+}
+
+double
+rp_percentile(const struct rp_stats *s, double p)
+{
+	long k;
+
+	if (!s->nlat)
+		return -1;
+	k = (long)ceil(p * s->nlat) - 1;
+	if (k < 0)
+		k = 0;
+	if (k >= s->nlat)
+		k = s->nlat - 1;
+	return s->lat[k];
+}
+
+enum rp_status
+rp_variant_status(const struct report *r, int vi)
+{
+	static const enum rp_status order[] = {
+		RP_FAILED, RP_PENDING, RP_CANCELED, RP_SKIPPED
+	};
+	const struct rp_variant *v = &r->variants[vi];
+	int seen[RP_NSTATUS] = {0}, i;
+
+	for (i = 0; i < v->njobs; i++)
+		seen[r->jobs[v->jobs[i]].status] = 1;
+	for (i = 0; i < 4; i++)
+		if (seen[order[i]])
+			return order[i];
+	return RP_SUCCEEDED;
+}
+
+/* ---- JSON ---- */
+
+static void
+add_str_or_null(cJSON *o, const char *key, const char *s)
+{
+	if (s)
+		cJSON_AddStringToObject(o, key, s);
+	else
+		cJSON_AddNullToObject(o, key);
+}
+
+static void
+add_lat(cJSON *o, const char *key, double v)
+{
+	if (v < 0)
+		cJSON_AddNullToObject(o, key);
+	else
+		cJSON_AddNumberToObject(o, key, round(v));
+}
+
+static void
+add_counts(cJSON *o, const long n[RP_NSTATUS], long total)
+{
+	int i;
+
+	cJSON_AddNumberToObject(o, "total", total);
+	for (i = RP_SUCCEEDED; i < RP_NSTATUS; i++)
+		cJSON_AddNumberToObject(o, rp_status_name[i], n[i]);
+	cJSON_AddNumberToObject(o, "pending", n[RP_PENDING]);
+}
+
+static void
+add_stats(cJSON *o, const struct rp_stats *s)
+{
+	cJSON *lat, *errs, *e;
+	int i;
+
+	add_counts(o, s->n, s->total);
+	cJSON_AddNumberToObject(o, "cached", s->cached);
+	cJSON_AddNumberToObject(o, "cost", s->cost);
+	cJSON_AddNumberToObject(o, "images", s->images);
+	lat = cJSON_AddObjectToObject(o, "latency_ms");
+	add_lat(lat, "p50", rp_percentile(s, 0.5));
+	add_lat(lat, "p90", rp_percentile(s, 0.9));
+	add_lat(lat, "max", rp_percentile(s, 1));
+	errs = cJSON_AddArrayToObject(o, "errors");
+	for (i = 0; i < s->nerrs; i++) {
+		e = cJSON_CreateObject();
+		cJSON_AddStringToObject(e, "code", s->errs[i].code);
+		cJSON_AddNumberToObject(e, "count", s->errs[i].count);
+		cJSON_AddBoolToObject(e, "retryable", s->errs[i].retryable);
+		add_str_or_null(e, "example", s->errs[i].example);
+		cJSON_AddItemToArray(errs, e);
+	}
+}
+
+static void
+json_variants(const struct report *r, cJSON *o)
+{
+	cJSON *a = cJSON_AddArrayToObject(o, "variants"), *v;
+	const struct rp_variant *var;
+	long n[RP_NSTATUS];
+	long cached;
+	int i, k;
+
+	for (i = 0; i < r->nvariants; i++) {
+		var = &r->variants[i];
+		memset(n, 0, sizeof n);
+		cached = 0;
+		for (k = 0; k < var->njobs; k++) {
+			n[r->jobs[var->jobs[k]].status]++;
+			cached += r->jobs[var->jobs[k]].cached;
+		}
+		v = cJSON_CreateObject();
+		add_str_or_null(v, "batch_id", r->batches[var->batch].batch_id);
+		add_str_or_null(v, "variant_id", var->variant_id);
+		add_str_or_null(v, "product_id", var->product_id);
+		add_str_or_null(v, "title", var->title);
+		add_str_or_null(v, "variant_title", var->variant_title);
+		cJSON_AddStringToObject(v, "status",
+		    rp_status_name[rp_variant_status(r, i)]);
+		add_counts(v, n, var->njobs);
+		cJSON_AddNumberToObject(v, "cached", cached);
+		cJSON_AddItemToArray(a, v);
+	}
+}
+
+/* Rows per product, first-seen order: products with their counts. */
+struct prow {
+	const char *product_id;
+	long variants, total, n[RP_NSTATUS];
+};
+
+static struct prow *
+product_rows(const struct report *r, int *nrows)
+{
+	GHashTable *h = g_hash_table_new(g_str_hash, g_str_equal);
+	struct prow *rows = NULL;
+	int cap = 0, n = 0, i, k, ri;
+	const struct rp_variant *v;
+	gpointer x;
+
+	for (i = 0; i < r->nvariants; i++) {
+		v = &r->variants[i];
+		x = g_hash_table_lookup(h, v->product_id ? v->product_id : "");
+		if (x) {
+			ri = GPOINTER_TO_INT(x) - 1;
+		} else {
+			rows = grow(rows, &cap, n, sizeof *rows);
+			memset(&rows[n], 0, sizeof *rows);
+			rows[n].product_id = v->product_id;
+			g_hash_table_insert(h,
+			    (char *)(v->product_id ? v->product_id : ""),
+			    GINT_TO_POINTER(n + 1));
+			ri = n++;
+		}
+		rows[ri].variants++;
+		for (k = 0; k < v->njobs; k++) {
+			rows[ri].total++;
+			rows[ri].n[r->jobs[v->jobs[k]].status]++;
+		}
+	}
+	g_hash_table_destroy(h);
+	*nrows = n;
+	return rows;
+}
+
+static void
+json_products(const struct report *r, cJSON *o)
+{
+	cJSON *a = cJSON_AddArrayToObject(o, "products"), *p;
+	struct prow *rows;
+	int n, i;
+
+	rows = product_rows(r, &n);
+	for (i = 0; i < n; i++) {
+		p = cJSON_CreateObject();
+		add_str_or_null(p, "product_id", rows[i].product_id);
+		cJSON_AddNumberToObject(p, "variants", rows[i].variants);
+		add_counts(p, rows[i].n, rows[i].total);
+		cJSON_AddItemToArray(a, p);
+	}
+	free(rows);
+}
+
+cJSON *
+rp_json(const struct report *r, enum rp_by by)
+{
+	cJSON *o = cJSON_CreateObject(), *batches, *b;
+	struct rp_stats s;
+	int i;
+
+	rp_stats(r, -2, &s);
+	add_stats(o, &s);
+	rp_stats_free(&s);
+	cJSON_AddBoolToObject(o, "complete", rp_complete(r));
+	cJSON_AddNumberToObject(o, "records", r->records);
+	batches = cJSON_AddArrayToObject(o, "batches");
+	for (i = 0; i < r->nbatches; i++) {
+		b = cJSON_CreateObject();
+		add_str_or_null(b, "batch_id", r->batches[i].batch_id);
+		add_str_or_null(b, "batch_name", r->batches[i].batch_name);
+		rp_stats(r, i, &s);
+		add_stats(b, &s);
+		rp_stats_free(&s);
+		cJSON_AddItemToArray(batches, b);
+	}
+	if (by == RP_BY_VARIANT)
+		json_variants(r, o);
+	else if (by == RP_BY_PRODUCT)
+		json_products(r, o);
+	return o;
+}
+
+/* ---- text ---- */
+
+char *
+rp_clean(const char *s, size_t max)
+{
+	size_t n = strlen(s), i;
+	char *c;
+
+	if (n > max) {
+		n = max;
+		while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+			n--;	/* do not cut a UTF-8 sequence */
+	}
+	c = estrndup(s, n);
+	for (i = 0; i < n; i++)
+		if ((unsigned char)c[i] < 0x20 || c[i] == 0x7f)
+			c[i] = c[i] == '\t' || c[i] == '\n' ? ' ' : '?';
+	return c;
+}
+
+void
+rp_money(struct sbuf *o, double v)
+{
+	char b[64];
+	size_t n;
+
+	snprintf(b, sizeof b, "%.4f", v);
+	n = strlen(b);
+	while (n > 0 && b[n - 1] == '0' && b[n - 3] != '.')
+		b[--n] = '\0';	/* 2.8000 -> 2.80, 0.0390 -> 0.039 */
+	sb_adds(o, b);
+}
+
+static void
+duration(struct sbuf *o, double ms)
+{
+	if (ms < 0)
+		sb_adds(o, "-");
+	else if (ms < 1000)
+		sb_addf(o, "%.0f ms", ms);
+	else if (ms < 600000)
+		sb_addf(o, "%.1f s", ms / 1000);
+	else
+		sb_addf(o, "%.1f min", ms / 60000);
+}
+
+static void
+counts_line(struct sbuf *o, const long n[RP_NSTATUS], long total,
+    long cached)
+{
+	int i;
+
+	sb_addf(o, "%ld", total);
+	sb_addf(o, "  succeeded %ld", n[RP_SUCCEEDED]);
+	for (i = RP_FAILED; i < RP_NSTATUS; i++)
+		if (n[i] || i == RP_FAILED)
+			sb_addf(o, "  %s %ld", rp_status_name[i], n[i]);
+	if (n[RP_PENDING])
+		sb_addf(o, "  pending %ld", n[RP_PENDING]);
+	if (cached)
+		sb_addf(o, "  (cached %ld)", cached);
+	sb_addc(o, '\n');
+}
+
+static void
+bar(struct sbuf *o, long done, long total, int width)
+{
+	int i, k = total ? (int)(done * width / total) : 0;
+
+	sb_addc(o, '[');
+	for (i = 0; i < width; i++)
+		sb_addc(o, i < k ? '#' : '-');
+	sb_addf(o, "] %3d%%", total ? (int)(done * 100 / total) : 0);
+}
+
+static void
+text_errors(struct sbuf *o, const struct rp_stats *s)
+{
+	int w = 0, i, len;
+	char *ex;
+
+	for (i = 0; i < s->nerrs; i++)
+		if ((len = (int)strlen(s->errs[i].code)) > w)
+			w = len;
+	for (i = 0; i < s->nerrs; i++) {
+		sb_addf(o, "%-11s%-*s %5ld  %-9s", i ? "" : "errors",
+		    w, s->errs[i].code, s->errs[i].count,
+		    s->errs[i].retryable ? "retryable" : "");
+		if (s->errs[i].example) {
+			ex = rp_clean(s->errs[i].example, 100);
+			sb_addf(o, "  %s", ex);
+			free(ex);
+		}
+		sb_addc(o, '\n');
+	}
+}
+
+static void
+text_variants(struct sbuf *o, const struct report *r)
+{
+	const struct rp_variant *v;
+	char *id, *pid, *t, *vt;
+	long n[RP_NSTATUS];
+	int i, k;
+
+	sb_addf(o, "\n%-20s %-14s %-9s %5s %5s %6s %7s  %s\n", "variant",
+	    "product", "status", "jobs", "ok", "failed", "pending", "title");
+	for (i = 0; i < r->nvariants; i++) {
+		v = &r->variants[i];
+		memset(n, 0, sizeof n);
+		for (k = 0; k < v->njobs; k++)
+			n[r->jobs[v->jobs[k]].status]++;
+		id = rp_clean(v->variant_id ? v->variant_id : "-", 20);
+		pid = rp_clean(v->product_id ? v->product_id : "-", 14);
+		t = rp_clean(v->title ? v->title : "", 40);
+		vt = rp_clean(v->variant_title ? v->variant_title : "", 30);
+		sb_addf(o, "%-20s %-14s %-9s %5d %5ld %6ld %7ld  %s%s%s\n",
+		    id, pid, rp_status_name[rp_variant_status(r, i)],
+		    v->njobs, n[RP_SUCCEEDED],
+		    n[RP_FAILED] + n[RP_SKIPPED] + n[RP_CANCELED],
+		    n[RP_PENDING], t, *vt ? " / " : "", vt);
+		free(id);
+		free(pid);
+		free(t);
+		free(vt);
+	}
+}
+
+static void
+text_products(struct sbuf *o, const struct report *r)
+{
+	struct prow *rows;
+	char *pid;
+	int n, i;
+
+	rows = product_rows(r, &n);
+	sb_addf(o, "\n%-20s %8s %5s %5s %6s %7s %8s %8s\n", "product",
+	    "variants", "jobs", "ok", "failed", "pending", "skipped",
+	    "canceled");
+	for (i = 0; i < n; i++) {
+		pid = rp_clean(rows[i].product_id ? rows[i].product_id : "-",
+		    20);
+		sb_addf(o, "%-20s %8ld %5ld %5ld %6ld %7ld %8ld %8ld\n", pid,
+		    rows[i].variants, rows[i].total, rows[i].n[RP_SUCCEEDED],
+		    rows[i].n[RP_FAILED], rows[i].n[RP_PENDING],
+		    rows[i].n[RP_SKIPPED], rows[i].n[RP_CANCELED]);
+		free(pid);
+	}
+	free(rows);
+}
+
+static void
+text_error_table(struct sbuf *o, const struct rp_stats *s)
+{
+	char *ex;
+	int i;
+
+	sb_addf(o, "\n%-20s %6s  %-9s  %s\n", "error", "count", "retryable",
+	    "example");
+	for (i = 0; i < s->nerrs; i++) {
+		ex = rp_clean(s->errs[i].example ? s->errs[i].example : "",
+		    120);
+		sb_addf(o, "%-20s %6ld  %-9s  %s\n", s->errs[i].code,
+		    s->errs[i].count, s->errs[i].retryable ? "yes" : "no", ex);
+		free(ex);
+	}
+}
+
+/* What to run next: the retry pipeline of DESIGN.md when something can be
+ * retried, the follow command when jobs are still pending. */
+static void
+text_next(struct sbuf *o, const struct rp_stats *s, const char *results,
+    const char *plan)
+{
+	long retry = s->n[RP_SKIPPED] + s->n[RP_CANCELED];
+	int i;
+
+	for (i = 0; i < s->nerrs; i++)
+		if (s->errs[i].retryable && strcmp(s->errs[i].code, "budget") &&
+		    strcmp(s->errs[i].code, "canceled"))
+			retry += s->errs[i].count;
+	if (!results)
+		results = "results.ndjson";
+	if (retry)
+		sb_addf(o, "%-11sjq -c 'select(.status==\"skipped\" or "
+		    ".status==\"canceled\" or (.status==\"failed\" and "
+		    ".error.retryable))' %s | bg-generate | bg-file >> %s\n",
+		    "next", results, results);
+	else if (s->n[RP_FAILED])
+		sb_addf(o, "%-11sjq -c 'select(.status==\"failed\")' %s"
+		    "    # nothing retryable: fix the inputs\n",
+		    "next", results);
+	if (s->n[RP_PENDING] && plan)
+		sb_addf(o, "%-11sbg-report --follow --plan %s %s\n",
+		    retry || s->n[RP_FAILED] ? "" : "next", plan, results);
+}
+
+void
+rp_text(const struct report *r, enum rp_by by, const char *results,
+    const char *plan, struct sbuf *o)
+{
+	struct rp_stats s, bs;
+	char *name, *id;
+	long done;
+	int i;
+
+	rp_stats(r, -2, &s);
+	for (i = 0; i < r->nbatches; i++) {
+		name = rp_clean(r->batches[i].batch_name ?
+		    r->batches[i].batch_name : "", 60);
+		id = rp_clean(r->batches[i].batch_id ?
+		    r->batches[i].batch_id : "(failed before planning)", 60);
+		sb_addf(o, "%-11s%s%s%s", "batch", name, *name ? "  " : "", id);
+		free(name);
+		free(id);
+		if (r->nbatches > 1) {
+			rp_stats(r, i, &bs);
+			sb_addf(o, "\n%-11s", "");
+			counts_line(o, bs.n, bs.total, bs.cached);
+			rp_stats_free(&bs);
+		} else {
+			sb_addc(o, '\n');
+		}
+	}
+	sb_addf(o, "%-11s", "jobs");
+	counts_line(o, s.n, s.total, s.cached);
+	done = s.total - s.n[RP_PENDING];
+	sb_addf(o, "%-11s", "progress");
+	bar(o, done, s.total, 30);
+	sb_addc(o, '\n');
+	sb_addf(o, "%-11s", "cost");
+	rp_money(o, s.cost);
+	sb_addf(o, "  (%ld image%s)\n", s.images, s.images == 1 ? "" : "s");
+	if (s.nlat) {
+		sb_addf(o, "%-11sp50 ", "latency");
+		duration(o, rp_percentile(&s, 0.5));
+		sb_adds(o, "  p90 ");
+		duration(o, rp_percentile(&s, 0.9));
+		sb_adds(o, "  max ");
+		duration(o, rp_percentile(&s, 1));
+		sb_addc(o, '\n');
+	}
+	if (by == RP_BY_ERROR)
+		text_error_table(o, &s);
+	else
+		text_errors(o, &s);
+	if (by == RP_BY_VARIANT)
+		text_variants(o, r);
+	else if (by == RP_BY_PRODUCT)
+		text_products(o, r);
+	if (by != RP_BY_NONE && (s.n[RP_FAILED] || s.n[RP_PENDING] ||
+	    s.n[RP_SKIPPED] || s.n[RP_CANCELED]))
+		sb_addc(o, '\n');
+	text_next(o, &s, results, plan);
+	if (!r->njobs)
+		sb_adds(o, "no jobs: nothing was read\n");
+	rp_stats_free(&s);
+}
