@@ -286,6 +286,7 @@ layout_render(const struct layout_src *src, int n, const char *aspect,
 	char *why;
 	int w, h, i, r;
 
+	image_init();
 	*len = 0;
 	*err = NULL;
 	if (n < 1 || n > LAYOUT_MAX_IMAGES || !src) {
@@ -309,7 +310,6 @@ layout_render(const struct layout_src *src, int n, const char *aspect,
 		    background);
 		return NULL;
 	}
-	image_init();
 	cells(n, w, h, cell);
 
 	if (vips_black(&t, w, h, "bands", 3, NULL) ||
@@ -326,7 +326,12 @@ layout_render(const struct layout_src *src, int n, const char *aspect,
 		if (r)
 			goto vipsfail;
 	}
-	if (vips_pngsave_buffer(canvas, &buf, &blen, "strip", TRUE, NULL))
+	/* adaptive filters at level 3: measured on a 1024 px layout of
+	 * photos, 18% smaller than libvips' default (no filter, level 6) in
+	 * about the same time; level 6 with filters saves 7% more for 70%
+	 * more time, and on noisy images level 6 costs 4x level 1 */
+	if (vips_pngsave_buffer(canvas, &buf, &blen, "strip", TRUE,
+	    "compression", 3, "filter", VIPS_FOREIGN_PNG_FILTER_ALL, NULL))
 		goto vipsfail;
 	/* the contract says free(3): do not hand out GLib's allocation */
 	out = emalloc(blen);

@@ -449,6 +449,42 @@ test_header_and_profile(void)
 	g_free(p3.data);
 }
 
+/* A wide JPEG, red left and blue right, tagged "rotate 90 clockwise": it
+ * is laid out upright, tall, red on top. */
+static void
+test_orientation(void)
+{
+	VipsImage *t[3] = { 0 }, *im;
+	double red[3] = { 255, 0, 0 }, blue[3] = { 0, 0, 255 };
+	struct layout_src s;
+	struct buf jpg = { 0 };
+	unsigned char *png;
+	size_t len;
+	char *err = NULL;
+
+	if (vips_black(&t[0], 120, 60, "bands", 3, NULL) ||
+	    !(t[1] = vips_image_copy_memory(t[0])) ||
+	    vips_draw_rect(t[1], red, 3, 0, 0, 60, 60, "fill", TRUE, NULL) ||
+	    vips_draw_rect(t[1], blue, 3, 60, 0, 60, 60, "fill", TRUE, NULL) ||
+	    vips_copy(t[1], &t[2], NULL))
+		die(3, "orient: %s", vips_error_buffer());
+	vips_image_set_int(t[2], VIPS_META_ORIENTATION, 6);
+	if (vips_jpegsave_buffer(t[2], &jpg.data, &jpg.len, "Q", 95, NULL))
+		die(3, "orient: %s", vips_error_buffer());
+	g_object_unref(t[0]);
+	g_object_unref(t[1]);
+	g_object_unref(t[2]);
+	s = (struct layout_src){ jpg.data, jpg.len };
+	png = layout_render(&s, 1, "1:1", "white", 128, &len, &err);
+	im = load(png, len);
+	CHECK(near(im, 64, 40, 255, 0, 0, 12) && near(im, 64, 88, 0, 0, 255, 12) &&
+	    near(im, 25, 64, 255, 255, 255, 0) && near(im, 102, 64, 255, 255, 255, 0),
+	    "EXIF orientation honoured (upright, tall, not cropped)");
+	g_object_unref(im);
+	free(png);
+	g_free(jpg.data);
+}
+
 static int
 fails(const struct layout_src *s, int n, const char *aspect, const char *bg,
     int side, const char *want, const char *desc)
@@ -539,6 +575,7 @@ main(int argc, char **argv)
 	test_sizes();
 	test_alpha_and_formats();
 	test_contain();
+	test_orientation();
 	test_header_and_profile();
 	test_errors();
 	test_determinism();
