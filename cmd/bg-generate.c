@@ -1,0 +1,147 @@
+/*
+ * bg-generate: turn job records into result records by calling the image
+ * provider (lib/engine.c, lib/provider/).
+ *
+ * Reads job records (bg-plan) from the operands or stdin, at most 2 x -j
+ * ahead of what is finished; writes one result record per input line as
+ * each finishes (succeeded, failed, skipped by the budget, canceled by a
+ * signal), passing records that succeeded or failed at another stage
+ * through untouched.  Images go to the store's objects/, finished requests
+ * to its cache/, so a re-run pays nothing twice.
+ *
+ * Exit: 0 processed, 1 some lines were not records, 2 usage or
+ * configuration, 3 fatal or interrupted (SIGINT/SIGTERM).
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+#include "err.h"
+#include "ndjson.h"
+#include "provider.h"
+#include "store.h"
+
+static void __attribute__((noreturn))
+usage(int status)
+{
+	fprintf(status ? stderr : stdout,
+	    "usage: %s [-j|--jobs N] [--provider NAME] [--model NAME] [--base-url URL]\n"
+	    "                   [--rpm N] [--max-attempts N] [--timeout SEC] [--max-images N]\n"
+	    "                   [--max-cost AMOUNT] [--inline] [--force] [--progress] [--root DIR]\n"
+	    "                   [--max-image-bytes N] [--connect-timeout SEC] [--backoff SEC]\n"
+	    "                   [--grace SEC] [FILE...]\n",
+	    argv0);
+	exit(status);
+}
+
+enum {
+	O_PROVIDER = 256, O_MODEL, O_BASE, O_RPM, O_ATTEMPTS, O_TIMEOUT,
+	O_IMAGES, O_COST, O_INLINE, O_FORCE, O_PROGRESS, O_ROOT, O_IMGBYTES,
+	O_CTIMEOUT, O_BACKOFF, O_GRACE, O_VERSION
+};
+
+static const struct option longopts[] = {
+	{"jobs", required_argument, NULL, 'j'},
+	{"provider", required_argument, NULL, O_PROVIDER},
+	{"model", required_argument, NULL, O_MODEL},
+	{"base-url", required_argument, NULL, O_BASE},
+	{"rpm", required_argument, NULL, O_RPM},
+	{"max-attempts", required_argument, NULL, O_ATTEMPTS},
+	{"timeout", required_argument, NULL, O_TIMEOUT},
+	{"max-images", required_argument, NULL, O_IMAGES},
+	{"max-cost", required_argument, NULL, O_COST},
+	{"inline", no_argument, NULL, O_INLINE},
+	{"force", no_argument, NULL, O_FORCE},
+	{"progress", no_argument, NULL, O_PROGRESS},
+	{"root", required_argument, NULL, O_ROOT},
+	{"max-image-bytes", required_argument, NULL, O_IMGBYTES},
+	{"connect-timeout", required_argument, NULL, O_CTIMEOUT},
+	{"backoff", required_argument, NULL, O_BACKOFF},
+	{"grace", required_argument, NULL, O_GRACE},
+	{"help", no_argument, NULL, 'h'},
+	{"version", no_argument, NULL, O_VERSION},
+	{NULL, 0, NULL, 0}
+};
+
+/* Seconds (decimals allowed) as milliseconds, > 0 unless zero_ok. */
+static double
+seconds(const char *opt, const char *s, int zero_ok)
+{
+	double d = err_amount(opt, s);
+
+	if (d == 0 && !zero_ok)
+		die(EXIT_USAGE, "%s: must be more than 0", opt);
+	if (d > 86400)
+		die(EXIT_USAGE, "%s: at most 86400 seconds", opt);
+	return d * 1000;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct engine_conf c;
+	struct nd_reader r;
+	const char *root = NULL;
+	char *err = NULL;
+	int ch, rc;
+
+	err_init(argv[0]);
+	engine_defaults(&c);
+	while ((ch = getopt_long(argc, argv, "j:h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'j':
+			c.jobs = (int)err_num("--jobs", optarg, 1, 4096);
+			break;
+		case O_PROVIDER: c.provider = optarg; break;
+		case O_MODEL: c.model = optarg; break;
+		case O_BASE: c.base_url = optarg; break;
+		case O_RPM: c.rpm = err_amount("--rpm", optarg); break;
+		case O_ATTEMPTS:
+			c.max_attempts = (int)err_num("--max-attempts", optarg,
+			    1, 100);
+			break;
+		case O_TIMEOUT:
+			c.timeout_ms = seconds("--timeout", optarg, 0);
+			break;
+		case O_IMAGES:
+			c.max_images = err_num("--max-images", optarg, 0,
+			    1000000000);
+			break;
+		case O_COST: c.max_cost = err_amount("--max-cost", optarg); break;
+		case O_INLINE: c.inline_out = 1; break;
+		case O_FORCE: c.force = 1; break;
+		case O_PROGRESS: c.progress = 1; break;
+		case O_ROOT: root = optarg; break;
+		case O_IMGBYTES:
+			c.max_image_bytes = (size_t)err_num("--max-image-bytes",
+			    optarg, 1, (long)1 << 30);
+			break;
+		case O_CTIMEOUT:
+			c.connect_timeout_ms = seconds("--connect-timeout",
+			    optarg, 0);
+			break;
+		case O_BACKOFF:
+			c.backoff_ms = seconds("--backoff", optarg, 1);
+			break;
+		case O_GRACE: c.grace_ms = seconds("--grace", optarg, 1); break;
+		case 'h': usage(EXIT_DONE);
+		case O_VERSION: err_version();
+		default: usage(EXIT_USAGE);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (c.connect_timeout_ms > c.timeout_ms)
+		c.connect_timeout_ms = c.timeout_ms;
+	c.root = store_root(root);
+	/* a provider named on the command line must be usable up front */
+	if (c.provider && engine_check_provider(&c, &err) < 0)
+		die(EXIT_USAGE, "%s", err);
+	nd_open(&r, argc, argv);
+	rc = engine_run(&c, &r);
+	nd_close(&r);
+	nd_finish();
+	return rc;
+}

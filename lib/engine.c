@@ -1,0 +1,1898 @@
+/* engine: the libcurl multi loop of bg-generate (see engine.h).
+ *
+ * Shape (after curl's ephiperfifo example): one epoll set holds curl's
+ * sockets (socket callback), stdin (EPOLLONESHOT, armed only when a slot is
+ * free and the reader has no whole line) and a signalfd; curl's timer
+ * callback and our own timers (backoff, provider delays, rate tokens,
+ * progress, grace) decide epoll_wait's timeout.
+ *
+ * A job's life: admit (pass-through, validation, cache) -> its reference
+ * images (shared struct ref, fetched once) -> the ready queue -> an attempt
+ * (a slot, an --rpm token, the budget) -> provider steps -> success, retry
+ * after a backoff, or a final failure -> one record written, job freed. */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <glib.h>
+
+#include "engine.h"
+#include "err.h"
+#include "image.h"
+#include "ndjson.h"
+#include "provider.h"
+#include "record.h"
+#include "store.h"
+#include "util.h"
+
+#define STAGE "generate"
+#define MAX_REFS 16		/* images per job (product + extra) */
+#define IDLE_REFS 16		/* unused references kept in memory */
+#define MAX_RESPONSE ((size_t)512 << 20)
+#define MAX_RETRY_WAIT_MS (600 * 1000.0)
+#define PROGRESS_MS 500
+
+enum { R_LOADING, R_READY, R_FAILED };
+enum { J_REFS, J_READY, J_SEND, J_DELAY, J_BACKOFF };
+
+struct xfer;
+
+struct job {
+	struct pjob pj;
+	cJSON *rec;
+	const struct provider *prov;
+	char key[65];
+	int state;
+	int pending;		/* references still loading */
+	int holds_slot;		/* an attempt is under way */
+	int committed;		/* counted against the budget */
+	int prev_attempt;	/* the record's attempt when read */
+	double price;
+	double t_first;		/* first attempt started (ms) */
+	double due;		/* timer heap */
+	int hidx;
+	struct xfer *xf;
+	struct job *qnext;	/* ready queue */
+	struct job *prev, *next;	/* every job in progress */
+};
+
+struct xfer {
+	CURL *h;
+	struct job *job;	/* a provider request, or */
+	struct ref *ref;	/* a reference image download */
+	struct prov_req rq;
+	int seg;		/* upload position */
+	size_t segoff;
+	struct sbuf resp;
+	size_t max_resp;
+	int too_large;
+	double retry_after_ms;
+	char *req_id;
+	char errbuf[CURL_ERROR_SIZE];
+	struct xfer *prev, *next;
+};
+
+static struct {
+	const struct engine_conf *c;
+	struct nd_reader *rd;
+	CURLM *multi;
+	int ep, sigfd;
+	double curl_due;	/* < 0: none */
+	/* input */
+	int in_eof, in_wait, in_armed, in_fd;
+	long max_active, active;
+	long badlines;
+	/* queues */
+	struct job *rq_head, *rq_tail;
+	struct job **heap;
+	int nheap, capheap;
+	struct job *jobs;
+	struct xfer *xfers;
+	int inflight;		/* provider attempts holding a slot */
+	double cwnd;		/* AIMD concurrency, <= jobs */
+	int n429;
+	double last_cut;
+	double tokens, token_t;
+	/* budget */
+	long committed_images;
+	double committed_cost;
+	/* signals */
+	int stopping, signo;
+	double grace_due;
+	/* references */
+	GHashTable *refs;
+	struct ref *idle_head, *idle_tail;
+	int nidle;
+	/* providers */
+	struct prov_conf pconf[8];
+	int npconf;
+	/* easy handles */
+	CURL **pool;
+	int npool, cappool;
+	/* progress */
+	long n_done, n_failed, n_cached;
+	double t_start, progress_due;
+	int progress_on;
+} E;
+
+static void job_finish(struct job *j);
+static void job_refs_done(struct job *j);
+static void attempt_failed(struct job *j);
+static void step_build(struct job *j);
+
+/* ---- small things ---------------------------------------------------- */
+
+static double
+now_ms(void)
+{
+	return util_now_ms();
+}
+
+/* A URL as it may appear in messages: no query or fragment (signed URLs
+ * carry their secret there), no user:password. */
+static char *
+redact_url(const char *u)
+{
+	const char *at, *slash, *p = strstr(u, "://");
+	struct sbuf b = {0};
+	size_t n = strcspn(u, "?#");
+
+	if (p && (at = memchr(p + 3, '@', n - (p + 3 - u))) &&
+	    (!(slash = memchr(p + 3, '/', n - (p + 3 - u))) || at < slash)) {
+		sb_add(&b, u, p + 3 - u);
+		sb_add(&b, at + 1, n - (at + 1 - u));
+	} else {
+		sb_add(&b, u, n);
+	}
+	if (u[n])
+		sb_adds(&b, "?...");
+	if (!b.s)
+		return estrdup("");
+	return b.s;
+}
+
+static CURL *
+easy_get(void)
+{
+	CURL *h;
+
+	if (E.npool > 0)
+		return E.pool[--E.npool];
+	if (!(h = curl_easy_init()))
+		die(EXIT_FATAL, "curl_easy_init failed");
+	return h;
+}
+
+static void
+easy_put(CURL *h)
+{
+	if (!h)
+		return;
+	curl_easy_reset(h);
+	if (E.npool == E.cappool) {
+		E.cappool = E.cappool ? E.cappool * 2 : 64;
+		E.pool = erealloc(E.pool, E.cappool * sizeof *E.pool);
+	}
+	E.pool[E.npool++] = h;
+}
+
+/* ---- the request key ------------------------------------------------- */
+
+static int
+cmp_keys(const void *a, const void *b)
+{
+	const cJSON *x = *(const cJSON *const *)a, *y = *(const cJSON *const *)b;
+
+	return strcmp(x->string, y->string);
+}
+
+/* JSON with object keys sorted and numbers printed one way. */
+static void
+canon(struct sbuf *b, const cJSON *v)
+{
+	const cJSON *c, **kids;
+	char *s;
+	int n, i;
+
+	if (!v || cJSON_IsNull(v)) {
+		sb_adds(b, "null");
+	} else if (cJSON_IsBool(v)) {
+		sb_adds(b, cJSON_IsTrue(v) ? "true" : "false");
+	} else if (cJSON_IsNumber(v)) {
+		if (v->valuedouble == floor(v->valuedouble) &&
+		    fabs(v->valuedouble) < 1e15)
+			sb_addf(b, "%.0f", v->valuedouble);
+		else
+			sb_addf(b, "%.17g", v->valuedouble);
+	} else if (cJSON_IsString(v)) {
+		cJSON *t = cJSON_CreateString(v->valuestring);
+
+		s = cJSON_PrintUnformatted(t);
+		sb_adds(b, s);
+		cJSON_free(s);
+		cJSON_Delete(t);
+	} else if (cJSON_IsArray(v)) {
+		sb_addc(b, '[');
+		i = 0;
+		cJSON_ArrayForEach(c, v) {
+			if (i++)
+				sb_addc(b, ',');
+			canon(b, c);
+		}
+		sb_addc(b, ']');
+	} else if (cJSON_IsObject(v)) {
+		n = cJSON_GetArraySize(v);
+		kids = emalloc((n ? n : 1) * sizeof *kids);
+		i = 0;
+		cJSON_ArrayForEach(c, v)
+			kids[i++] = c;
+		qsort(kids, n, sizeof *kids, cmp_keys);
+		sb_addc(b, '{');
+		for (i = 0; i < n; i++) {
+			cJSON *t = cJSON_CreateString(kids[i]->string);
+
+			if (i)
+				sb_addc(b, ',');
+			s = cJSON_PrintUnformatted(t);
+			sb_adds(b, s);
+			cJSON_free(s);
+			cJSON_Delete(t);
+			sb_addc(b, ':');
+			canon(b, kids[i]);
+		}
+		sb_addc(b, '}');
+		free(kids);
+	} else {
+		sb_adds(b, "null");
+	}
+}
+
+void
+engine_request_key(const char *provider, const char *model, const char *prompt,
+    const cJSON *input, const cJSON *batch_id, const cJSON *variation,
+    char key[65])
+{
+	struct sbuf b = {0};
+	cJSON *t = cJSON_CreateArray();
+
+	cJSON_AddItemToArray(t, cJSON_CreateString("bg-generate/1"));
+	cJSON_AddItemToArray(t, cJSON_CreateString(provider));
+	cJSON_AddItemToArray(t, cJSON_CreateString(model));
+	cJSON_AddItemToArray(t, prompt ? cJSON_CreateString(prompt) :
+	    cJSON_CreateNull());
+	cJSON_AddItemToArray(t, input ? cJSON_Duplicate(input, 1) :
+	    cJSON_CreateNull());
+	cJSON_AddItemToArray(t, batch_id ? cJSON_Duplicate(batch_id, 1) :
+	    cJSON_CreateNull());
+	cJSON_AddItemToArray(t, variation ? cJSON_Duplicate(variation, 1) :
+	    cJSON_CreateNull());
+	canon(&b, t);
+	util_sha256_hex(b.s, b.len, key);
+	sb_free(&b);
+	cJSON_Delete(t);
+}
+
+/* ---- providers ------------------------------------------------------- */
+
+/* The run's state for provider p, started on first use; NULL + *err. */
+static struct prov_conf *
+conf_for(const struct provider *p, char **err)
+{
+	struct prov_conf *c;
+	int i;
+
+	for (i = 0; i < E.npconf; i++)
+		if (E.pconf[i].p == p)
+			return E.pconf[i].ready ? &E.pconf[i] : NULL;
+	if (E.npconf == (int)(sizeof E.pconf / sizeof *E.pconf))
+		die(EXIT_FATAL, "too many providers");
+	c = &E.pconf[E.npconf++];
+	memset(c, 0, sizeof *c);
+	c->p = p;
+	if (p->init(c, E.c->base_url, err) == 0)
+		c->ready = 1;
+	return c->ready ? c : NULL;
+}
+
+int
+engine_check_provider(const struct engine_conf *c, char **err)
+{
+	const struct provider *p = prov_find(c->provider);
+	struct prov_conf pc;
+	int rc;
+
+	if (!p) {
+		*err = easprintf("unknown provider %s (known: %s)",
+		    c->provider, prov_names());
+		return -1;
+	}
+	memset(&pc, 0, sizeof pc);
+	pc.p = p;
+	rc = p->init(&pc, c->base_url, err);
+	if (rc == 0 && p->fini)
+		p->fini(&pc);
+	free(pc.base_url);
+	return rc;
+}
+
+/* ---- timers ---------------------------------------------------------- */
+
+static void
+heap_swap(int a, int b)
+{
+	struct job *t = E.heap[a];
+
+	E.heap[a] = E.heap[b];
+	E.heap[b] = t;
+	E.heap[a]->hidx = a;
+	E.heap[b]->hidx = b;
+}
+
+static void
+heap_up(int i)
+{
+	while (i > 0 && E.heap[(i - 1) / 2]->due > E.heap[i]->due) {
+		heap_swap(i, (i - 1) / 2);
+		i = (i - 1) / 2;
+	}
+}
+
+static void
+heap_down(int i)
+{
+	int l, m;
+
+	for (;;) {
+		l = 2 * i + 1;
+		m = i;
+		if (l < E.nheap && E.heap[l]->due < E.heap[m]->due)
+			m = l;
+		if (l + 1 < E.nheap && E.heap[l + 1]->due < E.heap[m]->due)
+			m = l + 1;
+		if (m == i)
+			return;
+		heap_swap(i, m);
+		i = m;
+	}
+}
+
+static void
+heap_push(struct job *j, double due)
+{
+	if (E.nheap == E.capheap) {
+		E.capheap = E.capheap ? E.capheap * 2 : 64;
+		E.heap = erealloc(E.heap, E.capheap * sizeof *E.heap);
+	}
+	j->due = due;
+	j->hidx = E.nheap;
+	E.heap[E.nheap++] = j;
+	heap_up(j->hidx);
+}
+
+static void
+heap_remove(struct job *j)
+{
+	int i = j->hidx;
+
+	if (i < 0)
+		return;
+	j->hidx = -1;
+	if (i == --E.nheap)
+		return;
+	E.heap[i] = E.heap[E.nheap];
+	E.heap[i]->hidx = i;
+	heap_down(i);
+	heap_up(E.heap[i]->hidx);
+}
+
+/* ---- the ready queue ------------------------------------------------- */
+
+static void
+ready_push(struct job *j, int front)
+{
+	j->state = J_READY;
+	j->qnext = NULL;
+	if (!E.rq_head) {
+		E.rq_head = E.rq_tail = j;
+	} else if (front) {
+		j->qnext = E.rq_head;
+		E.rq_head = j;
+	} else {
+		E.rq_tail->qnext = j;
+		E.rq_tail = j;
+	}
+}
+
+static void
+ready_remove(struct job *j)
+{
+	struct job **pp, *prev = NULL;
+
+	for (pp = &E.rq_head; *pp; prev = *pp, pp = &(*pp)->qnext)
+		if (*pp == j) {
+			*pp = j->qnext;
+			if (E.rq_tail == j)
+				E.rq_tail = prev;
+			return;
+		}
+}
+
+/* ---- curl plumbing --------------------------------------------------- */
+
+static int
+sock_cb(CURL *h, curl_socket_t s, int what, void *userp, void *sockp)
+{
+	struct epoll_event ev = {0};
+
+	if (what == CURL_POLL_REMOVE) {
+		epoll_ctl(E.ep, EPOLL_CTL_DEL, s, NULL);
+		curl_multi_assign(E.multi, s, NULL);
+		return 0;
+	}
+	ev.events = (what & CURL_POLL_IN ? EPOLLIN : 0) |
+	    (what & CURL_POLL_OUT ? EPOLLOUT : 0);
+	ev.data.fd = s;
+	if (sockp) {
+		if (epoll_ctl(E.ep, EPOLL_CTL_MOD, s, &ev) < 0)
+			die(EXIT_FATAL, "epoll_ctl:");
+	} else {
+		if (epoll_ctl(E.ep, EPOLL_CTL_ADD, s, &ev) < 0)
+			die(EXIT_FATAL, "epoll_ctl:");
+		curl_multi_assign(E.multi, s, &E);
+	}
+	return 0;
+}
+
+static int
+timer_cb(CURLM *m, long ms, void *userp)
+{
+	E.curl_due = ms < 0 ? -1 : now_ms() + ms;
+	return 0;
+}
+
+static size_t
+write_cb(char *p, size_t sz, size_t n, void *arg)
+{
+	struct xfer *x = arg;
+
+	n *= sz;
+	if (x->resp.len + n > x->max_resp) {
+		x->too_large = 1;
+		return 0;
+	}
+	/* sb_add grows geometrically: a 10 MB answer is few reallocs */
+	sb_add(&x->resp, p, n);
+	return n;
+}
+
+static size_t
+header_cb(char *p, size_t sz, size_t n, void *arg)
+{
+	struct xfer *x = arg;
+	size_t len = sz * n, k;
+	char *v;
+
+	if (len > 12 && !strncasecmp(p, "HTTP/", 5)) {
+		x->retry_after_ms = -1;	/* a new response (redirect, 100) */
+		return len;
+	}
+	for (k = 0; k < len && p[k] != ':'; k++)
+		;
+	if (k == len)
+		return len;
+	v = estrndup(p + k + 1, len - k - 1);
+	g_strstrip(v);
+	if (k == 14 && !strncasecmp(p, "retry-after-ms", 14)) {
+		double d = strtod(v, NULL);
+
+		if (d >= 0 && isfinite(d))
+			x->retry_after_ms = d;
+	} else if (k == 11 && !strncasecmp(p, "retry-after", 11)) {
+		if (x->retry_after_ms < 0)
+			x->retry_after_ms = prov_retry_after(v);
+	} else if ((k == 12 && !strncasecmp(p, "x-request-id", 12)) ||
+	    (k == 17 && !strncasecmp(p, "x-goog-request-id", 17))) {
+		free(x->req_id);
+		x->req_id = v;
+		return len;
+	}
+	free(v);
+	return len;
+}
+
+/* The upload body: the request's segments in order, without copying. */
+static size_t
+read_cb(char *buf, size_t sz, size_t n, void *arg)
+{
+	struct xfer *x = arg;
+	struct prov_req *rq = &x->rq;
+	size_t room = sz * n, got = 0, k;
+
+	while (room > 0 && x->seg < rq->nseg) {
+		struct prov_body_seg *s = &rq->seg[x->seg];
+		const char *base = s->p ? s->p : rq->own.s + s->off;
+
+		k = s->len - x->segoff;
+		if (k > room)
+			k = room;
+		memcpy(buf + got, base + x->segoff, k);
+		got += k;
+		room -= k;
+		x->segoff += k;
+		if (x->segoff == s->len) {
+			x->seg++;
+			x->segoff = 0;
+		}
+	}
+	return got;
+}
+
+/* Rewinding (a reused connection turned out dead, a redirect). */
+static int
+seek_cb(void *arg, curl_off_t off, int origin)
+{
+	struct xfer *x = arg;
+	int i;
+
+	if (origin != SEEK_SET || off < 0)
+		return CURL_SEEKFUNC_CANTSEEK;
+	for (i = 0; i < x->rq.nseg; i++) {
+		if ((size_t)off < x->rq.seg[i].len)
+			break;
+		off -= x->rq.seg[i].len;
+	}
+	x->seg = i;
+	x->segoff = i < x->rq.nseg ? (size_t)off : 0;
+	return off > 0 && i == x->rq.nseg ? CURL_SEEKFUNC_FAIL :
+	    CURL_SEEKFUNC_OK;
+}
+
+static struct xfer *
+xfer_new(void)
+{
+	struct xfer *x = ecalloc(1, sizeof *x);
+
+	x->h = easy_get();
+	x->retry_after_ms = -1;
+	x->max_resp = MAX_RESPONSE;
+	prov_req_init(&x->rq, x->h);
+	return x;
+}
+
+static void
+xfer_start(struct xfer *x)
+{
+	CURL *h = x->h;
+	long tmo = (long)E.c->timeout_ms;
+
+	curl_easy_setopt(h, CURLOPT_URL, x->rq.url);
+	curl_easy_setopt(h, CURLOPT_PRIVATE, x);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, x->errbuf);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, tmo);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+	    (long)E.c->connect_timeout_ms);
+	curl_easy_setopt(h, CURLOPT_PIPEWAIT, 1L);
+	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(h, CURLOPT_USERAGENT, "batchgen/" BG_VERSION);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write_cb);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
+	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, header_cb);
+	curl_easy_setopt(h, CURLOPT_HEADERDATA, x);
+	if (x->rq.max_response)
+		x->max_resp = x->rq.max_response;
+	if (x->ref) {
+		curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
+		curl_easy_setopt(h, CURLOPT_MAXREDIRS, 5L);
+		curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+		curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE,
+		    (curl_off_t)E.c->max_image_bytes);
+		curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
+	}
+	/* no "Expect: 100-continue" round trip before big bodies */
+	x->rq.headers = curl_slist_append(x->rq.headers, "Expect:");
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, x->rq.headers);
+	if (x->rq.mime) {
+		curl_easy_setopt(h, CURLOPT_MIMEPOST, x->rq.mime);
+	} else if (x->rq.has_body) {
+		curl_easy_setopt(h, CURLOPT_POST, 1L);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
+		    (curl_off_t)prov_body_len(&x->rq));
+		curl_easy_setopt(h, CURLOPT_READFUNCTION, read_cb);
+		curl_easy_setopt(h, CURLOPT_READDATA, x);
+		curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, seek_cb);
+		curl_easy_setopt(h, CURLOPT_SEEKDATA, x);
+	}
+	if (x->rq.method && strcmp(x->rq.method, "GET") &&
+	    strcmp(x->rq.method, "POST"))
+		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, x->rq.method);
+	else if (x->rq.method && !strcmp(x->rq.method, "POST") &&
+	    !x->rq.has_body && !x->rq.mime) {
+		curl_easy_setopt(h, CURLOPT_POST, 1L);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, 0L);
+	}
+	x->next = E.xfers;
+	x->prev = NULL;
+	if (E.xfers)
+		E.xfers->prev = x;
+	E.xfers = x;
+	if (curl_multi_add_handle(E.multi, h) != CURLM_OK)
+		die(EXIT_FATAL, "curl_multi_add_handle failed");
+}
+
+static void
+xfer_free(struct xfer *x)
+{
+	if (x->prev)
+		x->prev->next = x->next;
+	else if (E.xfers == x)
+		E.xfers = x->next;
+	if (x->next)
+		x->next->prev = x->prev;
+	curl_multi_remove_handle(E.multi, x->h);
+	prov_req_free(&x->rq);
+	easy_put(x->h);
+	sb_free(&x->resp);
+	free(x->req_id);
+	free(x);
+}
+
+/* ---- reference images ------------------------------------------------ */
+
+static void
+ref_free(struct ref *r)
+{
+	free(r->url);
+	free(r->data);
+	free(r->b64);
+	free(r->obj);
+	free(r->fail_code);
+	free(r->fail_msg);
+	free(r->waiters);
+	free(r);
+}
+
+static void
+idle_unlink(struct ref *r)
+{
+	if (!r->idle)
+		return;
+	if (r->idle_prev)
+		r->idle_prev->idle_next = r->idle_next;
+	else
+		E.idle_head = r->idle_next;
+	if (r->idle_next)
+		r->idle_next->idle_prev = r->idle_prev;
+	else
+		E.idle_tail = r->idle_prev;
+	r->idle = 0;
+	r->idle_next = r->idle_prev = NULL;
+	E.nidle--;
+}
+
+static void
+ref_put(struct ref *r)
+{
+	if (--r->refs > 0)
+		return;
+	if (r->state == R_LOADING)
+		return;		/* its download ends it (see ref_loaded) */
+	if (r->state == R_FAILED) {
+		g_hash_table_remove(E.refs, r->url);
+		ref_free(r);
+		return;
+	}
+	/* keep a few unused ones: the next variation likely wants them */
+	r->idle = 1;
+	r->idle_prev = E.idle_tail;
+	r->idle_next = NULL;
+	if (E.idle_tail)
+		E.idle_tail->idle_next = r;
+	else
+		E.idle_head = r;
+	E.idle_tail = r;
+	E.nidle++;
+	while (E.nidle > IDLE_REFS) {
+		struct ref *o = E.idle_head;
+
+		idle_unlink(o);
+		g_hash_table_remove(E.refs, o->url);
+		ref_free(o);
+	}
+}
+
+static void
+ref_unwait(struct ref *r, struct job *j)
+{
+	int i;
+
+	for (i = 0; i < r->nwait; i++)
+		if (r->waiters[i] == j) {
+			r->waiters[i] = r->waiters[--r->nwait];
+			return;
+		}
+}
+
+/* The reference finished loading: wake every job waiting for it. */
+static void
+ref_loaded(struct ref *r)
+{
+	struct job **w = r->waiters;
+	int i, n = r->nwait;
+
+	r->waiters = NULL;
+	r->nwait = r->capwait = 0;
+	r->refs++;	/* hold it while the waiters run */
+	for (i = 0; i < n; i++)
+		if (--w[i]->pending == 0)
+			job_refs_done(w[i]);
+	free(w);
+	ref_put(r);
+}
+
+static void
+ref_fail(struct ref *r, const char *code, int retryable, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void
+ref_fail(struct ref *r, const char *code, int retryable, const char *fmt, ...)
+{
+	va_list ap;
+	char *m;
+
+	va_start(ap, fmt);
+	if (vasprintf(&m, fmt, ap) < 0)
+		die(EXIT_FATAL, "out of memory");
+	va_end(ap);
+	r->state = R_FAILED;
+	r->fail_code = estrdup(code);
+	r->fail_msg = m;
+	r->fail_retryable = retryable;
+}
+
+/* Take the bytes: sniff them, keep them. */
+static void
+ref_set_data(struct ref *r, unsigned char *data, size_t len)
+{
+	char *u;
+
+	r->mime = image_sniff(data, len);
+	if (!r->mime) {
+		u = redact_url(r->url);
+		free(data);
+		ref_fail(r, "unsupported_image", 0,
+		    "%s: not a PNG, JPEG or WebP image", u);
+		free(u);
+		return;
+	}
+	r->data = data;
+	r->len = len;
+	r->state = R_READY;
+}
+
+static char *
+refmap_path(const char *url)
+{
+	char h[65];
+
+	util_sha256_hex(url, strlen(url), h);
+	return easprintf("%s/cache/refs/%.2s/%s", E.c->root, h, h);
+}
+
+/* An http(s) reference fetched by an earlier run: its object. */
+static int
+ref_from_store(struct ref *r)
+{
+	char *map = refmap_path(r->url), *rel, *path, *data;
+	size_t len;
+
+	rel = store_read_file(map, 4096, &len);
+	free(map);
+	if (!rel)
+		return 0;
+	rel[strcspn(rel, "\n")] = '\0';
+	path = easprintf("%s/%s", E.c->root, rel);
+	data = store_read_file(path, E.c->max_image_bytes, &len);
+	free(path);
+	if (!data || !image_sniff(data, len)) {
+		free(data);
+		free(rel);
+		return 0;
+	}
+	r->obj = rel;
+	ref_set_data(r, (unsigned char *)data, len);
+	return 1;
+}
+
+static void
+ref_fetched(struct xfer *x, CURLcode cc)
+{
+	struct ref *r = x->ref;
+	long st = 0;
+	char sha[65], *rel, *map, *u = redact_url(r->url);
+	unsigned char *data;
+
+	curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &st);
+	if (x->too_large || cc == CURLE_FILESIZE_EXCEEDED) {
+		ref_fail(r, "image_too_large", 0, "%s: larger than %zu bytes",
+		    u, E.c->max_image_bytes);
+	} else if (cc != CURLE_OK) {
+		ref_fail(r, "image_fetch_failed", 1, "%s: %s", u,
+		    *x->errbuf ? x->errbuf : curl_easy_strerror(cc));
+	} else if (st < 200 || st > 299) {
+		ref_fail(r, "image_fetch_failed", st == 408 || st == 429 ||
+		    st >= 500, "%s: HTTP %ld", u, st);
+	} else {
+		data = (unsigned char *)x->resp.s;
+		x->resp.s = NULL;
+		ref_set_data(r, data ? data : (unsigned char *)estrdup(""),
+		    x->resp.len);
+		if (r->state == R_READY) {
+			if (store_put_object(E.c->root, r->data, r->len,
+			    image_ext(r->mime), sha, &rel) < 0)
+				die(EXIT_FATAL, "%s/objects:", E.c->root);
+			r->obj = rel;
+			map = refmap_path(r->url);
+			if (store_write_atomic(map, rel, strlen(rel)) < 0)
+				warnx("%s:", map);
+			free(map);
+		}
+	}
+	free(u);
+	xfer_free(x);
+	ref_loaded(r);
+}
+
+/* Strip "file://" (and "file://localhost") and undo %XX. */
+static char *
+file_url_path(const char *url)
+{
+	const char *p = url + 7;
+
+	if (!strncasecmp(p, "localhost/", 10))
+		p += 9;
+	return g_uri_unescape_string(p, NULL);
+}
+
+/* Load the reference named url for j: shared if already known. */
+static struct ref *
+ref_get(const char *url, struct job *j)
+{
+	struct ref *r = g_hash_table_lookup(E.refs, url);
+	char *path, *data, *u;
+	size_t len;
+	struct xfer *x;
+
+	if (r) {
+		idle_unlink(r);
+		r->refs++;
+		goto wait;
+	}
+	r = ecalloc(1, sizeof *r);
+	r->url = estrdup(url);
+	r->refs = 1;
+	r->state = R_LOADING;
+	g_hash_table_insert(E.refs, r->url, r);
+	if (!strncasecmp(url, "http://", 7) || !strncasecmp(url, "https://", 8)) {
+		if (ref_from_store(r))
+			return r;
+		x = xfer_new();
+		x->ref = r;
+		x->rq.url = estrdup(url);
+		x->max_resp = E.c->max_image_bytes;
+		xfer_start(x);
+		goto wait;
+	}
+	if (!strncasecmp(url, "file://", 7))
+		path = file_url_path(url);
+	else if (strstr(url, "://") || !*url)
+		path = NULL;
+	else
+		path = g_strdup(url);
+	u = redact_url(url);
+	if (!path) {
+		ref_fail(r, "image_fetch_failed", 0, "%s: unsupported URL", u);
+	} else if (!(data = store_read_file(path, E.c->max_image_bytes, &len))) {
+		if (errno == EFBIG)
+			ref_fail(r, "image_too_large", 0,
+			    "%s: larger than %zu bytes", u,
+			    E.c->max_image_bytes);
+		else
+			ref_fail(r, "image_fetch_failed", 0, "%s: %s", u,
+			    strerror(errno));
+	} else {
+		ref_set_data(r, (unsigned char *)data, len);
+	}
+	g_free(path);
+	free(u);
+	return r;
+wait:
+	if (r->state == R_LOADING) {
+		if (r->nwait == r->capwait) {
+			r->capwait = r->capwait ? r->capwait * 2 : 4;
+			r->waiters = erealloc(r->waiters,
+			    r->capwait * sizeof *r->waiters);
+		}
+		r->waiters[r->nwait++] = j;
+		j->pending++;
+	}
+	return r;
+}
+
+/* ---- records --------------------------------------------------------- */
+
+static void
+job_unlink(struct job *j)
+{
+	if (j->prev)
+		j->prev->next = j->next;
+	else if (E.jobs == j)
+		E.jobs = j->next;
+	if (j->next)
+		j->next->prev = j->prev;
+	j->prev = j->next = NULL;
+}
+
+static void
+job_free(struct job *j)
+{
+	int i;
+
+	for (i = 0; i < j->pj.nrefs; i++) {
+		if (j->pj.refs[i]->state == R_LOADING)
+			ref_unwait(j->pj.refs[i], j);
+		ref_put(j->pj.refs[i]);
+	}
+	free(j->pj.refs);
+	if (j->pj.state && j->prov && j->prov->release)
+		j->prov->release(&j->pj);
+	for (i = 0; i < j->pj.nout; i++) {
+		free(j->pj.out[i].data);
+		free(j->pj.out[i].mime);
+	}
+	free(j->pj.out);
+	free(j->pj.request_id);
+	cJSON_Delete(j->pj.usage);
+	free(j->pj.fail.message);
+	cJSON_Delete(j->rec);
+	free(j);
+}
+
+/* Write the record and forget the job. */
+static void
+job_finish(struct job *j)
+{
+	const char *st = rec_status(j->rec);
+
+	if (j->xf) {
+		xfer_free(j->xf);
+		j->xf = NULL;
+	}
+	if (j->holds_slot && !j->prov->offline)
+		E.inflight--;
+	j->holds_slot = 0;
+	heap_remove(j);
+	if (j->state == J_READY)
+		ready_remove(j);
+	if (j->committed && strcmp(st, "succeeded")) {
+		/* no image came of it: give the budget back */
+		E.committed_images--;
+		E.committed_cost -= j->price;
+	}
+	if (!strcmp(st, "succeeded"))
+		E.n_done++;
+	else
+		E.n_failed++;
+	nd_write(j->rec);
+	job_unlink(j);
+	job_free(j);
+	E.active--;
+}
+
+static int
+attempts_total(struct job *j)
+{
+	return j->prev_attempt + j->pj.attempt;
+}
+
+static void
+set_attempt(struct job *j)
+{
+	rec_set_num(j->rec, "attempt", attempts_total(j));
+}
+
+/* Fail j with code (and the record's attempt counts). */
+static void
+job_fail_status(struct job *j, const char *status, const char *code,
+    int retryable, long http, const char *msg)
+{
+	cJSON *e;
+
+	set_attempt(j);
+	e = rec_fail_status(j->rec, status, STAGE, code, retryable, "%s", msg);
+	if (http > 0)
+		cJSON_AddNumberToObject(e, "http_status", http);
+	cJSON_AddNumberToObject(e, "attempts", j->pj.attempt);
+	cJSON_DeleteItemFromObjectCaseSensitive(j->rec, "outputs");
+	cJSON_DeleteItemFromObjectCaseSensitive(j->rec, "usage");
+	rec_set_bool(j->rec, "cached", 0);
+	job_finish(j);
+}
+
+static void
+job_cancel(struct job *j)
+{
+	job_fail_status(j, "canceled", "canceled", 1, 0,
+	    E.signo ? (E.signo == SIGINT ? "interrupted (SIGINT)" :
+	    "terminated (SIGTERM)") : "canceled");
+}
+
+/* outputs[] from the job's results: stored, described, maybe inlined. */
+static cJSON *
+store_outputs(struct job *j, char **why)
+{
+	cJSON *arr = cJSON_CreateArray(), *o;
+	struct prov_output *po;
+	const char *mime;
+	char sha[65], *rel;
+	int i, w, h;
+
+	for (i = 0; i < j->pj.nout; i++) {
+		po = &j->pj.out[i];
+		mime = image_sniff(po->data, po->len);
+		if (!mime) {
+			*why = easprintf("output %d is not a PNG, JPEG or WebP "
+			    "image (%s, %zu bytes)", i + 1,
+			    po->mime ? po->mime : "no type", po->len);
+			cJSON_Delete(arr);
+			return NULL;
+		}
+		if (store_put_object(E.c->root, po->data, po->len,
+		    image_ext(mime), sha, &rel) < 0)
+			die(EXIT_FATAL, "%s/objects:", E.c->root);
+		o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "path", rel);
+		cJSON_AddStringToObject(o, "sha256", sha);
+		cJSON_AddStringToObject(o, "mime", mime);
+		cJSON_AddNumberToObject(o, "bytes", (double)po->len);
+		if (image_probe(po->data, po->len, &w, &h) == 0) {
+			cJSON_AddNumberToObject(o, "width", w);
+			cJSON_AddNumberToObject(o, "height", h);
+		}
+		cJSON_AddItemToArray(arr, o);
+		free(rel);
+	}
+	return arr;
+}
+
+/* outputs[].data for --inline, from the bytes at hand or the store. */
+static void
+inline_outputs(cJSON *outputs, struct job *j)
+{
+	cJSON *o;
+	const char *rel;
+	char *path, *data, *b64;
+	size_t len;
+	int i = 0;
+
+	cJSON_ArrayForEach(o, outputs) {
+		if (j && i < j->pj.nout) {
+			b64 = util_b64_encode(j->pj.out[i].data,
+			    j->pj.out[i].len, NULL);
+		} else {
+			if (!(rel = rec_str(o, "path")))
+				continue;
+			path = easprintf("%s/%s", E.c->root, rel);
+			data = store_read_file(path, MAX_RESPONSE, &len);
+			free(path);
+			if (!data)
+				continue;
+			b64 = util_b64_encode(data, len, NULL);
+			free(data);
+		}
+		rec_set_str(o, "data", b64);
+		free(b64);
+		i++;
+	}
+}
+
+static void
+job_succeeded(struct job *j)
+{
+	cJSON *outputs, *usage, *c;
+	char *why = NULL;
+
+	if (!(outputs = store_outputs(j, &why))) {
+		prov_fail(&j->pj, "bad_response", 1, 0, "%s", why);
+		free(why);
+		attempt_failed(j);
+		return;
+	}
+	/* additive increase: about one more slot per window of successes */
+	E.n429 = 0;
+	if (E.cwnd < E.c->jobs)
+		E.cwnd = fmin(E.c->jobs, E.cwnd + 1 / E.cwnd);
+	set_attempt(j);
+	rec_set_str(j->rec, "status", "succeeded");
+	cJSON_DeleteItemFromObjectCaseSensitive(j->rec, "error");
+	usage = cJSON_CreateObject();
+	if (j->pj.request_id)
+		cJSON_AddStringToObject(usage, "provider_request_id",
+		    j->pj.request_id);
+	else
+		cJSON_AddNullToObject(usage, "provider_request_id");
+	cJSON_AddNumberToObject(usage, "elapsed_ms",
+	    round(now_ms() - j->t_first));
+	/* the provider's own usage fields (token counts, metrics) */
+	cJSON_ArrayForEach(c, j->pj.usage)
+		if (c->string && !cJSON_HasObjectItem(usage, c->string))
+			cJSON_AddItemToObject(usage, c->string,
+			    cJSON_Duplicate(c, 1));
+	rec_set(j->rec, "outputs", outputs);
+	rec_set(j->rec, "usage", usage);
+	rec_set_bool(j->rec, "cached", 0);
+	/* the cache holds what a re-run needs to answer without paying */
+	c = cJSON_CreateObject();
+	cJSON_AddStringToObject(c, "status", "succeeded");
+	cJSON_AddNumberToObject(c, "attempt", attempts_total(j));
+	cJSON_AddItemToObject(c, "outputs", cJSON_Duplicate(outputs, 1));
+	cJSON_AddItemToObject(c, "usage", cJSON_Duplicate(usage, 1));
+	if (store_cache_put(E.c->root, j->key, c) < 0)
+		warnx("%s/cache:", E.c->root);
+	cJSON_Delete(c);
+	if (E.c->inline_out)
+		inline_outputs(outputs, j);
+	job_finish(j);
+}
+
+/* ---- attempts -------------------------------------------------------- */
+
+static void
+reset_fail(struct job *j)
+{
+	free(j->pj.fail.message);
+	memset(&j->pj.fail, 0, sizeof j->pj.fail);
+	j->pj.fail.retry_after_ms = -1;
+}
+
+static void
+release_slot(struct job *j)
+{
+	if (j->holds_slot && !j->prov->offline)
+		E.inflight--;
+	j->holds_slot = 0;
+}
+
+static double
+backoff_ms(struct job *j)
+{
+	double cap = E.c->backoff_ms * pow(2, j->pj.attempt - 1);
+
+	if (cap > E.c->backoff_max_ms)
+		cap = E.c->backoff_max_ms;
+	return g_random_double() * cap;	/* full jitter */
+}
+
+static void
+attempt_failed(struct job *j)
+{
+	struct prov_fail *f = &j->pj.fail;
+	double delay;
+
+	release_slot(j);
+	if (!f->code)
+		prov_fail(&j->pj, "bad_response", 1, 0, "provider failed");
+	if (f->http_status == 429) {
+		/* multiplicative decrease, at most once a second */
+		if (++E.n429 >= 2 && now_ms() - E.last_cut > 1000) {
+			E.cwnd = fmax(1, E.cwnd / 2);
+			E.last_cut = now_ms();
+			E.n429 = 0;
+		}
+	}
+	if (f->retryable && E.stopping) {
+		job_cancel(j);
+		return;
+	}
+	delay = f->retry_after_ms >= 0 ? f->retry_after_ms : backoff_ms(j);
+	if (f->retryable && j->pj.attempt < E.c->max_attempts &&
+	    delay <= MAX_RETRY_WAIT_MS) {
+		j->state = J_BACKOFF;
+		heap_push(j, now_ms() + delay);
+		return;
+	}
+	job_fail_status(j, "failed", f->code, f->retryable, f->http_status,
+	    f->message ? f->message : f->code);
+}
+
+/* A provider request came back. */
+static void
+job_answered(struct xfer *x, CURLcode cc)
+{
+	struct job *j = x->job;
+	struct prov_resp rs = {0};
+	char *ctype = NULL;
+	int rc;
+
+	j->xf = NULL;
+	reset_fail(j);
+	curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &rs.status);
+	if (cc != CURLE_OK) {
+		if (x->too_large)
+			prov_fail(&j->pj, "bad_response", 0, rs.status,
+			    "response larger than %zu bytes", x->max_resp);
+		else if (cc == CURLE_OPERATION_TIMEDOUT)
+			prov_fail(&j->pj, "timeout", 1, 0, "%s",
+			    *x->errbuf ? x->errbuf : curl_easy_strerror(cc));
+		else if (cc == CURLE_PARTIAL_FILE ||
+		    cc == CURLE_RECV_ERROR || cc == CURLE_GOT_NOTHING)
+			prov_fail(&j->pj, rs.status ? "bad_response" :
+			    "network", 1, rs.status, "%s",
+			    *x->errbuf ? x->errbuf : curl_easy_strerror(cc));
+		else
+			prov_fail(&j->pj, "network", 1, 0, "%s",
+			    *x->errbuf ? x->errbuf : curl_easy_strerror(cc));
+		xfer_free(x);
+		attempt_failed(j);
+		return;
+	}
+	curl_easy_getinfo(x->h, CURLINFO_CONTENT_TYPE, &ctype);
+	rs.body = x->resp.s ? x->resp.s : "";
+	rs.len = x->resp.len;
+	rs.content_type = ctype;
+	rs.request_id = x->req_id;
+	rs.retry_after_ms = x->retry_after_ms;
+	if (x->req_id && !j->pj.request_id)
+		prov_set_request_id(&j->pj, x->req_id);
+	if (rs.status >= 200 && rs.status <= 299) {
+		rc = j->prov->parse(&j->pj, &rs);
+	} else {
+		if (j->prov->classify)
+			j->prov->classify(&j->pj, &rs);
+		else
+			prov_classify_http(&j->pj, &rs, NULL);
+		if (!j->pj.fail.code)
+			prov_classify_http(&j->pj, &rs, NULL);
+		rc = PROV_FAIL;
+	}
+	xfer_free(x);
+	switch (rc) {
+	case PROV_DONE:
+		release_slot(j);
+		job_succeeded(j);
+		break;
+	case PROV_NEXT:
+		j->state = J_DELAY;
+		heap_push(j, now_ms() + (j->pj.delay_ms > 0 ?
+		    j->pj.delay_ms : 0));
+		break;
+	default:
+		attempt_failed(j);
+	}
+}
+
+/* Ask the provider for the job's next request and send it. */
+static void
+step_build(struct job *j)
+{
+	struct xfer *x = xfer_new();
+	int rc;
+
+	reset_fail(j);
+	j->pj.delay_ms = 0;
+	x->job = j;
+	rc = j->prov->build(&j->pj, &x->rq);
+	if (rc == PROV_SEND && x->rq.url) {
+		j->pj.step++;
+		j->state = J_SEND;
+		j->xf = x;
+		xfer_start(x);
+		return;
+	}
+	xfer_free(x);
+	if (rc == PROV_DONE) {
+		release_slot(j);
+		job_succeeded(j);
+	} else if (rc == PROV_NEXT) {
+		j->state = J_DELAY;
+		heap_push(j, now_ms() + j->pj.delay_ms);
+	} else {
+		if (rc == PROV_SEND)
+			prov_fail(&j->pj, "bad_request", 0, 0,
+			    "provider built no request");
+		attempt_failed(j);
+	}
+}
+
+static int
+over_budget(double price)
+{
+	if (E.c->max_images >= 0 && E.committed_images + 1 > E.c->max_images)
+		return 1;
+	if (E.c->max_cost >= 0 &&
+	    E.committed_cost + price > E.c->max_cost + 1e-9)
+		return 1;
+	return 0;
+}
+
+static void
+budget_skip(struct job *j)
+{
+	char msg[128];
+
+	if (E.c->max_images >= 0 && E.committed_images + 1 > E.c->max_images)
+		snprintf(msg, sizeof msg, "--max-images %ld reached",
+		    E.c->max_images);
+	else
+		snprintf(msg, sizeof msg, "--max-cost %.2f reached",
+		    E.c->max_cost);
+	job_fail_status(j, "skipped", "budget", 1, 0, msg);
+}
+
+static void
+attempt_start(struct job *j)
+{
+	if (!j->committed) {
+		if (over_budget(j->price)) {
+			budget_skip(j);
+			return;
+		}
+		j->committed = 1;
+		E.committed_images++;
+		E.committed_cost += j->price;
+	}
+	if (!j->t_first)
+		j->t_first = now_ms();
+	j->pj.attempt++;
+	j->pj.step = 0;
+	j->holds_slot = 1;
+	if (!j->prov->offline)
+		E.inflight++;
+	step_build(j);
+}
+
+/* Start ready jobs while there are slots and rate tokens. */
+static void
+dispatch(void)
+{
+	struct job *j;
+	double t;
+
+	while ((j = E.rq_head)) {
+		if (!j->prov->offline) {
+			if (E.inflight >= (int)E.cwnd)
+				return;
+			if (E.c->rpm > 0) {
+				t = now_ms();
+				E.tokens = fmin(1, E.tokens + (t - E.token_t) *
+				    E.c->rpm / 60000);
+				E.token_t = t;
+				if (E.tokens < 1 - 1e-9)
+					return;
+				E.tokens -= 1;
+			}
+		}
+		E.rq_head = j->qnext;
+		if (!E.rq_head)
+			E.rq_tail = NULL;
+		j->qnext = NULL;
+		j->state = J_SEND;
+		attempt_start(j);
+	}
+}
+
+static void
+job_refs_done(struct job *j)
+{
+	int i;
+	struct ref *r;
+
+	for (i = 0; i < j->pj.nrefs; i++) {
+		r = j->pj.refs[i];
+		if (r->state == R_FAILED) {
+			job_fail_status(j, "failed", r->fail_code,
+			    r->fail_retryable, 0, r->fail_msg);
+			return;
+		}
+	}
+	ready_push(j, 0);
+}
+
+/* ---- admitting records ----------------------------------------------- */
+
+/* Answer from the cache: 1 if the record was written. */
+static int
+from_cache(struct job *j)
+{
+	cJSON *c = store_cache_get(E.c->root, j->key), *o, *outs;
+	const char *rel;
+	char *path;
+	struct stat st;
+
+	if (!c)
+		return 0;
+	outs = cJSON_GetObjectItemCaseSensitive(c, "outputs");
+	if (strcmp(rec_status(c), "succeeded") || !cJSON_IsArray(outs))
+		goto miss;
+	cJSON_ArrayForEach(o, outs) {
+		/* the objects must still be there */
+		if (!(rel = rec_str(o, "path")))
+			goto miss;
+		path = easprintf("%s/%s", E.c->root, rel);
+		if (stat(path, &st) < 0) {
+			free(path);
+			goto miss;
+		}
+		free(path);
+	}
+	rec_set_str(j->rec, "status", "succeeded");
+	cJSON_DeleteItemFromObjectCaseSensitive(j->rec, "error");
+	rec_set_num(j->rec, "attempt", rec_num(c, "attempt", j->prev_attempt));
+	o = cJSON_DetachItemFromObjectCaseSensitive(c, "outputs");
+	if (E.c->inline_out)
+		inline_outputs(o, NULL);
+	rec_set(j->rec, "outputs", o);
+	o = cJSON_DetachItemFromObjectCaseSensitive(c, "usage");
+	rec_set(j->rec, "usage", o ? o : cJSON_CreateObject());
+	rec_set_bool(j->rec, "cached", 1);
+	cJSON_Delete(c);
+	E.n_cached++;
+	job_finish(j);
+	return 1;
+miss:
+	cJSON_Delete(c);
+	return 0;
+}
+
+static void
+add_ref(struct job *j, const char *url)
+{
+	j->pj.refs[j->pj.nrefs++] = ref_get(url, j);
+}
+
+static void
+admit(cJSON *rec)
+{
+	struct job *j = ecalloc(1, sizeof *j);
+	const cJSON *err, *imgs, *it;
+	const char *pname, *s, *extra[] = {"model_image_url",
+	    "background_image_url"};
+	char *why = NULL;
+	size_t i;
+	int n;
+
+	j->rec = rec;
+	j->hidx = -1;
+	j->pj.rec = rec;
+	j->pj.fail.retry_after_ms = -1;
+	j->prev_attempt = (int)rec_num(rec, "attempt", 0);
+	j->price = rec_num(rec, "price_per_image", 0);
+	if (j->price < 0 || !isfinite(j->price))
+		j->price = 0;
+	j->next = E.jobs;
+	if (E.jobs)
+		E.jobs->prev = j;
+	E.jobs = j;
+	E.active++;
+
+	pname = E.c->provider ? E.c->provider : rec_str(rec, "provider");
+	j->prov = prov_find(pname ? pname : "local");
+	if (!j->prov)
+		j->prov = &prov_local;	/* for job_finish; fails below */
+
+	/* pass-through: done, or failed at another stage */
+	if (!strcmp(rec_status(rec), "succeeded")) {
+		job_finish(j);
+		return;
+	}
+	err = cJSON_GetObjectItemCaseSensitive(rec, "error");
+	if (rec_is_final_failure(rec) && (s = rec_str(err, "stage")) &&
+	    strcmp(s, STAGE)) {
+		job_finish(j);
+		return;
+	}
+	if (!prov_find(pname ? pname : "local")) {
+		why = easprintf("unknown provider %s (known: %s)", pname,
+		    prov_names());
+		job_fail_status(j, "failed", "invalid_record", 0, 0, why);
+		free(why);
+		return;
+	}
+	j->pj.model = E.c->model ? E.c->model : rec_str(rec, "model");
+	if (!j->pj.model)
+		j->pj.model = j->prov->default_model;
+	j->pj.prompt = rec_str(rec, "prompt");
+	j->pj.input = cJSON_GetObjectItemCaseSensitive(rec, "input");
+	if (!cJSON_IsObject(j->pj.input))
+		j->pj.input = NULL;
+	if (!j->pj.prompt && !j->prov->offline) {
+		job_fail_status(j, "failed", "invalid_record", 0, 0,
+		    "no prompt (a string) in the job");
+		return;
+	}
+	if (!j->pj.prompt)
+		j->pj.prompt = "";
+	imgs = cJSON_GetObjectItemCaseSensitive(j->pj.input, "product_images");
+	n = cJSON_IsArray(imgs) ? cJSON_GetArraySize(imgs) : 0;
+	if (n < 1 || n > MAX_REFS - 2) {
+		job_fail_status(j, "failed", "invalid_images", 0, 0,
+		    "input.product_images must list 1..4 images");
+		return;
+	}
+	cJSON_ArrayForEach(it, imgs)
+		if (!cJSON_IsString(it) || !*it->valuestring) {
+			job_fail_status(j, "failed", "invalid_images", 0, 0,
+			    "input.product_images must hold URLs or paths");
+			return;
+		}
+	if (!(j->pj.conf = conf_for(j->prov, &why))) {
+		job_fail_status(j, "failed", "auth", 0, 0,
+		    why ? why : "provider unavailable");
+		free(why);
+		return;
+	}
+	engine_request_key(j->prov->name, j->pj.model, j->pj.prompt,
+	    j->pj.input, cJSON_GetObjectItemCaseSensitive(rec, "batch_id"),
+	    cJSON_GetObjectItemCaseSensitive(rec, "variation"), j->key);
+	if (!E.c->force && from_cache(j))
+		return;
+	if (over_budget(j->price) && E.inflight == 0 && !E.nheap) {
+		/* nothing in flight can give budget back: skip it now,
+		 * without fetching its images */
+		budget_skip(j);
+		return;
+	}
+	j->pj.refs = ecalloc(MAX_REFS, sizeof *j->pj.refs);
+	j->state = J_REFS;
+	cJSON_ArrayForEach(it, imgs)
+		add_ref(j, it->valuestring);
+	j->pj.nproduct = j->pj.nrefs;
+	for (i = 0; i < sizeof extra / sizeof *extra; i++)
+		if ((s = rec_str(j->pj.input, extra[i])) && *s)
+			add_ref(j, s);
+	if (j->pending == 0)
+		job_refs_done(j);
+}
+
+/* ---- input ----------------------------------------------------------- */
+
+static void
+arm_input(void)
+{
+	struct epoll_event ev = {0};
+
+	ev.events = EPOLLIN | EPOLLONESHOT;
+	ev.data.fd = E.rd->fd;
+	if (E.in_armed && E.in_fd == E.rd->fd) {
+		if (epoll_ctl(E.ep, EPOLL_CTL_MOD, E.rd->fd, &ev) == 0)
+			return;
+	}
+	if (epoll_ctl(E.ep, EPOLL_CTL_ADD, E.rd->fd, &ev) == 0 ||
+	    (errno == EEXIST &&
+	    epoll_ctl(E.ep, EPOLL_CTL_MOD, E.rd->fd, &ev) == 0)) {
+		E.in_armed = 1;
+		E.in_fd = E.rd->fd;
+		return;
+	}
+	/* not pollable: let reads block instead */
+	fcntl(E.rd->fd, F_SETFL, fcntl(E.rd->fd, F_GETFL) & ~O_NONBLOCK);
+	E.in_wait = 0;
+}
+
+static void
+read_input(void)
+{
+	char *line;
+	size_t len;
+	cJSON *o;
+	int rc;
+
+	while (!E.stopping && !E.in_eof && !E.in_wait &&
+	    E.active < E.max_active) {
+		rc = nd_line(E.rd, &line, &len);
+		if (rc == 3) {
+			E.in_wait = 1;
+			arm_input();
+			continue;
+		}
+		if (rc == 0 || rc == 2) {
+			E.in_eof = 1;
+			break;
+		}
+		if (rc == 1 && (o = nd_parse(E.rd, line, len))) {
+			admit(o);
+			continue;
+		}
+		E.badlines++;
+		warnx("%s:%ld: %s", E.rd->name, E.rd->lineno, E.rd->err);
+		o = rec_bad_line(STAGE, E.rd->name, E.rd->lineno, line, len,
+		    E.rd->err);
+		nd_write(o);
+		cJSON_Delete(o);
+	}
+}
+
+/* ---- signals, progress ---------------------------------------------- */
+
+static void
+on_signal(int signo)
+{
+	struct job *j, *next;
+
+	if (E.stopping) {
+		E.grace_due = now_ms();	/* a second signal: stop now */
+		return;
+	}
+	E.stopping = 1;
+	E.signo = signo;
+	E.grace_due = now_ms() + E.c->grace_ms;
+	/* what is not on the wire stops now */
+	for (j = E.jobs; j; j = next) {
+		next = j->next;
+		if (!j->holds_slot)
+			job_cancel(j);
+	}
+}
+
+static void
+cancel_all(void)
+{
+	while (E.jobs)
+		job_cancel(E.jobs);
+}
+
+static void
+progress(int last)
+{
+	double t = now_ms(), el = (t - E.t_start) / 1000, rate;
+	char eta[48] = "";
+	struct stat st;
+	off_t pos;
+
+	if (!E.progress_on)
+		return;
+	rate = el > 0 ? (E.n_done + E.n_failed) / el : 0;
+	if (E.rd->fd >= 0 && fstat(E.rd->fd, &st) == 0 &&
+	    S_ISREG(st.st_mode) && st.st_size > 0 &&
+	    (pos = lseek(E.rd->fd, 0, SEEK_CUR)) > 0 && rate > 0) {
+		double left = el * (st.st_size - pos) / pos +
+		    (double)E.active / rate;
+
+		snprintf(eta, sizeof eta, ", eta %.0fs", left);
+	}
+	fprintf(stderr, "\r%s: %ld done (%ld cached), %ld failed, %d in "
+	    "flight, %.1f/s%s\033[K%s", argv0, E.n_done, E.n_cached,
+	    E.n_failed, E.inflight, rate, eta, last ? "\n" : "");
+	E.progress_due = t + PROGRESS_MS;
+}
+
+/* ---- the loop -------------------------------------------------------- */
+
+static void
+check_done(void)
+{
+	CURLMsg *m;
+	struct xfer *x;
+	int left;
+
+	while ((m = curl_multi_info_read(E.multi, &left))) {
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &x);
+		if (x->ref)
+			ref_fetched(x, m->data.result);
+		else
+			job_answered(x, m->data.result);
+	}
+}
+
+static void
+run_timers(void)
+{
+	double t = now_ms();
+	struct job *j;
+
+	while (E.nheap && E.heap[0]->due <= t) {
+		j = E.heap[0];
+		heap_remove(j);
+		if (j->state == J_BACKOFF)
+			ready_push(j, 1);	/* retries go first */
+		else
+			step_build(j);
+	}
+}
+
+static int
+wait_ms(void)
+{
+	double t = now_ms(), due = t + 60000;
+
+	if (E.curl_due >= 0 && E.curl_due < due)
+		due = E.curl_due;
+	if (E.nheap && E.heap[0]->due < due)
+		due = E.heap[0]->due;
+	if (E.rq_head && E.c->rpm > 0 && E.inflight < (int)E.cwnd) {
+		double tk = E.token_t + (1 - E.tokens) * 60000 / E.c->rpm;
+
+		if (tk < due)
+			due = tk;
+	}
+	if (E.progress_on && E.progress_due < due)
+		due = E.progress_due;
+	if (E.stopping && E.grace_due < due)
+		due = E.grace_due;
+	if (due <= t)
+		return 0;
+	return (int)ceil(due - t);
+}
+
+static void
+setup(const struct engine_conf *c, struct nd_reader *r)
+{
+	struct rlimit rl;
+	sigset_t ss;
+	struct epoll_event ev = {0};
+	struct stat st;
+
+	memset(&E, 0, sizeof E);
+	E.c = c;
+	E.rd = r;
+	E.curl_due = -1;
+	E.in_fd = -1;
+	E.max_active = 2L * c->jobs;
+	E.cwnd = c->jobs;
+	E.tokens = 1;
+	E.token_t = now_ms();
+	E.t_start = now_ms();
+	E.progress_on = c->progress && isatty(2);
+	E.refs = g_hash_table_new(g_str_hash, g_str_equal);
+	/* every connection is a descriptor: lift the soft limit */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (curl_global_init(CURL_GLOBAL_DEFAULT))
+		die(EXIT_FATAL, "curl_global_init failed");
+	image_init();
+	if ((E.ep = epoll_create1(EPOLL_CLOEXEC)) < 0)
+		die(EXIT_FATAL, "epoll_create1:");
+	sigemptyset(&ss);
+	sigaddset(&ss, SIGINT);
+	sigaddset(&ss, SIGTERM);
+	if (sigprocmask(SIG_BLOCK, &ss, NULL) < 0 ||
+	    (E.sigfd = signalfd(-1, &ss, SFD_CLOEXEC | SFD_NONBLOCK)) < 0)
+		die(EXIT_FATAL, "signalfd:");
+	ev.events = EPOLLIN;
+	ev.data.fd = E.sigfd;
+	if (epoll_ctl(E.ep, EPOLL_CTL_ADD, E.sigfd, &ev) < 0)
+		die(EXIT_FATAL, "epoll_ctl:");
+	/* stdin is read from the loop: it must never block it */
+	if (fstat(0, &st) == 0 && !S_ISREG(st.st_mode))
+		fcntl(0, F_SETFL, fcntl(0, F_GETFL) | O_NONBLOCK);
+	if (!(E.multi = curl_multi_init()))
+		die(EXIT_FATAL, "curl_multi_init failed");
+	curl_multi_setopt(E.multi, CURLMOPT_SOCKETFUNCTION, sock_cb);
+	curl_multi_setopt(E.multi, CURLMOPT_TIMERFUNCTION, timer_cb);
+	curl_multi_setopt(E.multi, CURLMOPT_MAXCONNECTS, E.max_active + 16);
+}
+
+static void
+teardown(void)
+{
+	int i;
+
+	GHashTableIter it;
+	gpointer k, v;
+
+	while (E.xfers)
+		xfer_free(E.xfers);
+	g_hash_table_iter_init(&it, E.refs);
+	while (g_hash_table_iter_next(&it, &k, &v)) {
+		g_hash_table_iter_steal(&it);
+		ref_free(v);
+	}
+	g_hash_table_destroy(E.refs);
+	for (i = 0; i < E.npool; i++)
+		curl_easy_cleanup(E.pool[i]);
+	free(E.pool);
+	free(E.heap);
+	curl_multi_cleanup(E.multi);
+	for (i = 0; i < E.npconf; i++) {
+		if (E.pconf[i].ready && E.pconf[i].p->fini)
+			E.pconf[i].p->fini(&E.pconf[i]);
+		free(E.pconf[i].base_url);
+	}
+	curl_global_cleanup();
+	close(E.sigfd);
+	close(E.ep);
+	if (fcntl(0, F_GETFL) & O_NONBLOCK)
+		fcntl(0, F_SETFL, fcntl(0, F_GETFL) & ~O_NONBLOCK);
+}
+
+int
+engine_run(const struct engine_conf *c, struct nd_reader *r)
+{
+	struct epoll_event evs[64];
+	struct signalfd_siginfo si;
+	int n, i, running, rc;
+
+	setup(c, r);
+	for (;;) {
+		read_input();
+		dispatch();
+		if ((E.in_eof || E.stopping) && E.active == 0)
+			break;
+		if (E.stopping && now_ms() >= E.grace_due) {
+			cancel_all();
+			break;
+		}
+		if (E.progress_on && now_ms() >= E.progress_due)
+			progress(0);
+		n = epoll_wait(E.ep, evs, 64, wait_ms());
+		if (n < 0 && errno != EINTR)
+			die(EXIT_FATAL, "epoll_wait:");
+		for (i = 0; i < n; i++) {
+			int fd = evs[i].data.fd;
+
+			if (fd == E.sigfd) {
+				while (read(E.sigfd, &si, sizeof si) ==
+				    sizeof si)
+					on_signal((int)si.ssi_signo);
+			} else if (E.in_armed && fd == E.in_fd) {
+				E.in_wait = 0;
+			} else {
+				int f = (evs[i].events & EPOLLIN ?
+				    CURL_CSELECT_IN : 0) |
+				    (evs[i].events & EPOLLOUT ?
+				    CURL_CSELECT_OUT : 0) |
+				    (evs[i].events & (EPOLLERR | EPOLLHUP) ?
+				    CURL_CSELECT_ERR : 0);
+
+				curl_multi_socket_action(E.multi, fd, f,
+				    &running);
+			}
+		}
+		if (E.curl_due >= 0 && now_ms() >= E.curl_due) {
+			E.curl_due = -1;
+			curl_multi_socket_action(E.multi, CURL_SOCKET_TIMEOUT,
+			    0, &running);
+		}
+		check_done();
+		run_timers();
+	}
+	progress(1);
+	teardown();
+	rc = E.badlines || nd_open_failures ? EXIT_BADLINES : EXIT_DONE;
+	if (E.signo)
+		rc = EXIT_FATAL;
+	return rc;
+}
+
+void
+engine_defaults(struct engine_conf *c)
+{
+	memset(c, 0, sizeof *c);
+	c->jobs = 8;
+	c->rpm = 0;
+	c->max_attempts = 5;
+	c->timeout_ms = 300 * 1000.0;
+	c->connect_timeout_ms = 30 * 1000.0;
+	c->max_images = -1;
+	c->max_cost = -1;
+	c->max_image_bytes = (size_t)20 << 20;
+	c->backoff_ms = 1000;
+	c->backoff_max_ms = 60 * 1000.0;
+	c->grace_ms = 10 * 1000.0;
+}

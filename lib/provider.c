@@ -1,0 +1,318 @@
+/* provider: the registry and the helpers every provider shares. */
+#include <ctype.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <curl/curl.h>
+
+#include "err.h"
+#include "provider.h"
+#include "util.h"
+
+static const struct provider *const providers[] = {
+	&prov_local, &prov_gemini,
+};
+
+const struct provider *
+prov_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; name && i < sizeof providers / sizeof *providers; i++)
+		if (!strcmp(providers[i]->name, name))
+			return providers[i];
+	return NULL;
+}
+
+const char *
+prov_names(void)
+{
+	return "local, gemini";
+}
+
+const char *
+ref_b64(struct ref *r, size_t *len)
+{
+	if (!r->b64)
+		r->b64 = util_b64_encode(r->data, r->len, &r->b64len);
+	if (len)
+		*len = r->b64len;
+	return r->b64;
+}
+
+char *
+prov_base_url(const char *name, const char *opt, const char *def)
+{
+	char var[64], *s;
+	const char *e;
+	size_t i, n;
+
+	if (!opt || !*opt) {
+		snprintf(var, sizeof var, "BG_%s_BASE_URL", name);
+		for (i = 0; var[i]; i++)
+			var[i] = toupper((unsigned char)var[i]);
+		e = getenv(var);
+		opt = e && *e ? e : def;
+	}
+	s = estrdup(opt);
+	n = strlen(s);
+	while (n > 0 && s[n - 1] == '/')
+		s[--n] = '\0';
+	return s;
+}
+
+void
+prov_req_init(struct prov_req *rq, CURL *easy)
+{
+	memset(rq, 0, sizeof *rq);
+	rq->easy = easy;
+}
+
+void
+prov_req_free(struct prov_req *rq)
+{
+	free(rq->url);
+	curl_slist_free_all(rq->headers);
+	sb_free(&rq->own);
+	free(rq->seg);
+	if (rq->mime)
+		curl_mime_free(rq->mime);
+	memset(rq, 0, sizeof *rq);
+}
+
+void
+prov_header(struct prov_req *rq, const char *fmt, ...)
+{
+	struct curl_slist *l;
+	va_list ap;
+	char *s;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		die(EXIT_FATAL, "out of memory");
+	va_end(ap);
+	l = curl_slist_append(rq->headers, s);
+	/* the header may hold a key: wipe the temporary copy */
+	explicit_bzero(s, strlen(s));
+	free(s);
+	if (!l)
+		die(EXIT_FATAL, "out of memory");
+	rq->headers = l;
+}
+
+static struct prov_body_seg *
+new_seg(struct prov_req *rq)
+{
+	if (rq->nseg == rq->capseg) {
+		rq->capseg = rq->capseg ? rq->capseg * 2 : 16;
+		rq->seg = erealloc(rq->seg, rq->capseg * sizeof *rq->seg);
+	}
+	rq->has_body = 1;
+	return &rq->seg[rq->nseg++];
+}
+
+void
+prov_body_add(struct prov_req *rq, const void *p, size_t len)
+{
+	struct prov_body_seg *s;
+
+	/* grow the last copied segment rather than adding one */
+	if (rq->nseg && !rq->seg[rq->nseg - 1].p &&
+	    rq->seg[rq->nseg - 1].off + rq->seg[rq->nseg - 1].len ==
+	    rq->own.len) {
+		sb_add(&rq->own, p, len);
+		rq->seg[rq->nseg - 1].len += len;
+		return;
+	}
+	s = new_seg(rq);
+	s->p = NULL;
+	s->off = rq->own.len;
+	s->len = len;
+	sb_add(&rq->own, p, len);
+}
+
+void
+prov_body_adds(struct prov_req *rq, const char *s)
+{
+	prov_body_add(rq, s, strlen(s));
+}
+
+void
+prov_body_json_str(struct prov_req *rq, const char *s)
+{
+	struct sbuf b = {0};
+	const unsigned char *p;
+
+	sb_addc(&b, '"');
+	for (p = (const unsigned char *)s; *p; p++) {
+		switch (*p) {
+		case '"': sb_adds(&b, "\\\""); break;
+		case '\\': sb_adds(&b, "\\\\"); break;
+		case '\n': sb_adds(&b, "\\n"); break;
+		case '\r': sb_adds(&b, "\\r"); break;
+		case '\t': sb_adds(&b, "\\t"); break;
+		default:
+			if (*p < 0x20)
+				sb_addf(&b, "\\u%04x", *p);
+			else
+				sb_addc(&b, *p);
+		}
+	}
+	sb_addc(&b, '"');
+	prov_body_add(rq, b.s, b.len);
+	sb_free(&b);
+}
+
+void
+prov_body_ref(struct prov_req *rq, const void *p, size_t len)
+{
+	struct prov_body_seg *s = new_seg(rq);
+
+	s->p = p;
+	s->off = 0;
+	s->len = len;
+}
+
+size_t
+prov_body_len(const struct prov_req *rq)
+{
+	size_t n = 0;
+	int i;
+
+	for (i = 0; i < rq->nseg; i++)
+		n += rq->seg[i].len;
+	return n;
+}
+
+int
+prov_fail(struct pjob *j, const char *code, int retryable, long http,
+    const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		die(EXIT_FATAL, "out of memory");
+	va_end(ap);
+	free(j->fail.message);
+	j->fail.code = code;
+	j->fail.retryable = retryable;
+	j->fail.http_status = http;
+	j->fail.message = util_utf8_fix(s, strlen(s));
+	return PROV_FAIL;
+}
+
+void
+prov_output(struct pjob *j, unsigned char *data, size_t len, const char *mime)
+{
+	struct prov_output *o;
+
+	j->out = erealloc(j->out, (j->nout + 1) * sizeof *j->out);
+	o = &j->out[j->nout++];
+	o->data = data;
+	o->len = len;
+	o->mime = mime ? estrdup(mime) : NULL;
+}
+
+void
+prov_set_request_id(struct pjob *j, const char *id)
+{
+	free(j->request_id);
+	j->request_id = id ? estrdup(id) : NULL;
+}
+
+void
+prov_usage(struct pjob *j, const cJSON *usage)
+{
+	if (!cJSON_IsObject(usage))
+		return;
+	cJSON_Delete(j->usage);
+	if (!(j->usage = cJSON_Duplicate(usage, 1)))
+		die(EXIT_FATAL, "out of memory");
+}
+
+void
+prov_classify_http(struct pjob *j, const struct prov_resp *rs, const char *msg)
+{
+	long st = rs->status;
+	const char *code = "server_error";
+	int retry = 1;
+	char text[200];
+
+	if (st == 401 || st == 403) {
+		code = "auth";
+		retry = 0;
+	} else if (st == 429) {
+		code = "rate_limited";
+	} else if (st == 408 || st == 504) {
+		code = "timeout";
+	} else if (st == 409 || st >= 500) {
+		code = "server_error";
+	} else if (st >= 400) {
+		code = "bad_request";
+		retry = 0;
+	} else {
+		code = "bad_response";	/* 1xx/3xx where a 2xx was due */
+	}
+	if (!msg || !*msg) {
+		/* a short, printable start of the body, or the status */
+		size_t n = 0, i;
+
+		for (i = 0; rs->body && i < rs->len && n < sizeof text - 1; i++)
+			text[n++] = isprint((unsigned char)rs->body[i]) ?
+			    rs->body[i] : ' ';
+		text[n] = '\0';
+		msg = n && (!rs->content_type ||
+		    strncasecmp(rs->content_type, "text/html", 9)) ?
+		    text : "";
+	}
+	if (*msg)
+		prov_fail(j, code, retry, st, "HTTP %ld: %s", st, msg);
+	else
+		prov_fail(j, code, retry, st, "HTTP %ld", st);
+	j->fail.retry_after_ms = rs->retry_after_ms;
+}
+
+double
+prov_retry_after(const char *v)
+{
+	char *end;
+	double d;
+	time_t t;
+
+	while (v && isspace((unsigned char)*v))
+		v++;
+	if (!v || !*v)
+		return -1;
+	if (isdigit((unsigned char)*v)) {
+		d = strtod(v, &end);
+		while (isspace((unsigned char)*end))
+			end++;
+		return *end || !isfinite(d) ? -1 : d * 1000;
+	}
+	t = curl_getdate(v, NULL);
+	if (t < 0)
+		return -1;
+	d = difftime(t, time(NULL)) * 1000;
+	return d < 0 ? 0 : d;
+}
+
+double
+prov_duration_ms(const char *v)
+{
+	char *end;
+	double d;
+
+	if (!v)
+		return -1;
+	d = strtod(v, &end);
+	if (end == v || strcmp(end, "s") || !isfinite(d) || d < 0)
+		return -1;
+	return d * 1000;
+}

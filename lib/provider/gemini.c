@@ -1,0 +1,240 @@
+/* gemini: Google's generateContent with inline reference images
+ * (PROVIDERS.md section 1).  One request per attempt. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "provider.h"
+#include "record.h"
+#include "util.h"
+
+#define GEMINI_BASE "https://generativelanguage.googleapis.com"
+
+static int
+gemini_init(struct prov_conf *c, const char *base_url, char **err)
+{
+	const char *k = getenv("GEMINI_API_KEY");
+
+	if (!k || !*k)
+		k = getenv("GOOGLE_API_KEY");
+	if (!k || !*k) {
+		*err = estrdup("gemini: set GEMINI_API_KEY (or GOOGLE_API_KEY)");
+		return -1;
+	}
+	c->key = estrdup(k);
+	c->base_url = prov_base_url("gemini", base_url, GEMINI_BASE);
+	return 0;
+}
+
+static void
+gemini_fini(struct prov_conf *c)
+{
+	if (c->key)
+		explicit_bzero(c->key, strlen(c->key));
+	free(c->key);
+	c->key = NULL;
+}
+
+/* Model ids go into the URL path: keep them to a safe alphabet. */
+static int
+model_ok(const char *m)
+{
+	return *m && strspn(m, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == strlen(m);
+}
+
+static int
+gemini_build(struct pjob *j, struct prov_req *rq)
+{
+	const char *aspect = NULL, *size = NULL, *b64;
+	size_t n;
+	int i;
+
+	if (!model_ok(j->model))
+		return prov_fail(j, "bad_request", 0, 0,
+		    "gemini: bad model name");
+	rq->url = easprintf("%s/v1beta/models/%s:generateContent",
+	    j->conf->base_url, j->model);
+	prov_header(rq, "Content-Type: application/json");
+	prov_header(rq, "x-goog-api-key: %s", j->conf->key);
+	if (j->input) {
+		aspect = rec_str(j->input, "aspect_ratio");
+		size = rec_str(j->input, "image_size");
+	}
+	prov_body_adds(rq, "{\"contents\":[{\"role\":\"user\",\"parts\":"
+	    "[{\"text\":");
+	prov_body_json_str(rq, j->prompt);
+	prov_body_adds(rq, "}");
+	for (i = 0; i < j->nrefs; i++) {
+		prov_body_adds(rq, ",{\"inline_data\":{\"mime_type\":\"");
+		prov_body_adds(rq, j->refs[i]->mime);
+		prov_body_adds(rq, "\",\"data\":\"");
+		b64 = ref_b64(j->refs[i], &n);
+		prov_body_ref(rq, b64, n);	/* shared, not copied */
+		prov_body_adds(rq, "\"}}");
+	}
+	prov_body_adds(rq, "]}],\"generationConfig\":{\"responseModalities\":"
+	    "[\"TEXT\",\"IMAGE\"]");
+	if (aspect || size) {
+		prov_body_adds(rq, ",\"imageConfig\":{");
+		if (aspect) {
+			prov_body_adds(rq, "\"aspectRatio\":");
+			prov_body_json_str(rq, aspect);
+		}
+		if (size) {
+			prov_body_adds(rq, aspect ? ",\"imageSize\":" :
+			    "\"imageSize\":");
+			prov_body_json_str(rq, size);
+		}
+		prov_body_adds(rq, "}");
+	}
+	prov_body_adds(rq, "}}");
+	return PROV_SEND;
+}
+
+static const cJSON *
+get2(const cJSON *o, const char *camel, const char *snake)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, camel);
+
+	return v ? v : cJSON_GetObjectItemCaseSensitive(o, snake);
+}
+
+/* The first printable text part, shortened, for messages. */
+static char *
+first_text(const cJSON *parts)
+{
+	const cJSON *p;
+	const char *t;
+
+	cJSON_ArrayForEach(p, parts) {
+		if ((t = rec_str(p, "text")) && *t)
+			return estrndup(t, strlen(t) > 200 ? 200 : strlen(t));
+	}
+	return NULL;
+}
+
+static int
+gemini_parse(struct pjob *j, const struct prov_resp *rs)
+{
+	const cJSON *fb, *cands, *c0, *parts, *p, *id, *data;
+	const char *reason, *why, *mime;
+	unsigned char *bytes;
+	size_t len;
+	char *text;
+	cJSON *o;
+	int rc;
+
+	o = cJSON_ParseWithLength(rs->body, rs->len);
+	if (!o || !cJSON_IsObject(o)) {
+		cJSON_Delete(o);
+		return prov_fail(j, "bad_response", 1, rs->status,
+		    "gemini: unparsable response (%zu bytes)", rs->len);
+	}
+	if ((id = cJSON_GetObjectItemCaseSensitive(o, "responseId")) &&
+	    cJSON_IsString(id))
+		prov_set_request_id(j, id->valuestring);
+	fb = get2(o, "promptFeedback", "prompt_feedback");
+	if ((reason = rec_str(fb, "blockReason")) ||
+	    (reason = rec_str(fb, "block_reason"))) {
+		rc = prov_fail(j, "blocked", 0, rs->status,
+		    "gemini: prompt blocked: %s", reason);
+		goto out;
+	}
+	cands = cJSON_GetObjectItemCaseSensitive(o, "candidates");
+	c0 = cJSON_GetArrayItem(cands, 0);
+	parts = cJSON_GetObjectItemCaseSensitive(
+	    cJSON_GetObjectItemCaseSensitive(c0, "content"), "parts");
+	cJSON_ArrayForEach(p, parts) {
+		const cJSON *in = get2(p, "inlineData", "inline_data");
+
+		if (!in || cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p,
+		    "thought")))
+			continue;
+		data = cJSON_GetObjectItemCaseSensitive(in, "data");
+		mime = rec_str(in, "mimeType");
+		if (!mime)
+			mime = rec_str(in, "mime_type");
+		if (!cJSON_IsString(data) || !(bytes = util_b64_decode(
+		    data->valuestring, strlen(data->valuestring), &len)) ||
+		    len == 0) {
+			rc = prov_fail(j, "bad_response", 1, rs->status,
+			    "gemini: image part is not base64");
+			goto out;
+		}
+		prov_output(j, bytes, len, mime);
+	}
+	if (j->nout > 0) {
+		rc = PROV_DONE;
+		goto out;
+	}
+	reason = rec_str(c0, "finishReason");
+	if (!reason)
+		reason = rec_str(c0, "finish_reason");
+	why = rec_str(c0, "finishMessage");
+	text = first_text(parts);
+	if (!c0)
+		rc = prov_fail(j, "blocked", 0, rs->status,
+		    "gemini: no candidates in the response");
+	else if (reason && strcmp(reason, "STOP"))
+		rc = prov_fail(j, "blocked", 0, rs->status,
+		    "gemini: no image: %s%s%s", reason, why ? ": " : "",
+		    why ? why : "");
+	else
+		rc = prov_fail(j, "blocked", 0, rs->status,
+		    "gemini: no image in the response%s%s",
+		    text ? ": " : "", text ? text : "");
+	free(text);
+out:
+	cJSON_Delete(o);
+	return rc;
+}
+
+static void
+gemini_classify(struct pjob *j, const struct prov_resp *rs)
+{
+	const cJSON *err, *d, *v, *e;
+	const char *msg = NULL, *t, *q;
+	cJSON *o;
+
+	o = cJSON_ParseWithLength(rs->body, rs->len);
+	err = cJSON_IsArray(o) ? cJSON_GetArrayItem(o, 0) : o;
+	err = cJSON_GetObjectItemCaseSensitive(err, "error");
+	msg = rec_str(err, "message");
+	prov_classify_http(j, rs, msg);
+	cJSON_ArrayForEach(d, cJSON_GetObjectItemCaseSensitive(err,
+	    "details")) {
+		t = rec_str(d, "@type");
+		if (!t)
+			continue;
+		if (strstr(t, "google.rpc.RetryInfo") &&
+		    j->fail.retry_after_ms < 0)
+			j->fail.retry_after_ms =
+			    prov_duration_ms(rec_str(d, "retryDelay"));
+		/* a daily quota does not come back by waiting a minute */
+		if (strstr(t, "google.rpc.QuotaFailure"))
+			cJSON_ArrayForEach(v,
+			    cJSON_GetObjectItemCaseSensitive(d, "violations"))
+				if ((q = rec_str(v, "quotaId")) &&
+				    strstr(q, "PerDay"))
+					j->fail.retryable = 0;
+		if (strstr(t, "google.rpc.ErrorInfo") &&
+		    (e = cJSON_GetObjectItemCaseSensitive(d, "reason")) &&
+		    cJSON_IsString(e) &&
+		    !strcmp(e->valuestring, "API_KEY_INVALID")) {
+			j->fail.code = "auth";
+			j->fail.retryable = 0;
+		}
+	}
+	cJSON_Delete(o);
+}
+
+const struct provider prov_gemini = {
+	.name = "gemini",
+	.default_model = "gemini-2.5-flash-image",
+	.init = gemini_init,
+	.build = gemini_build,
+	.parse = gemini_parse,
+	.classify = gemini_classify,
+	.fini = gemini_fini,
+};
