@@ -1526,7 +1526,10 @@ admit(cJSON *rec)
 		j->pj.prompt = "";
 	imgs = cJSON_GetObjectItemCaseSensitive(j->pj.input, "product_images");
 	n = cJSON_IsArray(imgs) ? cJSON_GetArraySize(imgs) : 0;
-	if (n < 1 || n > MAX_REFS - 2) {
+	/* an explicitly empty list asks a network provider for an image
+	 * from the prompt alone (openai: /v1/images/generations) */
+	if ((n < 1 && (j->prov->offline || !cJSON_IsArray(imgs))) ||
+	    n > MAX_REFS - 2) {
 		job_fail_status(j, "failed", "invalid_images", 0, 0,
 		    "input.product_images must list 1..4 images");
 		return;

@@ -15,7 +15,7 @@
 #include "util.h"
 
 static const struct provider *const providers[] = {
-	&prov_local, &prov_gemini,
+	&prov_local, &prov_gemini, &prov_openai, &prov_replicate,
 };
 
 const struct provider *
@@ -32,7 +32,7 @@ prov_find(const char *name)
 const char *
 prov_names(void)
 {
-	return "local, gemini";
+	return "local, gemini, openai, replicate";
 }
 
 const char *

@@ -213,6 +213,7 @@ double prov_retry_after(const char *v);
 double prov_duration_ms(const char *v);
 
 /* The providers (lib/provider/NAME.c). */
-extern const struct provider prov_local, prov_gemini;
+extern const struct provider prov_local, prov_gemini, prov_openai,
+    prov_replicate;
 
 #endif

@@ -1,0 +1,407 @@
+/* openai: the OpenAI Images API (PROVIDERS.md section 2).  With reference
+ * images: POST /v1/images/edits as multipart/form-data, one image[] part
+ * per image streamed from the shared reference bytes; without: POST
+ * /v1/images/generations as JSON.  Both answer synchronously with
+ * data[].b64_json, so an attempt is one request. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "provider.h"
+#include "record.h"
+#include "util.h"
+
+#define OPENAI_BASE "https://api.openai.com"
+
+static int
+openai_init(struct prov_conf *c, const char *base_url, char **err)
+{
+	const char *k = getenv("OPENAI_API_KEY");
+
+	if (!k || !*k) {
+		*err = estrdup("openai: set OPENAI_API_KEY");
+		return -1;
+	}
+	c->key = estrdup(k);
+	c->base_url = prov_base_url("openai", base_url, OPENAI_BASE);
+	return 0;
+}
+
+static void
+openai_fini(struct prov_conf *c)
+{
+	if (c->key)
+		explicit_bzero(c->key, strlen(c->key));
+	free(c->key);
+	c->key = NULL;
+}
+
+/* base + "/v1/..." where a base that already ends in /v1 (the OpenAI SDKs'
+ * OPENAI_BASE_URL convention) does not get a second one. */
+static char *
+api_url(const char *base, const char *path)
+{
+	size_t n = strlen(base);
+
+	if (n >= 3 && !strcmp(base + n - 3, "/v1"))
+		path += 3;
+	return easprintf("%s%s", base, path);
+}
+
+/* The size for input.aspect_ratio ("W:H").  GPT image models take three
+ * sizes (gpt-image-2 any WxH in steps of 16), dall-e-3 three others and
+ * dall-e-2 only squares: pick the nearest ratio on a log scale, so 4:5 and
+ * 3:4 become portrait, 5:4 and 4:3 landscape.  buf holds 16 bytes. */
+static const char *
+openai_size(const char *model, const char *aspect, char *buf)
+{
+	static const struct { const char *s; double r; } gpt[] = {
+		{"1024x1024", 1}, {"1536x1024", 1.5}, {"1024x1536", 1 / 1.5},
+	}, dalle3[] = {
+		{"1024x1024", 1}, {"1792x1024", 1.75}, {"1024x1792", 1 / 1.75},
+	};
+	const void *tab = gpt;
+	double w, h, r, d, best = INFINITY;
+	const char *s = NULL;
+	int i, n = 3;
+
+	if (!aspect || sscanf(aspect, "%lf:%lf", &w, &h) != 2 || !(w > 0) ||
+	    !(h > 0) || !isfinite(w / h))
+		return NULL;
+	r = w / h;
+	if (!strncmp(model, "dall-e-2", 8))
+		return "1024x1024";
+	if (!strncmp(model, "gpt-image-2", 11)) {
+		/* the exact ratio, short side 1024, both sides multiples
+		 * of 16 and within 1:3..3:1 */
+		if (r > 3)
+			r = 3;
+		if (r < 1 / 3.)
+			r = 1 / 3.;
+		if (r >= 1)
+			snprintf(buf, 16, "%dx1024",
+			    (int)lround(1024 * r / 16) * 16);
+		else
+			snprintf(buf, 16, "1024x%d",
+			    (int)lround(1024 / r / 16) * 16);
+		return buf;
+	}
+	if (!strncmp(model, "dall-e-3", 8))
+		tab = dalle3;
+	for (i = 0; i < n; i++) {
+		const char *ts = tab == gpt ? gpt[i].s : dalle3[i].s;
+		double tr = tab == gpt ? gpt[i].r : dalle3[i].r;
+
+		d = fabs(log(r) - log(tr));
+		if (d < best - 1e-9) {
+			best = d;
+			s = ts;
+		}
+	}
+	return s;
+}
+
+/* The optional parameters taken from input, as strings (multipart values
+ * are strings; JSON gets numbers where the API wants them). */
+struct param {
+	const char *name;
+	char *val;
+	int num;
+};
+
+static int
+get_params(struct pjob *j, struct param *pa, int edits, char *sizebuf)
+{
+	static const char *const strs[] = {
+		"quality", "output_format", "moderation", "input_fidelity",
+	};
+	const char *size = NULL, *aspect = NULL, *v;
+	int n = 0;
+	size_t i;
+	double d;
+
+	if (j->input) {
+		size = rec_str(j->input, "size");
+		aspect = rec_str(j->input, "aspect_ratio");
+	}
+	if (!size)
+		size = openai_size(j->model, aspect, sizebuf);
+	if (size) {
+		pa[n].name = "size";
+		pa[n].val = estrdup(size);
+		pa[n++].num = 0;
+	}
+	for (i = 0; j->input && i < sizeof strs / sizeof *strs; i++) {
+		if (!(v = rec_str(j->input, strs[i])) || !*v)
+			continue;
+		if (!strcmp(strs[i], "input_fidelity") && !edits)
+			continue;
+		pa[n].name = strs[i];
+		pa[n].val = estrdup(v);
+		pa[n++].num = 0;
+	}
+	/* input.background is also the local provider's canvas colour: only
+	 * the values the API knows are sent */
+	if (j->input && (v = rec_str(j->input, "background")) &&
+	    (!strcmp(v, "transparent") || !strcmp(v, "opaque") ||
+	    !strcmp(v, "auto"))) {
+		pa[n].name = "background";
+		pa[n].val = estrdup(v);
+		pa[n++].num = 0;
+	}
+	if (j->input && (d = rec_num(j->input, "output_compression", -1)) >= 0
+	    && d <= 100) {
+		pa[n].name = "output_compression";
+		pa[n].val = easprintf("%d", (int)d);
+		pa[n++].num = 1;
+	}
+	/* dall-e answers with URLs unless told otherwise */
+	if (!strncmp(j->model, "dall-e", 6)) {
+		pa[n].name = "response_format";
+		pa[n].val = estrdup("b64_json");
+		pa[n++].num = 0;
+	}
+	return n;
+}
+
+/* A reference image streamed into a multipart part without a copy. */
+struct cursor {
+	const unsigned char *p;
+	size_t len, off;
+};
+
+static size_t
+cur_read(char *buf, size_t size, size_t nitems, void *arg)
+{
+	struct cursor *c = arg;
+	size_t n = size * nitems;
+
+	if (n > c->len - c->off)
+		n = c->len - c->off;
+	memcpy(buf, c->p + c->off, n);
+	c->off += n;
+	return n;
+}
+
+static int
+cur_seek(void *arg, curl_off_t off, int origin)
+{
+	struct cursor *c = arg;
+
+	if (origin != SEEK_SET || off < 0 || (size_t)off > c->len)
+		return CURL_SEEKFUNC_CANTSEEK;
+	c->off = (size_t)off;
+	return CURL_SEEKFUNC_OK;
+}
+
+static const char *
+mime_ext(const char *mime)
+{
+	if (mime && !strcmp(mime, "image/jpeg"))
+		return "jpg";
+	if (mime && !strcmp(mime, "image/webp"))
+		return "webp";
+	return "png";
+}
+
+static void
+mime_field(curl_mime *m, const char *name, const char *val)
+{
+	curl_mimepart *part = curl_mime_addpart(m);
+
+	if (!part || curl_mime_name(part, name) != CURLE_OK ||
+	    curl_mime_data(part, val, CURL_ZERO_TERMINATED) != CURLE_OK)
+		die(EXIT_FATAL, "out of memory");
+}
+
+static void
+build_edits(struct pjob *j, struct prov_req *rq, struct param *pa, int np)
+{
+	curl_mimepart *part;
+	struct cursor *c;
+	char name[32];
+	int i;
+
+	if (!(rq->mime = curl_mime_init(rq->easy)))
+		die(EXIT_FATAL, "out of memory");
+	mime_field(rq->mime, "model", j->model);
+	mime_field(rq->mime, "prompt", j->prompt);
+	mime_field(rq->mime, "n", "1");
+	for (i = 0; i < np; i++)
+		mime_field(rq->mime, pa[i].name, pa[i].val);
+	for (i = 0; i < j->nrefs; i++) {
+		c = emalloc(sizeof *c);
+		c->p = j->refs[i]->data;
+		c->len = j->refs[i]->len;
+		c->off = 0;
+		snprintf(name, sizeof name, "image-%d.%s", i + 1,
+		    mime_ext(j->refs[i]->mime));
+		if (!(part = curl_mime_addpart(rq->mime)) ||
+		    curl_mime_name(part, "image[]") != CURLE_OK ||
+		    curl_mime_filename(part, name) != CURLE_OK ||
+		    curl_mime_type(part, j->refs[i]->mime) != CURLE_OK ||
+		    curl_mime_data_cb(part, (curl_off_t)c->len, cur_read,
+		    cur_seek, free, c) != CURLE_OK)
+			die(EXIT_FATAL, "out of memory");
+	}
+}
+
+static void
+build_generations(struct pjob *j, struct prov_req *rq, struct param *pa,
+    int np)
+{
+	int i;
+
+	prov_header(rq, "Content-Type: application/json");
+	prov_body_adds(rq, "{\"model\":");
+	prov_body_json_str(rq, j->model);
+	prov_body_adds(rq, ",\"prompt\":");
+	prov_body_json_str(rq, j->prompt);
+	prov_body_adds(rq, ",\"n\":1");
+	for (i = 0; i < np; i++) {
+		prov_body_adds(rq, ",");
+		prov_body_json_str(rq, pa[i].name);
+		prov_body_adds(rq, ":");
+		if (pa[i].num)
+			prov_body_adds(rq, pa[i].val);
+		else
+			prov_body_json_str(rq, pa[i].val);
+	}
+	prov_body_adds(rq, "}");
+}
+
+static int
+openai_build(struct pjob *j, struct prov_req *rq)
+{
+	struct param pa[16];
+	char sizebuf[16];
+	int np, i, edits = j->nrefs > 0;
+
+	if (!*j->model)
+		return prov_fail(j, "bad_request", 0, 0, "openai: no model");
+	for (i = 0; i < j->nout; i++) {	/* an earlier attempt's */
+		free(j->out[i].data);
+		free(j->out[i].mime);
+	}
+	j->nout = 0;
+	if (j->nrefs > 16)
+		return prov_fail(j, "invalid_images", 0, 0,
+		    "openai: %d reference images, the API takes 16 at most",
+		    j->nrefs);
+	rq->url = api_url(j->conf->base_url, edits ? "/v1/images/edits" :
+	    "/v1/images/generations");
+	prov_header(rq, "Authorization: Bearer %s", j->conf->key);
+	np = get_params(j, pa, edits, sizebuf);
+	if (edits)
+		build_edits(j, rq, pa, np);
+	else
+		build_generations(j, rq, pa, np);
+	for (i = 0; i < np; i++)
+		free(pa[i].val);
+	return PROV_SEND;
+}
+
+static int
+openai_parse(struct pjob *j, const struct prov_resp *rs)
+{
+	const cJSON *data, *d, *b;
+	unsigned char *bytes;
+	size_t len;
+	cJSON *o;
+	int rc = PROV_DONE, n = 0;
+
+	if (rs->request_id)
+		prov_set_request_id(j, rs->request_id);
+	o = cJSON_ParseWithLength(rs->body, rs->len);
+	if (!o || !cJSON_IsObject(o)) {
+		cJSON_Delete(o);
+		return prov_fail(j, "bad_response", 1, rs->status,
+		    "openai: unparsable response (%zu bytes)", rs->len);
+	}
+	data = cJSON_GetObjectItemCaseSensitive(o, "data");
+	cJSON_ArrayForEach(d, data) {
+		b = cJSON_GetObjectItemCaseSensitive(d, "b64_json");
+		n++;
+		if (!cJSON_IsString(b))
+			continue;
+		bytes = util_b64_decode(b->valuestring,
+		    strlen(b->valuestring), &len);
+		if (!bytes || len == 0) {
+			free(bytes);
+			rc = prov_fail(j, "bad_response", 1, rs->status,
+			    "openai: data[].b64_json is not base64");
+			goto out;
+		}
+		prov_output(j, bytes, len, NULL);
+	}
+	if (j->nout == 0)
+		rc = prov_fail(j, "bad_response", 1, rs->status, n ?
+		    "openai: no data[].b64_json in the response" :
+		    "openai: no image in the response");
+	else
+		prov_usage(j, cJSON_GetObjectItemCaseSensitive(o, "usage"));
+out:
+	cJSON_Delete(o);
+	return rc;
+}
+
+/* error.code values that waiting does not fix: the account is out of
+ * credit or over a hard billing limit */
+static int
+is_quota(const char *code, const char *type)
+{
+	static const char *const q[] = {
+		"insufficient_quota", "billing_hard_limit_reached",
+		"credit_balance_exhausted", "billing_not_active",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof q / sizeof *q; i++)
+		if ((code && !strcmp(code, q[i])) ||
+		    (type && !strcmp(type, q[i])))
+			return 1;
+	return 0;
+}
+
+static void
+openai_classify(struct pjob *j, const struct prov_resp *rs)
+{
+	const cJSON *err;
+	const char *code, *type, *msg;
+	cJSON *o;
+
+	if (rs->request_id)
+		prov_set_request_id(j, rs->request_id);
+	o = cJSON_ParseWithLength(rs->body, rs->len);
+	err = cJSON_GetObjectItemCaseSensitive(o, "error");
+	prov_classify_http(j, rs, rec_str(err, "message"));
+	code = rec_str(err, "code");
+	type = rec_str(err, "type");
+	msg = rec_str(err, "message");
+	if ((code && (!strcmp(code, "moderation_blocked") ||
+	    !strcmp(code, "content_policy_violation"))) ||
+	    (rs->status == 400 && msg && strstr(msg, "safety system"))) {
+		j->fail.code = "blocked";
+		j->fail.retryable = 0;
+	} else if (is_quota(code, type)) {
+		j->fail.code = "quota";
+		j->fail.retryable = 0;
+	} else if (rs->status == 429) {
+		/* rate_limit_exceeded, slow_down: wait and try again */
+		j->fail.code = "rate_limited";
+		j->fail.retryable = 1;
+	}
+	cJSON_Delete(o);
+}
+
+const struct provider prov_openai = {
+	.name = "openai",
+	.default_model = "gpt-image-1.5",
+	.init = openai_init,
+	.build = openai_build,
+	.parse = openai_parse,
+	.classify = openai_classify,
+	.fini = openai_fini,
+};
