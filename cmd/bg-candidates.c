@@ -93,19 +93,29 @@ shown(const char *s)
 	return buf;
 }
 
-/* One record a line, always valid UTF-8 (catalogs and ids may not be). */
+/* One record a line, always valid UTF-8 (catalogs and ids may not be),
+ * printed into one reused buffer. */
 static void
 put(const cJSON *o)
 {
-	char *s = nd_print(o);
-	size_t n = strlen(s);
+	size_t n;
 
-	sb_reset(&out);
-	sb_add(&out, s, n);
-	sb_addc(&out, '\n');
-	cJSON_free(s);
-	util_utf8_fix(out.s, out.len);
-	nd_write_raw(out.s, out.len);
+	if (out.cap < 4096) {
+		out.cap = 1 << 16;
+		out.s = erealloc(out.s, out.cap);
+	}
+	/* cJSON wants 5 spare bytes; grow until the record fits */
+	while (!cJSON_PrintPreallocated((cJSON *)o, out.s, (int)out.cap - 6,
+	    0)) {
+		if (out.cap > ((size_t)1 << 30))
+			die(EXIT_FATAL, "record too large to print");
+		out.cap *= 2;
+		out.s = erealloc(out.s, out.cap);
+	}
+	n = strlen(out.s);
+	util_utf8_fix(out.s, n);
+	out.s[n++] = '\n';
+	nd_write_raw(out.s, n);
 }
 
 static void
@@ -453,26 +463,26 @@ emit(cJSON *sel, const struct cat_variant *v, const char *ctx)
 	cJSON_Delete(rec);
 }
 
-/* A failed record for an id that names nothing in the catalog. */
+/* A failed record for an id that names nothing in the catalog (id may
+ * point into sel). */
 static void
 not_found(cJSON *sel, const char *key, const char *id, const char *ctx)
 {
 	cJSON *rec = sel ? sel : cJSON_CreateObject();
+	char *s = estrdup(id);
 
-	if (again(id, ctx)) {
-		cJSON_Delete(rec);
-		return;
-	}
-	if (summary) {
+	if (again(s, ctx)) {
+		;
+	} else if (summary) {
 		n_not_found++;
-		cJSON_Delete(rec);
-		return;
+	} else {
+		rec_set_str(rec, key, s);
+		rec_fail(rec, STAGE, "not_found", 0, "%s %s is not in %s",
+		    !strcmp(key, "variant_id") ? "variant" : "product",
+		    shown(s), cat.path);
+		put(rec);
 	}
-	rec_set_str(rec, key, id);
-	rec_fail(rec, STAGE, "not_found", 0, "%s %s is not in %s",
-	    !strcmp(key, "variant_id") ? "variant" : "product", shown(id),
-	    cat.path);
-	put(rec);
+	free(s);
 	cJSON_Delete(rec);
 }
 
