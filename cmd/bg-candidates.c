@@ -187,7 +187,8 @@ in_catalog(const char *id, void *arg)
 	return cat_find(arg, id) != NULL;
 }
 
-/* The store's lists, read when the first candidate needs them. */
+/* The store's lists, read before anything is written (a missing named
+ * file is a usage error). */
 static void
 load_library(void)
 {
@@ -416,7 +417,6 @@ emit(cJSON *sel, const struct cat_variant *v, const char *ctx)
 		cJSON_Delete(rec);
 		return;
 	}
-	load_library();
 	given = cJSON_GetObjectItemCaseSensitive(rec, "selected");
 	if (given) {
 		const cJSON *e;
@@ -718,6 +718,8 @@ main(int argc, char **argv)
 	if (summary)
 		slots = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
 		    g_free);
+	else
+		load_library();
 
 	if (all) {
 		for (k = 0; k < cat.n; k++) {
