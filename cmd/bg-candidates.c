@@ -215,8 +215,12 @@ area(cJSON *im)
 	double w = rec_num(im, "width", 0), h = rec_num(im, "height", 0);
 	int pw, ph;
 
-	if (w > 0 && h > 0)
+	if (w > 0 && h > 0) {
+		/* another variant may name the same image without its size */
+		if (w < 1e9 && h < 1e9)
+			probe_note(rec_str(im, "url"), (int)w, (int)h);
 		return w * h;
+	}
 	if (probe_size(root, rec_str(im, "url"), &pw, &ph) < 0)
 		return 0;
 	rec_set_num(im, "width", pw);
