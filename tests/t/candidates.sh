@@ -260,11 +260,8 @@ t0=$(date +%s%N)
 bg-candidates --catalog big.ndjson --root "$T/bigstore" --max-uploads 0 <big-ids.txt >big.out
 rc=$?
 t1=$(date +%s%N)
-bg-candidates --catalog big.ndjson --root "$T/bigstore" --all --summary >big.sum
-t2=$(date +%s%N)
-echo "# $n-variant catalog: $(wc -l <big-ids.txt | tr -d ' ') ids selected in $(( (t1 - t0) / 1000000 )) ms; --all --summary in $(( (t2 - t1) / 1000000 )) ms"
+echo "# $n-variant catalog: $(wc -l <big-ids.txt | tr -d ' ') ids selected in $(( (t1 - t0) / 1000000 )) ms (not asserted)"
 is "large catalog: exit 0, one record per id" "$rc $(wc -l <big.out | tr -d ' ')" "0 $(wc -l <big-ids.txt | tr -d ' ')"
 is "large catalog: last id joined" "$(tail -1 big.out | j '[.variant_id,.product_id,.selected[0]]')" '["v2","p0","https://cdn.example/2.jpg"]'
-is "large catalog: summary" "$(tail -1 big.sum | j .totals.variants)" "$n"
 
 done_testing
