@@ -583,7 +583,11 @@ xfer_start(struct xfer *x)
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, tmo);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
 	    (long)E.c->connect_timeout_ms);
-	curl_easy_setopt(h, CURLOPT_PIPEWAIT, 1L);
+	/* wait for a multiplexed HTTP/2 connection rather than open more;
+	 * plain http:// never multiplexes, waiting would cost a round trip */
+	if (!strncasecmp(x->rq.url, "https:", 6))
+		curl_easy_setopt(h, CURLOPT_PIPEWAIT, 1L);
+	curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, (long)x->rq.fresh);
 	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(h, CURLOPT_USERAGENT, "batchgen/" BG_VERSION);
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -1629,6 +1633,45 @@ read_input(void)
 
 /* ---- signals, progress ---------------------------------------------- */
 
+/* After a signal: every line that can be had without waiting still gets
+ * its record (canceled, or passed through as admit would). */
+static void
+drain_input(void)
+{
+	char *line;
+	size_t len;
+	cJSON *o;
+	const char *s;
+	int rc;
+
+	if (E.in_eof)
+		return;
+	while ((rc = nd_line(E.rd, &line, &len)) == 1 || rc == -1) {
+		if (rc == 1 && (o = nd_parse(E.rd, line, len))) {
+			s = rec_str(cJSON_GetObjectItemCaseSensitive(o,
+			    "error"), "stage");
+			if (strcmp(rec_status(o), "succeeded") &&
+			    !(rec_is_final_failure(o) && s &&
+			    strcmp(s, STAGE))) {
+				cJSON *e = rec_fail_status(o, "canceled",
+				    STAGE, "canceled", 1, "%s",
+				    E.signo == SIGINT ? "interrupted (SIGINT)"
+				    : "terminated (SIGTERM)");
+
+				cJSON_AddNumberToObject(e, "attempts", 0);
+			}
+		} else {
+			E.badlines++;
+			warnx("%s:%ld: %s", E.rd->name, E.rd->lineno,
+			    E.rd->err);
+			o = rec_bad_line(STAGE, E.rd->name, E.rd->lineno,
+			    line, len, E.rd->err);
+		}
+		nd_write(o);
+		cJSON_Delete(o);
+	}
+}
+
 static void
 on_signal(int signo)
 {
@@ -1875,6 +1918,8 @@ engine_run(const struct engine_conf *c, struct nd_reader *r)
 		check_done();
 		run_timers();
 	}
+	if (E.stopping)
+		drain_input();
 	progress(1);
 	teardown();
 	rc = E.badlines || nd_open_failures ? EXIT_BADLINES : EXIT_DONE;
