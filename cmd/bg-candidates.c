@@ -71,28 +71,6 @@ usage(int status)
 	exit(status);
 }
 
-/* An id fit for a one-line diagnostic: control bytes escaped, cut short.
- * Returns a static buffer. */
-static const char *
-shown(const char *s)
-{
-	static char buf[100];
-	size_t o = 0;
-
-	for (; *s && o < 80; s++) {
-		unsigned char c = *s;
-
-		if (c < 0x20 || c == 0x7f || c == '\\')
-			o += snprintf(buf + o, sizeof buf - o, "\\x%02x", c);
-		else
-			buf[o++] = c;
-	}
-	if (*s)
-		o += snprintf(buf + o, sizeof buf - o, "...");
-	buf[o] = '\0';
-	return buf;
-}
-
 /* One record a line, always valid UTF-8 (catalogs and ids may not be),
  * printed into one reused buffer. */
 static void
@@ -150,7 +128,7 @@ parse_pick(const char *spec)
 		else
 			die(EXIT_USAGE, "--pick: unknown source '%s' (variant, "
 			    "slot[:CODE], largest, generated[:N], "
-			    "upload[:PATTERN])", shown(tok));
+			    "upload[:PATTERN])", cat_shown(tok));
 		if (arg && !*arg)
 			die(EXIT_USAGE, "--pick: empty argument to %s", tok);
 		p->arg = arg ? estrdup(arg) : NULL;
@@ -177,7 +155,7 @@ again(const char *id, const char *ctx)
 	times = GPOINTER_TO_SIZE(p);
 	g_hash_table_replace(seen, g_strdup(id), GSIZE_TO_POINTER(times + 1));
 	if (times == 1)
-		warnx("%s: %s selected again, ignored", ctx, shown(id));
+		warnx("%s: %s selected again, ignored", ctx, cat_shown(id));
 	return times > 0;
 }
 
@@ -461,7 +439,7 @@ emit(cJSON *sel, const struct cat_variant *v, const char *ctx)
 		rec_set(rec, "selected", default_selection(rec, gen));
 	if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(rec,
 	    "selected")) == 0)
-		warnx("%s: %s: no image to select", ctx, shown(v->id));
+		warnx("%s: %s: no image to select", ctx, cat_shown(v->id));
 	rec_set_str(rec, "status", "candidate");
 	put(rec);
 	cJSON_Delete(rec);
@@ -483,7 +461,7 @@ not_found(cJSON *sel, const char *key, const char *id, const char *ctx)
 		rec_set_str(rec, key, s);
 		rec_fail(rec, STAGE, "not_found", 0, "%s %s is not in %s",
 		    !strcmp(key, "variant_id") ? "variant" : "product",
-		    shown(s), cat.path);
+		    cat_shown(s), cat.path);
 		put(rec);
 	}
 	free(s);
@@ -733,7 +711,7 @@ main(int argc, char **argv)
 		}
 	}
 	for (i = 0; i < nproducts; i++) {
-		ctx = easprintf("--product %s", shown(products[i]));
+		ctx = easprintf("--product %s", cat_shown(products[i]));
 		emit_product(NULL, products[i], ctx);
 		free(ctx);
 	}

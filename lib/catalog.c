@@ -6,6 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <stdio.h>
+
 #include "catalog.h"
 #include "err.h"
 #include "ndjson.h"
@@ -162,4 +164,26 @@ cat_record(const struct cat_variant *v)
 	if (!o)		/* it parsed when loaded: only memory can fail */
 		die(EXIT_FATAL, "out of memory");
 	return o;
+}
+
+const char *
+cat_shown(const char *s)
+{
+	static char bufs[2][100];
+	static int which;
+	char *buf = bufs[which ^= 1];
+	size_t o = 0;
+
+	for (; *s && o < 80; s++) {
+		unsigned char c = *s;
+
+		if (c < 0x20 || c == 0x7f || c == '\\')
+			o += snprintf(buf + o, 100 - o, "\\x%02x", c);
+		else
+			buf[o++] = c;
+	}
+	if (*s)
+		o += snprintf(buf + o, 100 - o, "...");
+	buf[o] = '\0';
+	return buf;
 }

@@ -45,4 +45,9 @@ cJSON *cat_record(const struct cat_variant *v);
  * NULL when absent, empty, or of another type. */
 const char *cat_id(const cJSON *o, const char *key, char *buf);
 
+/* s fit for a one-line diagnostic: control bytes and '\\' escaped as
+ * \\xNN, cut after 80 bytes.  Returns one of two static buffers (so two
+ * may appear in one message). */
+const char *cat_shown(const char *s);
+
 #endif

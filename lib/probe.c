@@ -10,6 +10,7 @@
 #include <glib.h>
 #include <cjson/cJSON.h>
 
+#include "catalog.h"
 #include "err.h"
 #include "image.h"
 #include "ndjson.h"
@@ -95,7 +96,7 @@ cache_put(const char *file, const char *path, int w, int h)
 	cJSON_AddNumberToObject(o, "height", h);
 	s = nd_print(o);
 	if (store_write_atomic(file, s, strlen(s)) < 0 && !warned_cache) {
-		warnx("%s: cannot write the probe cache:", file);
+		warnx("%s: cannot write the probe cache:", cat_shown(file));
 		warned_cache = 1;
 	}
 	cJSON_free(s);
@@ -112,7 +113,7 @@ probe_local(const char *root, const char *src, const char *path, int *w,
 
 	if (stat(path, &st) < 0 || (!S_ISREG(st.st_mode) &&
 	    (errno = EINVAL))) {
-		warnx("%s: cannot probe image:", path);
+		warnx("%s: cannot probe image:", cat_shown(path));
 		remember(src, 0, 0, 0);
 		return -1;
 	}
@@ -123,7 +124,7 @@ probe_local(const char *root, const char *src, const char *path, int *w,
 			cache_put(file, path, *w, *h);
 		else {
 			warnx("%s: cannot probe image: not an image libvips "
-			    "reads", path);
+			    "reads", cat_shown(path));
 			rc = -1;
 		}
 	}
