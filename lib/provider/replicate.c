@@ -523,6 +523,7 @@ build_create(struct pjob *j, struct prov_req *rq)
 	if (p->wait_s > 0)
 		prov_header(rq, "Prefer: wait=%d", p->wait_s);
 	build_create_body(j, rq, version);
+	rq->fresh = 1;
 	s->phase = R_CREATE;
 	s->create_unknown = 1;
 	s->sent_wall = wall_ms();
@@ -743,33 +744,34 @@ prediction(struct pjob *j, const struct prov_resp *rs, const cJSON *p)
 		prov_usage(j, usage);
 		cJSON_Delete(usage);
 	}
+	/* a model's failure is not an HTTP error: no http_status */
 	err = cJSON_GetObjectItemCaseSensitive(p, "error");
 	msg = cJSON_IsString(err) ? err->valuestring : NULL;
 	if (!strcmp(st, "failed")) {
 		forget(s);
 		if (is_blocked(msg))
-			return prov_fail(j, "blocked", 0, rs->status,
+			return prov_fail(j, "blocked", 0, 0,
 			    "replicate: prediction %s failed: %s", id, msg);
 		/* a model error; each try is billed, so no automatic retry */
-		return prov_fail(j, "server_error", 0, rs->status,
+		return prov_fail(j, "server_error", 0, 0,
 		    "replicate: prediction %s failed: %s", id,
 		    msg ? msg : "no error given");
 	}
 	if (!strcmp(st, "canceled")) {
 		forget(s);
-		return prov_fail(j, "canceled", 0, rs->status,
+		return prov_fail(j, "canceled", 0, 0,
 		    "replicate: prediction %s was canceled", id);
 	}
 	if (!strcmp(st, "aborted")) {
 		/* ended before it started: nothing was billed */
 		forget(s);
-		return prov_fail(j, "timeout", 1, rs->status,
+		return prov_fail(j, "timeout", 1, 0,
 		    "replicate: prediction %s was aborted%s%s", id,
 		    msg ? ": " : "", msg ? msg : "");
 	}
 	if (strcmp(st, "succeeded")) {
 		poll_start(s);	/* a status from the future: ask again */
-		return prov_fail(j, "bad_response", 1, rs->status,
+		return prov_fail(j, "bad_response", 1, 0,
 		    "replicate: prediction %s has unknown status %s", id, st);
 	}
 	out = cJSON_GetObjectItemCaseSensitive(p, "output");
@@ -785,7 +787,7 @@ prediction(struct pjob *j, const struct prov_resp *rs, const cJSON *p)
 				add_out(j, s, it->valuestring, &bad);
 	if (bad || (s->nouts == 0 && j->nout == 0)) {
 		forget(s);
-		return prov_fail(j, "bad_response", 0, rs->status,
+		return prov_fail(j, "bad_response", 0, 0,
 		    "replicate: prediction %s succeeded without %s", id,
 		    bad ? "a usable output URL" : "an output");
 	}
