@@ -281,11 +281,6 @@ openai_build(struct pjob *j, struct prov_req *rq)
 
 	if (!*j->model)
 		return prov_fail(j, "bad_request", 0, 0, "openai: no model");
-	for (i = 0; i < j->nout; i++) {	/* an earlier attempt's */
-		free(j->out[i].data);
-		free(j->out[i].mime);
-	}
-	j->nout = 0;
 	if (j->nrefs > 16)
 		return prov_fail(j, "invalid_images", 0, 0,
 		    "openai: %d reference images, the API takes 16 at most",
@@ -310,10 +305,15 @@ openai_parse(struct pjob *j, const struct prov_resp *rs)
 	unsigned char *bytes;
 	size_t len;
 	cJSON *o;
-	int rc = PROV_DONE, n = 0;
+	int rc = PROV_DONE, n = 0, i;
 
 	if (rs->request_id)
 		prov_set_request_id(j, rs->request_id);
+	for (i = 0; i < j->nout; i++) {	/* an earlier attempt's */
+		free(j->out[i].data);
+		free(j->out[i].mime);
+	}
+	j->nout = 0;
 	o = cJSON_ParseWithLength(rs->body, rs->len);
 	if (!o || !cJSON_IsObject(o)) {
 		cJSON_Delete(o);
