@@ -82,7 +82,7 @@ grow(void *a, int *cap, int n, size_t size)
 {
 	if (n < *cap)
 		return a;
-	*cap = *cap ? *cap * 2 : 64;
+	*cap = *cap ? *cap * 2 : 4;
 	return erealloc(a, (size_t)*cap * size);
 }
 
@@ -703,15 +703,17 @@ static void
 text_errors(struct sbuf *o, const struct rp_stats *s)
 {
 	int w = 0, i, len;
-	char *ex;
+	char *ex, *code;
 
 	for (i = 0; i < s->nerrs; i++)
 		if ((len = (int)strlen(s->errs[i].code)) > w)
-			w = len;
+			w = len > 24 ? 24 : len;
 	for (i = 0; i < s->nerrs; i++) {
+		code = rp_clean(s->errs[i].code, 24);
 		sb_addf(o, "%-11s%-*s %5ld  %-9s", i ? "" : "errors",
-		    w, s->errs[i].code, s->errs[i].count,
+		    w, code, s->errs[i].count,
 		    s->errs[i].retryable ? "retryable" : "");
+		free(code);
 		if (s->errs[i].example) {
 			ex = rp_clean(s->errs[i].example, 100);
 			sb_addf(o, "  %s", ex);
@@ -778,7 +780,7 @@ text_products(struct sbuf *o, const struct report *r)
 static void
 text_error_table(struct sbuf *o, const struct rp_stats *s)
 {
-	char *ex;
+	char *ex, *code;
 	int i;
 
 	sb_addf(o, "\n%-20s %6s  %-9s  %s\n", "error", "count", "retryable",
@@ -786,9 +788,11 @@ text_error_table(struct sbuf *o, const struct rp_stats *s)
 	for (i = 0; i < s->nerrs; i++) {
 		ex = rp_clean(s->errs[i].example ? s->errs[i].example : "",
 		    120);
-		sb_addf(o, "%-20s %6ld  %-9s  %s\n", s->errs[i].code,
+		code = rp_clean(s->errs[i].code, 40);
+		sb_addf(o, "%-20s %6ld  %-9s  %s\n", code,
 		    s->errs[i].count, s->errs[i].retryable ? "yes" : "no", ex);
 		free(ex);
+		free(code);
 	}
 }
 
@@ -835,7 +839,7 @@ rp_text(const struct report *r, enum rp_by by, const char *results,
 		name = rp_clean(r->batches[i].batch_name ?
 		    r->batches[i].batch_name : "", 60);
 		id = rp_clean(r->batches[i].batch_id ?
-		    r->batches[i].batch_id : "(failed before planning)", 60);
+		    r->batches[i].batch_id : "(no batch id)", 60);
 		sb_addf(o, "%-11s%s%s%s", "batch", name, *name ? "  " : "", id);
 		free(name);
 		free(id);
