@@ -222,7 +222,9 @@ main(int argc, char **argv)
 		}
 		if (!follow)
 			continue;
-		if (stop || (plan && rp_complete(&r)))
+		/* a pipe is drained to its end: leaving early would break
+		 * the writer (tee -a results.ndjson | bg-report --follow) */
+		if (stop || (plan && rd.follow && rp_complete(&r)))
 			break;
 		if (util_now_ms() - last_draw >= (tty ? 100 : 5000) &&
 		    r.records != drawn) {
