@@ -411,17 +411,19 @@ file_record(cJSON *rec)
 	} else {
 		stem = s;
 	}
-	if ((vd = filing_opendir(rootfd, vf, 1)) < 0)
-		rc = fail("%s:", vf);
-	else if ((bd = filing_opendir(rootfd, bf, 1)) < 0)
-		rc = fail("%s:", bf);
 	util_now_iso(now);
 	all = cJSON_CreateArray();
 	cJSON_ArrayForEach(out, outs) {
 		if (rc < 0)
 			break;
 		vpath = bpath = NULL;
-		if ((rc = object_of(out, &o)) == 0) {
+		rc = object_of(out, &o);
+		/* folders only once there is something good to put there */
+		if (rc == 0 && vd < 0 && (vd = filing_opendir(rootfd, vf, 1)) < 0)
+			rc = fail("%s:", vf);
+		if (rc == 0 && bd < 0 && (bd = filing_opendir(rootfd, bf, 1)) < 0)
+			rc = fail("%s:", bf);
+		if (rc == 0) {
 			meta = meta_of(rec, out, now);
 			hist = hist_of(rec, out, now);
 			rc = file_into(vd, vf, stem, &o, meta, hist, &vpath);
