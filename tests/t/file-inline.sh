@@ -53,7 +53,8 @@ check "sha mismatch is named" grep -q 'does not match its sha256' bad.err
 check "bad base64 is named" sh -c 'jq -r .error.message bad.out | grep -q "not base64"'
 w=$(head -n 1 c.ndjson | jq -r '.outputs[0].sha256')
 is "the corrupted image is not stored" "$(find "$R" -name "$w*" | wc -l)" 0
+g=$(jq -r 'select(.status=="succeeded") | .filed.batch' bad.out); g=${g##*/}
 is "nothing filed for the corrupted jobs" "$(cd "$R" && find variants batches -path '*-b4*' | sort | tr '\n' ' ')" \
-    "batches/spring-studio-b4 batches/spring-studio-b4/manifest.ndjson batches/spring-studio-b4/v1-1-0d35e4.png batches/spring-studio-b4/v1-1-0d35e4.png.json variants/v1/spring-studio-b4 variants/v1/spring-studio-b4/manifest.ndjson variants/v1/spring-studio-b4/v1-1-0d35e4.png variants/v1/spring-studio-b4/v1-1-0d35e4.png.json "
+    "batches/spring-studio-b4 batches/spring-studio-b4/manifest.ndjson batches/spring-studio-b4/$g batches/spring-studio-b4/$g.json variants/v1/spring-studio-b4 variants/v1/spring-studio-b4/manifest.ndjson variants/v1/spring-studio-b4/$g variants/v1/spring-studio-b4/$g.json "
 is "a failed record keeps its inline bytes" "$(jq -r 'select(.status=="failed") | .outputs[0] | has("data")' bad.out | sort -u)" true
 done_testing
