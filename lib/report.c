@@ -280,7 +280,8 @@ rp_add(struct report *r, const cJSON *rec, int plan)
 	struct priv *p = r->priv;
 	enum rp_status st = parse_status(rec_str(rec, "status"));
 	char buf[32], vbuf[32];
-	const char *job_id, *vid;
+	const char *job_id, *vid, *file;
+	const cJSON *err;
 	struct rp_job *j;
 	gpointer x;
 	int i;
@@ -293,35 +294,37 @@ rp_add(struct report *r, const cJSON *rec, int plan)
 	sb_reset(&p->key);
 	if (job_id) {
 		sb_adds(&p->key, job_id);
-	} else if (st == RP_PENDING || st == RP_SUCCEEDED || plan) {
+	} else if (st == RP_PENDING || st == RP_SUCCEEDED) {
 		r->ignored++;	/* a candidate, an upload… not a job */
 		return;
 	} else if ((vid = rec_id(rec, "variant_id", vbuf))) {
-		/* a variant that failed before planning: once per variant */
+		/* failed before planning: once per variant, however many
+		 * runs and stages passed the record on */
 		sb_adds(&p->key, "\x01");
 		sb_adds(&p->key, vid);
+	} else if ((err = cJSON_GetObjectItemCaseSensitive(rec, "error")) &&
+	    (file = rec_str(err, "file")) && rec_num(err, "line", 0) > 0) {
+		/* a bad line, by where it was read (it may come both in the
+		 * plan and in the results that passed it on) */
+		sb_addf(&p->key, "\x02%.0f:", rec_num(err, "line", 0));
+		sb_adds(&p->key, file);
 	} else {
-		sb_addf(&p->key, "\x02%d", r->njobs);	/* a bad line */
+		sb_addf(&p->key, "\x03%d", r->njobs);
 	}
 	x = g_hash_table_lookup(p->jobs, p->key.s);
 	i = x ? GPOINTER_TO_INT(x) - 1 : job_new(r, p->key.s, job_id, rec);
 	j = &r->jobs[i];
 	variant_fill(r, &r->variants[j->variant], rec);
-	if (plan) {
-		if (!j->planned) {
-			j->planned = 1;
-			r->planned++;
-		}
+	if (plan && job_id && !j->planned) {
+		j->planned = 1;
+		r->planned++;
+	}
+	if (st == RP_PENDING && (plan || j->status != RP_PENDING)) {
+		/* a planned job: declares the job, never hides a result */
 		if (j->price < 0)
 			j->price = rec_num(rec, "price_per_image", -1);
 		if (!j->variation)
 			j->variation = (int)rec_num(rec, "variation", 0);
-		return;
-	}
-	if (st == RP_PENDING && j->status != RP_PENDING) {
-		/* a planned record read after the result: keep the result */
-		if (j->price < 0)
-			j->price = rec_num(rec, "price_per_image", -1);
 		return;
 	}
 	job_apply(r, j, rec, st);

@@ -69,8 +69,9 @@ void rp_free(struct report *r);
 
 /* Fold one record in.  The later record of a job wins, except that a record
  * that is not final (planned…) never hides a final one.  Records without a
- * job_id count only when they failed (a failure before planning).  With
- * plan set, the record only declares a job (pending until a result comes). */
+ * job_id count only when they failed (a failure before planning), once per
+ * variant_id or bad line (error.file, error.line).  plan marks records of
+ * the plan: their jobs are counted in r->planned. */
 void rp_add(struct report *r, const cJSON *rec, int plan);
 
 /* Intern s in the report's string pool (NULL stays NULL). */

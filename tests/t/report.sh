@@ -78,6 +78,17 @@ is "exit 1 with bad lines" "$rc" 1
 is "failures before planning have their own batch" \
 	"$(jq -c '[.batches[]|.batch_id]' out.json)" '["b1",null]'
 
+: >empty.ndjson
+# failures bg-plan wrote into the plan, passed on into the results: once
+inv='{"variant_id":"v7","status":"failed","error":{"stage":"plan","code":"invalid_images","message":"no image"}}'
+badj='{"status":"failed","error":{"stage":"plan","code":"bad_json","message":"c.ndjson:4: invalid JSON","line":4,"file":"c.ndjson","raw":"{"}}'
+{ job j1 v1; echo "$inv"; echo "$badj"; } >plan2.ndjson
+{ ok_rec j1 v1 10; echo "$inv"; echo "$badj"; } >res2.ndjson
+is "failures in the plan and the results count once" \
+	"$(bg-report --json --plan plan2.ndjson res2.ndjson | jq -c '[.total,.succeeded,.failed,.pending]')" "[3,1,2,0]"
+is "failures in the plan count before any result" \
+	"$(bg-report --json --plan plan2.ndjson empty.ndjson | jq -c '[.total,.failed,.pending]')" "[3,2,1]"
+
 # --- text ------------------------------------------------------------------
 bg-report --plan jobs.ndjson results.ndjson >out.txt
 check "text: counts line" grep -q '^jobs  *6  succeeded 2  failed 1  skipped 1  canceled 1  pending 1  (cached 1)$' out.txt
