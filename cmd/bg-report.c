@@ -210,6 +210,7 @@ main(int argc, char **argv)
 		rc = nd_line(&rd, &line, &len);
 		if (rc == 0)
 			break;
+		r.source = rd.idx;	/* the operand being read, from 1 */
 		if (rc == 1 && (o = nd_parse(&rd, line, len))) {
 			rp_add(&r, o, 0);
 			cJSON_Delete(o);

@@ -232,6 +232,9 @@ job_apply(struct report *r, struct rp_job *j, const cJSON *rec,
 	r->n[j->status]--;
 	r->n[st]++;
 	j->status = st;
+	j->source = r->source;
+	d = rec_num(rec, "attempt", 0);
+	j->attempt = d > 0 && d < 1e9 ? (int)d : 0;
 	j->cached = rec_bool(rec, "cached");
 	if ((d = rec_num(rec, "price_per_image", -1)) >= 0 && isfinite(d))
 		j->price = d;
@@ -319,6 +322,10 @@ rp_add(struct report *r, const cJSON *rec, int plan)
 		j->planned = 1;
 		r->planned++;
 	}
+	if (st != RP_PENDING && j->status != RP_PENDING &&
+	    j->source != r->source &&
+	    rec_num(rec, "attempt", 0) < j->attempt)
+		return;	/* an older attempt from another input */
 	if (st == RP_PENDING && (plan || j->status != RP_PENDING)) {
 		/* a planned job: declares the job, never hides a result */
 		if (j->price < 0)

@@ -40,6 +40,8 @@ struct rp_job {
 	unsigned char status;	/* enum rp_status */
 	unsigned char cached, retryable, planned;
 	int variation;		/* 0 when unknown */
+	int attempt;		/* attempt of the winning record */
+	int source;		/* report.source when it was read */
 	int nimages;		/* outputs of the winning record */
 	double price;		/* price_per_image, < 0 unknown */
 	double elapsed;		/* usage.elapsed_ms, < 0 unknown */
@@ -59,6 +61,7 @@ struct report {
 	long n[RP_NSTATUS];	/* jobs per status, kept up to date */
 	long planned;		/* jobs named by the plan */
 	long records, ignored;	/* records read; without job and not failed */
+	int source;		/* caller: which input the next records come from */
 	void *priv;		/* hash tables and the string pool */
 };
 
@@ -68,7 +71,9 @@ void rp_init(struct report *r, int keep_paths);
 void rp_free(struct report *r);
 
 /* Fold one record in.  The later record of a job wins, except that a record
- * that is not final (planned…) never hides a final one.  Records without a
+ * that is not final (planned…) never hides a final one, and that between
+ * inputs (r->source differs: files have no order in time) a final record
+ * with a lower attempt does not replace one with a higher attempt.  Records without a
  * job_id count only when they failed (a failure before planning), once per
  * variant_id or bad line (error.file, error.line).  plan marks records of
  * the plan: their jobs are counted in r->planned. */

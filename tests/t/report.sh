@@ -21,6 +21,17 @@ is "exit 0 when every job succeeded" "$rc" 0
 bg-report --json later.ndjson >out.json; rc=$?
 is "the later line wins" "$(jq -c '[.succeeded,.failed,.errors[0].code]' out.json)" '[0,1,"server_error"]'
 is "exit 1 when a job failed" "$rc" 1
+# between files (no order in time) a lower attempt does not win; within a
+# file the later line does, whatever its attempt (a re-run from the plan)
+printf '{"job_id":"j1","status":"succeeded","attempt":6,"outputs":[]}\n' >a6.ndjson
+printf '{"job_id":"j1","status":"failed","attempt":5,"error":{"code":"timeout"}}\n' >f5.ndjson
+is "files: the higher attempt wins when it comes first" \
+	"$(bg-report --json a6.ndjson f5.ndjson | jq -c '[.succeeded,.failed]')" "[1,0]"
+is "files: the higher attempt wins when it comes last" \
+	"$(bg-report --json f5.ndjson a6.ndjson | jq -c '[.succeeded,.failed]')" "[1,0]"
+cat a6.ndjson f5.ndjson >one.ndjson
+is "one file: the later line wins" \
+	"$(bg-report --json one.ndjson | jq -c '[.succeeded,.failed]')" "[0,1]"
 # a planned record read after the result does not hide it
 { ok_rec j1 v1 1000; job j1 v1; } >replan.ndjson
 is "a planned record does not hide a result" \
