@@ -2,8 +2,8 @@
  * bg-generate: turn job records into result records by calling the image
  * provider (lib/engine.c, lib/provider/).
  *
- * Reads job records (bg-plan) from the operands or stdin, at most 2 x -j
- * ahead of what is finished; writes one result record per input line as
+ * Reads job records (bg-plan) from the operands or stdin, only a little
+ * ahead of the -j requests in flight; writes one result record per input line as
  * each finishes (succeeded, failed, skipped by the budget, canceled by a
  * signal), passing records that succeeded or failed at another stage
  * through untouched.  Images go to the store's objects/, finished requests

@@ -12,6 +12,7 @@
  * after a backoff, or a final failure -> one record written, job freed. */
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -38,7 +39,9 @@
 
 #define STAGE "generate"
 #define MAX_REFS 16		/* images per job (product + extra) */
-#define IDLE_REFS 16		/* unused references kept in memory */
+#define IDLE_REFS 8		/* unused references kept in memory */
+#define REF_SOFT ((size_t)32 << 20)	/* reference bytes before reading
+					 * ahead stops */
 #define MAX_RESPONSE ((size_t)512 << 20)
 #define MAX_RETRY_WAIT_MS (600 * 1000.0)
 #define PROGRESS_MS 500
@@ -114,6 +117,7 @@ static struct {
 	GHashTable *refs;
 	struct ref *idle_head, *idle_tail;
 	int nidle;
+	size_t ref_bytes;	/* image bytes of references held */
 	/* providers */
 	struct prov_conf pconf[8];
 	int npconf;
@@ -293,8 +297,11 @@ conf_for(const struct provider *p, char **err)
 	int i;
 
 	for (i = 0; i < E.npconf; i++)
-		if (E.pconf[i].p == p)
+		if (E.pconf[i].p == p) {
+			if (!E.pconf[i].ready)
+				*err = estrdup(E.pconf[i].err);
 			return E.pconf[i].ready ? &E.pconf[i] : NULL;
+		}
 	if (E.npconf == (int)(sizeof E.pconf / sizeof *E.pconf))
 		die(EXIT_FATAL, "too many providers");
 	c = &E.pconf[E.npconf++];
@@ -302,6 +309,8 @@ conf_for(const struct provider *p, char **err)
 	c->p = p;
 	if (p->init(c, E.c->base_url, err) == 0)
 		c->ready = 1;
+	else
+		c->err = estrdup(*err ? *err : "provider unavailable");
 	return c->ready ? c : NULL;
 }
 
@@ -655,9 +664,18 @@ xfer_free(struct xfer *x)
 
 /* ---- reference images ------------------------------------------------ */
 
+/* Memory held for r's image: the bytes, or the base64 when it is the
+ * only copy (E.ref_bytes is the sum). */
+static size_t
+ref_mem(const struct ref *r)
+{
+	return r->data ? r->len : r->b64 ? r->b64len : 0;
+}
+
 static void
 ref_free(struct ref *r)
 {
+	E.ref_bytes -= ref_mem(r);
 	free(r->url);
 	free(r->data);
 	free(r->b64);
@@ -708,7 +726,7 @@ ref_put(struct ref *r)
 		E.idle_head = r;
 	E.idle_tail = r;
 	E.nidle++;
-	while (E.nidle > IDLE_REFS) {
+	while (E.nidle > IDLE_REFS || (E.nidle && E.ref_bytes > REF_SOFT)) {
 		struct ref *o = E.idle_head;
 
 		idle_unlink(o);
@@ -784,6 +802,7 @@ ref_set_data(struct ref *r, unsigned char *data, size_t len)
 	r->data = data;
 	r->len = len;
 	r->state = R_READY;
+	E.ref_bytes += ref_mem(r);
 }
 
 static char *
@@ -935,6 +954,50 @@ wait:
 	return r;
 }
 
+/* A request of j goes on the wire (on = 1) or comes back (0).  The base64
+ * of a reference lives only while requests that may borrow it are out:
+ * it is 4/3 of the image, and refs are read ahead of the slots. */
+static void
+refs_sending(struct job *j, int on)
+{
+	struct ref *r;
+	int i;
+
+	for (i = 0; i < j->pj.nrefs; i++) {
+		r = j->pj.refs[i];
+		if (on) {
+			r->sending++;
+			if (r->b64 && r->data && r->raw_users == 0) {
+				/* nobody reads the bytes: keep one copy */
+				E.ref_bytes -= ref_mem(r);
+				free(r->data);
+				r->data = NULL;
+				E.ref_bytes += ref_mem(r);
+			}
+		} else if (--r->sending == 0 && r->b64 && r->data) {
+			free(r->b64);
+			r->b64 = NULL;
+			r->b64len = 0;
+		}
+	}
+}
+
+/* j's provider reads ref->data: bring the bytes back if they were
+ * dropped for their base64. */
+static void
+ref_want_raw(struct ref *r)
+{
+	size_t n;
+
+	r->raw_users++;
+	if (r->data || !r->b64)
+		return;
+	E.ref_bytes -= ref_mem(r);
+	r->data = util_b64_decode(r->b64, r->b64len, &n);
+	r->len = n;
+	E.ref_bytes += ref_mem(r);
+}
+
 /* ---- records --------------------------------------------------------- */
 
 static void
@@ -957,6 +1020,8 @@ job_free(struct job *j)
 	for (i = 0; i < j->pj.nrefs; i++) {
 		if (j->pj.refs[i]->state == R_LOADING)
 			ref_unwait(j->pj.refs[i], j);
+		if (!j->prov->b64_refs)
+			j->pj.refs[i]->raw_users--;
 		ref_put(j->pj.refs[i]);
 	}
 	free(j->pj.refs);
@@ -983,6 +1048,7 @@ job_finish(struct job *j)
 	if (j->xf) {
 		xfer_free(j->xf);
 		j->xf = NULL;
+		refs_sending(j, 0);
 	}
 	if (j->holds_slot && !j->prov->offline)
 		E.inflight--;
@@ -1043,6 +1109,26 @@ job_cancel(struct job *j)
 	    "terminated (SIGTERM)") : "canceled");
 }
 
+/* Width and height: a PNG's IHDR is read directly (the common case, and
+ * libvips costs more than the rest of a request), others by libvips. */
+static int
+probe(const unsigned char *p, size_t len, int *w, int *h)
+{
+	unsigned long x, y;
+
+	if (len >= 24 && !memcmp(p, "\x89PNG\r\n\x1a\n", 8) &&
+	    !memcmp(p + 12, "IHDR", 4)) {
+		x = (unsigned long)p[16] << 24 | p[17] << 16 | p[18] << 8 | p[19];
+		y = (unsigned long)p[20] << 24 | p[21] << 16 | p[22] << 8 | p[23];
+		if (x > 0 && y > 0 && x < 1UL << 31 && y < 1UL << 31) {
+			*w = (int)x;
+			*h = (int)y;
+			return 0;
+		}
+	}
+	return image_probe(p, len, w, h);
+}
+
 /* outputs[] from the job's results: stored, described, maybe inlined. */
 static cJSON *
 store_outputs(struct job *j, char **why)
@@ -1071,7 +1157,7 @@ store_outputs(struct job *j, char **why)
 		cJSON_AddStringToObject(o, "sha256", sha);
 		cJSON_AddStringToObject(o, "mime", mime);
 		cJSON_AddNumberToObject(o, "bytes", (double)po->len);
-		if (image_probe(po->data, po->len, &w, &h) == 0) {
+		if (probe(po->data, po->len, &w, &h) == 0) {
 			cJSON_AddNumberToObject(o, "width", w);
 			cJSON_AddNumberToObject(o, "height", h);
 		}
@@ -1231,6 +1317,7 @@ job_answered(struct xfer *x, CURLcode cc)
 	int rc;
 
 	j->xf = NULL;
+	refs_sending(j, 0);
 	reset_fail(j);
 	curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &rs.status);
 	if (cc != CURLE_OK) {
@@ -1302,6 +1389,7 @@ step_build(struct job *j)
 		j->pj.step++;
 		j->state = J_SEND;
 		j->xf = x;
+		refs_sending(j, 1);
 		xfer_start(x);
 		return;
 	}
@@ -1463,7 +1551,11 @@ miss:
 static void
 add_ref(struct job *j, const char *url)
 {
-	j->pj.refs[j->pj.nrefs++] = ref_get(url, j);
+	struct ref *r = ref_get(url, j);
+
+	j->pj.refs[j->pj.nrefs++] = r;
+	if (!j->prov->b64_refs)
+		ref_want_raw(r);
 }
 
 static void
@@ -1606,8 +1698,10 @@ read_input(void)
 	cJSON *o;
 	int rc;
 
+	/* read ahead, unless big references already wait in the queue */
 	while (!E.stopping && !E.in_eof && !E.in_wait &&
-	    E.active < E.max_active) {
+	    E.active < E.max_active &&
+	    !(E.ref_bytes > REF_SOFT && E.rq_head)) {
 		rc = nd_line(E.rd, &line, &len);
 		if (rc == 3) {
 			E.in_wait = 1;
@@ -1792,12 +1886,18 @@ setup(const struct engine_conf *c, struct nd_reader *r)
 	struct epoll_event ev = {0};
 	struct stat st;
 
+	/* images are big, short-lived buffers: always give them their own
+	 * mapping, returned on free, instead of glibc's sliding threshold
+	 * that moves them into a heap that never shrinks */
+	mallopt(M_MMAP_THRESHOLD, 256 * 1024);
 	memset(&E, 0, sizeof E);
 	E.c = c;
 	E.rd = r;
 	E.curl_due = -1;
 	E.in_fd = -1;
-	E.max_active = 2L * c->jobs;
+	/* read ahead of the slots, so a freed slot finds a job whose images
+	 * are loaded, but not so far that references pile up in memory */
+	E.max_active = c->jobs + (c->jobs / 4 > 8 ? c->jobs / 4 : 8);
 	E.cwnd = c->jobs;
 	E.tokens = 1;
 	E.token_t = now_ms();
@@ -1859,6 +1959,7 @@ teardown(void)
 		if (E.pconf[i].ready && E.pconf[i].p->fini)
 			E.pconf[i].p->fini(&E.pconf[i]);
 		free(E.pconf[i].base_url);
+		free(E.pconf[i].err);
 	}
 	curl_global_cleanup();
 	close(E.sigfd);

@@ -3,8 +3,8 @@
  * signalfd; jobs flow
  *   read -> cache? -> reference images -> ready queue (slot, --rpm token,
  *   budget) -> provider requests (lib/provider.h) -> store -> one record.
- * Memory is bounded by the number of jobs in progress (2 x -j), never by
- * the input's length. */
+ * Memory is bounded by the number of jobs in progress (-j plus a quarter,
+ * at least 8, read ahead), never by the input's length. */
 #ifndef BG_ENGINE_H
 #define BG_ENGINE_H
 

@@ -64,6 +64,8 @@ struct ref {
 	char *obj;		/* objects/... path in the store, or NULL */
 	/* engine bookkeeping */
 	int refs, state;
+	int sending;		/* requests on the wire of jobs using it */
+	int raw_users;		/* jobs whose provider reads data */
 	char *fail_code, *fail_msg;
 	int fail_retryable;
 	struct job **waiters;
@@ -72,7 +74,9 @@ struct ref {
 	int idle;
 };
 
-/* The base64 text of r's bytes, made once and kept with r. */
+/* The base64 text of r's bytes, made once and shared by every request on
+ * the wire; the engine drops it when none is left, unless it is the only
+ * copy (see struct provider.b64_refs). */
 const char *ref_b64(struct ref *r, size_t *len);
 
 /* Per provider per run: what init found (base URL, key, private data). */
@@ -82,6 +86,7 @@ struct prov_conf {
 	char *key;		/* secret: never print it */
 	void *priv;
 	int ready;		/* init succeeded */
+	char *err;		/* why init failed (engine's) */
 };
 
 /* One HTTP request.  The engine sends it and frees everything in it. */
@@ -102,6 +107,11 @@ struct prov_req {
 					 * curl_mime_init; set options only
 					 * through rq, not on easy */
 	size_t max_response;		/* 0: the engine's default cap */
+	int fresh;			/* on a new connection: libcurl
+					 * silently re-sends a request whose
+					 * reused connection closed unanswered,
+					 * which must not happen to a paid,
+					 * non-idempotent create */
 };
 
 /* A finished HTTP answer. */
@@ -153,6 +163,9 @@ struct provider {
 	const char *name;
 	const char *default_model;
 	int offline;		/* no HTTP: no rate tokens, no slots */
+	int b64_refs;		/* reads references only through ref_b64:
+				 * the engine may drop ref->data once the
+				 * base64 exists (it is 3/4 of the memory) */
 	/* Once per run before the first job: read the key and base URL
 	 * (base_url is --base-url or NULL).  0, or -1 with *err (free(3)). */
 	int (*init)(struct prov_conf *c, const char *base_url, char **err);

@@ -72,12 +72,16 @@ store_write_atomic(const char *path, const void *data, size_t len)
 	ssize_t n;
 	int fd, saved;
 
-	if (store_mkparent(path) < 0)
-		return -1;
 	tmp = easprintf("%s.tmp.%ld", path, (long)getpid());
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	/* folders are made only when missing: mkdir -p on every write
+	 * was most of bg-generate's system calls */
+	if (fd < 0 && errno == ENOENT && store_mkparent(path) == 0)
+		fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0) {
+		saved = errno;
 		free(tmp);
+		errno = saved;
 		return -1;
 	}
 	while (len > 0) {

@@ -1,0 +1,176 @@
+# bg-generate vs GNU parallel + curl vs a Python aiohttp client, against the
+# loopback stub (gemini protocol, latency uniform in [0.5 L, 1.5 L]).
+#   A: N=10000 jobs, J=512 in flight, L=1 s, one small reference image
+#   B: N2=200 jobs (50 variants x 4 variations), four 1 MB references
+#      each, J2=32 in flight
+# For each client: wall time, floor/wall (the floor is the makespan of a
+# perfect scheduler under the same latency distribution, simulated), CPU
+# time per request and peak RSS.  Goals: >= 98 % of the floor, <= 0.1 ms
+# CPU per request, RSS flat in N and <= 128 MB in B.
+# SKIP_OTHERS=1 runs bg-generate only.
+N=${N:-10000} J=${J:-512} L=${L:-1000}
+N2=${N2:-200} J2=${J2:-32}
+PARTS=${PARTS:-AB}
+PY=/usr/bin/python3
+export GEMINI_API_KEY=bench-key
+# stores and outputs on tmpfs when there is one: this measures the clients,
+# not the disk's fsync (bg-generate fsyncs every object and cache entry)
+shm=
+if [ -d /dev/shm ] && [ -w /dev/shm ]; then
+	shm=$(mktemp -d /dev/shm/bg-bench-generate.XXXXXX) && cd "$shm"
+fi
+stub=
+trap 'kill $stub 2>/dev/null; wait $stub 2>/dev/null; [ -n "$shm" ] && rm -rf "$shm"' EXIT
+echo "working in $PWD"
+
+$PY - <<'EOF'
+import struct, zlib, os
+ch = lambda t, d: struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d))
+def png(w, h, data):
+	return (b"\x89PNG\r\n\x1a\n" + ch(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
+		+ ch(b"IDAT", zlib.compress(data, 0)) + ch(b"IEND", b""))
+open("small.png", "wb").write(png(8, 8, b"".join(b"\0" + b"\x80" * 24 for _ in range(8))))
+os.makedirs("refs", exist_ok=True)
+# 1 MB each: random pixels stored uncompressed (~577 x 577 RGB)
+side = 577
+for i in range(200):
+	raw = b"".join(b"\0" + os.urandom(side * 3) for _ in range(side))
+	open("refs/r%03d.png" % i, "wb").write(png(side, side, raw))
+EOF
+
+mkjobs_a() { awk -v n="$1" 'BEGIN { for (i = 1; i <= n; i++)
+	printf "{\"job_id\":\"a%d\",\"batch_id\":\"bench\",\"variation\":1,\"provider\":\"gemini\",\"model\":\"gemini-2.5-flash-image\",\"prompt\":\"bench photo %d\",\"input\":{\"product_images\":[\"small.png\"],\"aspect_ratio\":\"1:1\"}}\n", i, i }'; }
+mkjobs_b() { awk -v n="$1" -v d="$PWD/refs" 'BEGIN { for (i = 0; i < n; i++) { v = int(i / 4); r = 4 * (v % 50)
+	printf "{\"job_id\":\"b%d\",\"batch_id\":\"bench\",\"variation\":%d,\"provider\":\"gemini\",\"model\":\"gemini-2.5-flash-image\",\"prompt\":\"variant %d\",\"input\":{\"product_images\":[\"%s/r%03d.png\",\"%s/r%03d.png\",\"%s/r%03d.png\",\"%s/r%03d.png\"],\"aspect_ratio\":\"1:1\"}}\n", i, i % 4 + 1, v, d, r, d, r + 1, d, r + 2, d, r + 3 } }'; }
+mkjobs_a "$N" >a.ndjson
+mkjobs_a 2000 >a2k.ndjson
+mkjobs_b "$N2" >b.ndjson
+
+# floor N J: the simulated makespan (s) of a perfect scheduler
+floor() { $PY - "$1" "$2" "$L" <<'EOF'
+import heapq, random, sys
+n, j, l = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]) / 1000
+tot = 0
+for seed in range(20):
+	rng = random.Random(seed)
+	h = [0.0] * min(j, n)
+	for _ in range(n):
+		t = heapq.heappop(h)
+		heapq.heappush(h, t + rng.uniform(0.5 * l, 1.5 * l))
+	tot += max(h)
+print("%.3f" % (tot / 20))
+EOF
+}
+
+rm -f port
+$PY "$TOP/tests/stub/bg-stub.py" --port-file port --latency-ms "$L" \
+	--latency-dist uniform --image-size 8x8 2>stub.err &
+stub=$!
+i=0; while [ ! -s port ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+URL=http://127.0.0.1:$(cat port)
+export BG_GEMINI_BASE_URL=$URL
+
+# report NAME REQUESTS FLOOR TIMEFILE: one result line (and the stub's CPU
+# time during the run: near the wall time, the stub was the bottleneck)
+report() { read -r wall usr sys rss <"$4"
+	awk -v name="$1" -v n="$2" -v f="$3" -v w="$wall" -v u="$usr" -v s="$sys" -v r="$rss" -v sc="$stubcpu" 'BEGIN {
+	printf "  %-22s wall %7.2f s  floor/wall %5.1f %%  cpu/request %6.3f ms  peak RSS %6.1f MB  (stub cpu %.1f s)\n",
+	    name, w, 100 * f / w, 1000 * (u + s) / n, r / 1024, sc }'; }
+ticks() { awk '{ print $14 + $15 }' "/proc/$stub/stat" 2>/dev/null || echo 0; }
+tm() { out=$1; shift; t0=$(ticks); /usr/bin/time -f '%e %U %S %M' -o "$out" "$@"
+	stubcpu=$(awk -v a="$t0" -v b="$(ticks)" -v hz="$(getconf CLK_TCK)" 'BEGIN { print (b - a) / hz }'); }
+
+# the Python aiohttp client: same requests, answers decoded and stored
+cat >aio.py <<'EOF'
+import asyncio, base64, hashlib, json, os, sys
+import aiohttp
+url, jobs, limit = sys.argv[1], sys.argv[2], int(sys.argv[3])
+key = os.environ["GEMINI_API_KEY"]
+os.makedirs("aio-out", exist_ok=True)
+b64 = {}
+def enc(p):
+	if p not in b64:
+		b64[p] = base64.b64encode(open(p, "rb").read()).decode()
+	return b64[p]
+async def one(s, sem, job):
+	async with sem:
+		parts = [{"text": job["prompt"]}] + [{"inline_data": {"mime_type": "image/png", "data": enc(p)}}
+			for p in job["input"]["product_images"]]
+		body = {"contents": [{"role": "user", "parts": parts}], "generationConfig": {
+			"responseModalities": ["TEXT", "IMAGE"], "imageConfig": {"aspectRatio": "1:1"}}}
+		u = "%s/v1beta/models/%s:generateContent" % (url, job["model"])
+		async with s.post(u, json=body, headers={"x-goog-api-key": key}) as r:
+			d = await r.json()
+		for p in d["candidates"][0]["content"]["parts"]:
+			if "inlineData" in p:
+				img = base64.b64decode(p["inlineData"]["data"])
+				open("aio-out/" + hashlib.sha256(img).hexdigest() + ".png", "wb").write(img)
+async def main():
+	sem = asyncio.Semaphore(limit)
+	conn = aiohttp.TCPConnector(limit=limit)
+	timeout = aiohttp.ClientTimeout(total=300)
+	async with aiohttp.ClientSession(connector=conn, timeout=timeout) as s:
+		pending = set()
+		for line in open(jobs):
+			pending.add(asyncio.ensure_future(one(s, sem, json.loads(line))))
+			if len(pending) >= 2 * limit:
+				done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+				for d in done: d.result()
+		for d in asyncio.as_completed(pending): await d
+asyncio.run(main())
+EOF
+
+# GNU parallel + curl: a shell per job builds the body (base64 of each
+# reference) and curl posts it and saves the answer
+cat >one.sh <<'EOF'
+#!/bin/sh
+# one.sh URL OUT PROMPT IMAGE...
+url=$1 out=$2 prompt=$3; shift 3
+{
+	printf '{"contents":[{"role":"user","parts":[{"text":"%s"}' "$prompt"
+	for f; do printf ',{"inline_data":{"mime_type":"image/png","data":"'; base64 -w0 "$f"; printf '"}}'; done
+	printf ']}],"generationConfig":{"responseModalities":["TEXT","IMAGE"],"imageConfig":{"aspectRatio":"1:1"}}}'
+} | curl -sS -o "$out" -H "x-goog-api-key: $GEMINI_API_KEY" -H 'Content-Type: application/json' \
+	-H 'Expect:' --data-binary @- "$url/v1beta/models/gemini-2.5-flash-image:generateContent"
+EOF
+chmod +x one.sh
+cat >par.sh <<'EOF'
+#!/bin/sh
+# par.sh URL JOBS J: one.sh per job under GNU parallel
+mkdir -p par-out
+jq -r '[.job_id, .prompt] + .input.product_images | @tsv' "$2" |
+parallel --will-cite -j "$3" --colsep '\t' ./one.sh "$1" par-out/{1}.json {2} {3} {4} {5} {6}
+EOF
+chmod +x par.sh
+
+fa=$(floor "$N" "$J"); fa2=$(floor 2000 "$J"); fb=$(floor "$N2" "$J2")
+case $PARTS in *A*)
+echo "A: $N jobs, $J in flight, latency uniform [0.5, 1.5] x ${L} ms; floor ${fa} s"
+tm t.bg bg-generate -j "$J" --root st-a a.ndjson >out-a
+report bg-generate "$N" "$fa" t.bg
+echo "  ($(jq -r .status out-a | sort | uniq -c | tr -s ' ' | tr '\n' ' '))"
+tm t.bg2 bg-generate -j "$J" --root st-a2 a2k.ndjson >/dev/null
+report "bg-generate (2000 jobs)" 2000 "$fa2" t.bg2
+tm t.bgc bg-generate -j "$J" --root st-a a.ndjson >/dev/null
+awk '{ printf "  bg-generate re-run (all cached): %.2f s\n", $1 }' t.bgc
+if [ -z "${SKIP_OTHERS:-}" ]; then
+	tm t.aio $PY aio.py "$URL" a.ndjson "$J"
+	report "python aiohttp" "$N" "$fa" t.aio
+	tm t.par ./par.sh "$URL" a.ndjson "$J"
+	report "GNU parallel + curl" "$N" "$fa" t.par
+fi;;
+esac
+
+case $PARTS in *B*)
+echo "B: $N2 jobs (4 variations x 50 variants), four 1 MB references each, $J2 in flight; floor ${fb} s"
+tm t.bgb bg-generate -j "$J2" --root st-b b.ndjson >out-b
+report bg-generate "$N2" "$fb" t.bgb
+echo "  ($(jq -r .status out-b | sort | uniq -c | tr -s ' ' | tr '\n' ' '))"
+if [ -z "${SKIP_OTHERS:-}" ]; then
+	tm t.aiob $PY aio.py "$URL" b.ndjson "$J2"
+	report "python aiohttp" "$N2" "$fb" t.aiob
+	tm t.parb ./par.sh "$URL" b.ndjson "$J2"
+	report "GNU parallel + curl" "$N2" "$fb" t.parb
+fi;;
+esac
+echo "  (peak RSS of GNU parallel + curl is its largest single process)"
