@@ -167,7 +167,8 @@ present(const char *path, int must_exist)
 }
 
 static const char *const hist_fields[] = {
-	"url", "sha256", "batch_id", "job_id", "created_at", NULL
+	"url", "sha256", "batch_id", "job_id", "width", "height", "created_at",
+	NULL
 };
 static const char *const upload_fields[] = {
 	"id", "url", "name", "kind", "width", "height", "created_at", NULL

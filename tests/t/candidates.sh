@@ -247,6 +247,19 @@ if bg-plan --help >/dev/null 2>&1; then
 		'["examples/images/p01-pt01.jpg"]'
 	printf '42\n' | bg-candidates --catalog cat.ndjson --root "$T/ex" 2>/dev/null | bg-plan --settings "$TOP/examples/settings.json" >jobs.ndjson 2>/dev/null
 	is "a variant with no images reaches bg-plan as invalid_images" "$(jq -r .error.code jobs.ndjson)" invalid_images
+	if bg-generate --help >/dev/null 2>&1 && bg-file --help >/dev/null 2>&1; then
+		(cd "$TOP" && export BG_ROOT="$T/e2e" && echo v06 | bg-candidates -c examples/catalog.ndjson \
+			| bg-plan --settings examples/settings.json --variations 1 2>/dev/null | bg-generate 2>/dev/null \
+			| bg-file >/dev/null 2>&1
+			echo v06 | bg-candidates -c examples/catalog.ndjson --pick generated,variant) >o.ndjson
+		g=$(j -r '.generated[0].url' o.ndjson)
+		is "after bg-generate | bg-file, the output is offered as generated" \
+			"$(j '[(.generated | length), .generated[0].batch_id != null, (.selected | length)]' o.ndjson)" '[1,true,2]'
+		check "the generated url is a file" [ -f "$g" ]
+		case $g in "$T/e2e/variants/v06/"*) pass "it is the variant's filed image";;
+		*) flunk "it is the variant's filed image: $g";; esac
+		is "--pick generated,variant takes it first" "$(j -r '.selected[0]' o.ndjson)" "$g"
+	fi
 else
 	echo "# skip: bg-plan --help fails"
 	pass "bg-plan not ready, downstream check skipped"
