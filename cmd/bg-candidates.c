@@ -217,8 +217,9 @@ best(cJSON *images, const char *code)
 
 	cJSON_ArrayForEach(im, images) {
 		s = rec_str(im, "slot");
-		if (!rec_str(im, "url") || (code && (!s ||
-		    g_ascii_strcasecmp(s, code))))
+		if (!rec_str(im, "url") || !*rec_str(im, "url"))
+			continue;
+		if (code && (!s || g_ascii_strcasecmp(s, code)))
 			continue;
 		if ((a = area(im)) > top) {
 			top = a;
@@ -250,8 +251,10 @@ upload_matches(const struct hist_item *it, const char *pat)
 	    (it->id && !fnmatch(pat, it->id, 0));
 }
 
+/* The selected list: --pick's sources in order, else the default (the
+ * --slot image, else the variant image, else the largest image). */
 static cJSON *
-default_selection(cJSON *rec, const struct hist_list *gen)
+selection(cJSON *rec, const struct hist_list *gen)
 {
 	cJSON *sel = cJSON_CreateArray(), *images;
 	const char *vimg = rec_str(rec, "image_url");
@@ -421,9 +424,11 @@ emit(cJSON *sel, const struct cat_variant *v, const char *ctx)
 	cat_rec = cat_record(v);
 	while ((f = cat_rec->child)) {
 		cJSON_DetachItemViaPointer(cat_rec, f);
+		/* AddItemToArray keeps f->string: an object is a list of
+		 * named items, and this saves a copy of every key */
 		if (cJSON_GetObjectItemCaseSensitive(rec, f->string))
 			cJSON_Delete(f);
-		else	/* keeps f->string: objects are lists of named items */
+		else
 			cJSON_AddItemToArray(rec, f);
 	}
 	cJSON_Delete(cat_rec);
@@ -436,7 +441,7 @@ emit(cJSON *sel, const struct cat_variant *v, const char *ctx)
 	rec_set(rec, "generated", gen_arr);
 	rec_set(rec, "uploads", cJSON_CreateArrayReference(uploads_arr->child));
 	if (!given)
-		rec_set(rec, "selected", default_selection(rec, gen));
+		rec_set(rec, "selected", selection(rec, gen));
 	if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(rec,
 	    "selected")) == 0)
 		warnx("%s: %s: no image to select", ctx, cat_shown(v->id));

@@ -11,8 +11,8 @@
 /* One earlier image. */
 struct hist_item {
 	char *created_at;	/* "" when the line had none */
-	long seq;		/* line number: later lines are newer on ties */
-	char *src;		/* url, or the store path joined with the root */
+	long seq;		/* line number: later is newer on ties */
+	char *src;		/* url, or the store path joined to root */
 	const char *sha256, *name, *kind, *id;	/* in obj, or NULL */
 	cJSON *obj;		/* the entry a candidate shows */
 };
