@@ -128,6 +128,30 @@ snapshot "$T/copy" >ca
 check "--copy: re-filing changes nothing" cmp -s cb ca
 is "no temporary files left" "$(find "$R" "$T/copy" -name '.*' | wc -l)" 0
 
+# another filesystem inside the store: copies by itself; a full one fails
+X=$T/xfs
+mkresults "$X" 2 >x.ndjson
+mkdir -p "$X/batches"
+if mount -t tmpfs -o size=64k bg-test "$X/batches" 2>/dev/null; then
+	trap 'umount "$X/batches" 2>/dev/null' EXIT
+	BG_ROOT=$X bg-file x.ndjson >x.out 2>x.err; rc=$?
+	is "across filesystems: exit 0, filed" "$rc $(jq -r .status x.out | sort -u)" "0 succeeded"
+	o=$(jq -r '.outputs[0].path' x.out | head -n 1); f=$(jq -r .filed.batch x.out | head -n 1)
+	check "across filesystems: a copy with the same bytes" cmp -s "$X/$o" "$X/$f"
+	check "across filesystems: on the other filesystem" \
+	    test "$(stat -c %d "$X/$o")" != "$(stat -c %d "$X/$f")"
+	snapshot "$X" >xb; BG_ROOT=$X bg-file x.ndjson >/dev/null; snapshot "$X" >xa
+	check "across filesystems: re-filing changes nothing" cmp -s xb xa
+	dd if=/dev/zero of="$X/batches/fill" bs=4k count=64 2>/dev/null
+	mkresults "$X" 1 batch=full seed=300 >full.ndjson
+	BG_ROOT=$X bg-file full.ndjson >full.out 2>full.err; rc=$?
+	is "disk full: exit 0, file_failed" "$rc $(jq -r .error.code full.out)" "0 file_failed"
+	check "disk full: the reason" grep -q 'No space left on device' full.err
+	umount "$X/batches"
+else
+	echo "# cannot mount a tmpfs: cross-filesystem and disk-full cases not run"
+fi
+
 # bad lines and usage
 printf '%s\n' 'not json' >bad.ndjson
 bg-file bad.ndjson >bad.out 2>bad.err; rc=$?
