@@ -45,6 +45,7 @@
 #define MAX_RESPONSE ((size_t)512 << 20)
 #define MAX_RETRY_WAIT_MS (600 * 1000.0)
 #define PROGRESS_MS 500
+#define FLAT_MAX (16 * 1024)	/* bodies copied into one buffer */
 
 enum { R_LOADING, R_READY, R_FAILED };
 enum { J_REFS, J_READY, J_SEND, J_DELAY, J_BACKOFF };
@@ -78,6 +79,7 @@ struct xfer {
 	int seg;		/* upload position */
 	size_t segoff;
 	struct sbuf resp;
+	char *flat;		/* a small body in one piece */
 	size_t max_resp;
 	int too_large;
 	double retry_after_ms;
@@ -201,12 +203,29 @@ cmp_keys(const void *a, const void *b)
 	return strcmp(x->string, y->string);
 }
 
+/* A JSON string literal of s. */
+static void
+json_str(struct sbuf *b, const char *s)
+{
+	const unsigned char *p;
+
+	sb_addc(b, '"');
+	for (p = (const unsigned char *)s; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			sb_addf(b, "\\%c", *p);
+		else if (*p < 0x20)
+			sb_addf(b, "\\u%04x", *p);
+		else
+			sb_addc(b, *p);
+	}
+	sb_addc(b, '"');
+}
+
 /* JSON with object keys sorted and numbers printed one way. */
 static void
 canon(struct sbuf *b, const cJSON *v)
 {
 	const cJSON *c, **kids;
-	char *s;
 	int n, i;
 
 	if (!v || cJSON_IsNull(v)) {
@@ -220,12 +239,7 @@ canon(struct sbuf *b, const cJSON *v)
 		else
 			sb_addf(b, "%.17g", v->valuedouble);
 	} else if (cJSON_IsString(v)) {
-		cJSON *t = cJSON_CreateString(v->valuestring);
-
-		s = cJSON_PrintUnformatted(t);
-		sb_adds(b, s);
-		cJSON_free(s);
-		cJSON_Delete(t);
+		json_str(b, v->valuestring);
 	} else if (cJSON_IsArray(v)) {
 		sb_addc(b, '[');
 		i = 0;
@@ -236,27 +250,25 @@ canon(struct sbuf *b, const cJSON *v)
 		}
 		sb_addc(b, ']');
 	} else if (cJSON_IsObject(v)) {
+		const cJSON *stack[16];
+
 		n = cJSON_GetArraySize(v);
-		kids = emalloc((n ? n : 1) * sizeof *kids);
+		kids = n <= 16 ? stack : emalloc(n * sizeof *kids);
 		i = 0;
 		cJSON_ArrayForEach(c, v)
 			kids[i++] = c;
 		qsort(kids, n, sizeof *kids, cmp_keys);
 		sb_addc(b, '{');
 		for (i = 0; i < n; i++) {
-			cJSON *t = cJSON_CreateString(kids[i]->string);
-
 			if (i)
 				sb_addc(b, ',');
-			s = cJSON_PrintUnformatted(t);
-			sb_adds(b, s);
-			cJSON_free(s);
-			cJSON_Delete(t);
+			json_str(b, kids[i]->string);
 			sb_addc(b, ':');
 			canon(b, kids[i]);
 		}
 		sb_addc(b, '}');
-		free(kids);
+		if (kids != stack)
+			free(kids);
 	} else {
 		sb_adds(b, "null");
 	}
@@ -267,24 +279,27 @@ engine_request_key(const char *provider, const char *model, const char *prompt,
     const cJSON *input, const cJSON *batch_id, const cJSON *variation,
     char key[65])
 {
-	struct sbuf b = {0};
-	cJSON *t = cJSON_CreateArray();
+	static struct sbuf b;
 
-	cJSON_AddItemToArray(t, cJSON_CreateString("bg-generate/1"));
-	cJSON_AddItemToArray(t, cJSON_CreateString(provider));
-	cJSON_AddItemToArray(t, cJSON_CreateString(model));
-	cJSON_AddItemToArray(t, prompt ? cJSON_CreateString(prompt) :
-	    cJSON_CreateNull());
-	cJSON_AddItemToArray(t, input ? cJSON_Duplicate(input, 1) :
-	    cJSON_CreateNull());
-	cJSON_AddItemToArray(t, batch_id ? cJSON_Duplicate(batch_id, 1) :
-	    cJSON_CreateNull());
-	cJSON_AddItemToArray(t, variation ? cJSON_Duplicate(variation, 1) :
-	    cJSON_CreateNull());
-	canon(&b, t);
+	/* the canonical JSON array, written directly */
+	sb_reset(&b);
+	sb_adds(&b, "[\"bg-generate/1\",");
+	json_str(&b, provider);
+	sb_addc(&b, ',');
+	json_str(&b, model);
+	sb_addc(&b, ',');
+	if (prompt)
+		json_str(&b, prompt);
+	else
+		sb_adds(&b, "null");
+	sb_addc(&b, ',');
+	canon(&b, input);
+	sb_addc(&b, ',');
+	canon(&b, batch_id);
+	sb_addc(&b, ',');
+	canon(&b, variation);
+	sb_addc(&b, ']');
 	util_sha256_hex(b.s, b.len, key);
-	sb_free(&b);
-	cJSON_Delete(t);
 }
 
 /* ---- providers ------------------------------------------------------- */
@@ -498,8 +513,8 @@ header_cb(char *p, size_t sz, size_t n, void *arg)
 	}
 	for (k = 0; k < len && p[k] != ':'; k++)
 		;
-	if (k == len)
-		return len;
+	if (k == len || (k != 11 && k != 12 && k != 14 && k != 17))
+		return len;	/* not one we read: no copy */
 	v = estrndup(p + k + 1, len - k - 1);
 	g_strstrip(v);
 	if (k == 14 && !strncasecmp(p, "retry-after-ms", 14)) {
@@ -619,6 +634,21 @@ xfer_start(struct xfer *x)
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, x->rq.headers);
 	if (x->rq.mime) {
 		curl_easy_setopt(h, CURLOPT_MIMEPOST, x->rq.mime);
+	} else if (x->rq.has_body && prov_body_len(&x->rq) <= FLAT_MAX) {
+		/* small: one buffer lets headers and body go in one send */
+		size_t n = 0, len = prov_body_len(&x->rq);
+		int i;
+
+		x->flat = emalloc(len + 1);
+		for (i = 0; i < x->rq.nseg; i++) {
+			struct prov_body_seg *sg = &x->rq.seg[i];
+
+			memcpy(x->flat + n, sg->p ? sg->p : x->rq.own.s + sg->off,
+			    sg->len);
+			n += sg->len;
+		}
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, x->flat);
 	} else if (x->rq.has_body) {
 		curl_easy_setopt(h, CURLOPT_POST, 1L);
 		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
@@ -658,6 +688,7 @@ xfer_free(struct xfer *x)
 	prov_req_free(&x->rq);
 	easy_put(x->h);
 	sb_free(&x->resp);
+	free(x->flat);
 	free(x->req_id);
 	free(x);
 }
