@@ -45,6 +45,14 @@ ref_b64(struct ref *r, size_t *len)
 	return r->b64;
 }
 
+const char *
+ref_sha256(struct ref *r)
+{
+	if (!r->sha256[0])
+		util_sha256_hex(r->data, r->len, r->sha256);
+	return r->sha256;
+}
+
 char *
 prov_base_url(const char *name, const char *opt, const char *def)
 {

@@ -61,6 +61,7 @@ struct ref {
 	const char *mime;	/* image/png, image/jpeg or image/webp */
 	char *b64;		/* base64 of data, made by ref_b64 */
 	size_t b64len;
+	char sha256[65];	/* hex of data, made by ref_sha256 */
 	char *obj;		/* objects/... path in the store, or NULL */
 	/* engine bookkeeping */
 	int refs, state;
@@ -78,6 +79,8 @@ struct ref {
  * the wire; the engine drops it when none is left, unless it is the only
  * copy (see struct provider.b64_refs). */
 const char *ref_b64(struct ref *r, size_t *len);
+/* The SHA-256 hex of r's bytes, made once and kept with r. */
+const char *ref_sha256(struct ref *r);
 
 /* Per provider per run: what init found (base URL, key, private data). */
 struct prov_conf {

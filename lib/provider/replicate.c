@@ -39,6 +39,7 @@
 #define LOOKUP_PAGES 10
 #define CLAIMED_MAX 4096
 #define UPLOADS_MAX 4096
+#define UPLOAD_WAIT_MS 50.0	/* how often a job looks for another's upload */
 
 /* The job record keys that are batchgen's own, not model inputs. */
 static const char *const own_keys[] = {
@@ -47,9 +48,13 @@ static const char *const own_keys[] = {
 	"background_image_url", "long_side",
 };
 
+/* A reference uploaded (url) or being uploaded by owner (url NULL):
+ * jobs sharing a reference wait for one upload instead of each sending
+ * their own. */
 struct upload {
 	char sha[65];
 	char *url;
+	const struct pjob *owner;
 };
 
 /* Per run. */
@@ -186,30 +191,49 @@ claimed(const struct rpriv *p, const char *id)
 	return 0;
 }
 
-static const char *
+static struct upload *
 upload_find(const struct rpriv *p, const char *sha)
 {
 	int i;
 
 	for (i = 0; i < p->nup; i++)
 		if (!strcmp(p->up[i].sha, sha))
-			return p->up[i].url;
+			return &p->up[i];
 	return NULL;
 }
 
-static void
-upload_keep(struct rpriv *p, const char *sha, const char *url)
+/* The entry for sha, new and owned by j when there was none. */
+static struct upload *
+upload_get(struct rpriv *p, const char *sha, const struct pjob *j)
 {
+	struct upload *u;
 	int i;
 
+	if ((u = upload_find(p, sha)))
+		return u;
 	if (p->nup == UPLOADS_MAX) {	/* forget them all: a bound, rare */
 		for (i = 0; i < p->nup; i++)
 			free(p->up[i].url);
 		p->nup = 0;
 	}
 	p->up = erealloc(p->up, (p->nup + 1) * sizeof *p->up);
-	memcpy(p->up[p->nup].sha, sha, 65);
-	p->up[p->nup++].url = estrdup(url);
+	u = &p->up[p->nup++];
+	memcpy(u->sha, sha, 65);
+	u->url = NULL;
+	u->owner = j;
+	return u;
+}
+
+/* A job that ends gives up the uploads it had not finished. */
+static void
+upload_drop_owner(struct rpriv *p, const struct pjob *j)
+{
+	int i;
+
+	for (i = 0; p && i < p->nup; i++)
+		if (!p->up[i].url && p->up[i].owner == j) {
+			p->up[i--] = p->up[--p->nup];
+		}
 }
 
 static void
@@ -220,6 +244,7 @@ release(struct pjob *j)
 
 	if (!s)
 		return;
+	upload_drop_owner(j->conf->priv, j);
 	for (i = 0; s->files && i < j->nrefs; i++)
 		free(s->files[i]);
 	free(s->files);
@@ -535,9 +560,9 @@ replicate_build(struct pjob *j, struct prov_req *rq)
 {
 	struct rstate *s = j->state;
 	struct rpriv *p = j->conf->priv;
+	struct upload *u;
 	struct ref *r;
 	const char *url;
-	char sha[65];
 
 	if (!*j->model)
 		return prov_fail(j, "bad_request", 0, 0, "replicate: no model");
@@ -560,10 +585,15 @@ replicate_build(struct pjob *j, struct prov_req *rq)
 			r = j->refs[s->iref];
 			if (r->len <= DATA_URL_MAX || s->files[s->iref])
 				continue;
-			util_sha256_hex(r->data, r->len, sha);
-			if ((url = upload_find(p, sha))) {
-				s->files[s->iref] = estrdup(url);
+			u = upload_get(p, ref_sha256(r), j);
+			if (u->url) {
+				s->files[s->iref] = estrdup(u->url);
 				continue;
+			}
+			if (u->owner != j) {
+				/* another job is uploading it */
+				j->delay_ms = UPLOAD_WAIT_MS;
+				return PROV_NEXT;
 			}
 			rq->method = "POST";
 			s->phase = R_UPLOAD;
@@ -618,8 +648,8 @@ parse_upload(struct pjob *j, const struct prov_resp *rs)
 {
 	struct rstate *s = j->state;
 	struct ref *r = j->refs[s->iref];
+	struct upload *u;
 	const char *url;
-	char sha[65];
 	cJSON *o;
 
 	o = cJSON_ParseWithLength(rs->body, rs->len);
@@ -629,8 +659,9 @@ parse_upload(struct pjob *j, const struct prov_resp *rs)
 		return bad_json(j, rs, "file upload answer");
 	}
 	s->files[s->iref] = estrdup(url);
-	util_sha256_hex(r->data, r->len, sha);
-	upload_keep(j->conf->priv, sha, url);
+	u = upload_get(j->conf->priv, ref_sha256(r), j);
+	free(u->url);
+	u->url = estrdup(url);
 	cJSON_Delete(o);
 	s->iref++;
 	j->delay_ms = 0;

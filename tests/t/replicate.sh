@@ -56,6 +56,12 @@ U=$(jq -c 'select(.path=="/v1/files")' "$T/stub.log")
 is "one upload of the big reference, multipart content part" "$(echo "$U" | jq -c '[.method,.status,.auth,(.content_type|startswith("multipart/form-data")),.images[0].field,.images[0].mime,.images[0].sha256]')" "[\"POST\",201,\"ok\",true,\"content\",\"image/png\",\"$(sha big.png)\"]"
 L=$(creates 'four refs')
 is "4 refs in order: data URLs and the uploaded file URL" "$(echo "$L" | jq -c '[.images[]|[.field,.source,.sha256]]')" "[[\"image_input[0]\",\"data_url\",\"$(sha a.png)\"],[\"image_input[1]\",\"url\",\"$(sha big.png)\"],[\"image_input[2]\",\"data_url\",\"$(sha b.png)\"],[\"image_input[3]\",\"url\",\"$(sha big.png)\"]]"
+mkpng big2.png 1 1 1 1 1 && cat big.png >>big2.png	# another 300 KB file
+for v in 1 2 3 4; do job "u$v" "shared big $v" '["big2.png","a.png"]' | sed "s/\"variation\":1/\"variation\":$v/"; done >ju
+n0=$(jq -c 'select(.path=="/v1/files")' "$T/stub.log" | wc -l)
+$G -j 4 ju >out
+is "4 jobs sharing a big reference: all succeeded" "$(jq -r .status out | sort | uniq -c | tr -s ' ')" " 4 succeeded"
+is "4 jobs sharing a big reference: one upload between them" "$(($(jq -c 'select(.path=="/v1/files")' "$T/stub.log" | wc -l) - n0))" 1
 
 # the images key and a single image; a version; a bare version id
 {
