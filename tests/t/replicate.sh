@@ -69,12 +69,14 @@ is "4 jobs sharing a big reference: one upload between them" "$(($(jq -c 'select
 	job v1 'versioned' '["c.png"]' | sed 's|"model":"[^"]*"|"model":"acme/painter:0123abcd"|'
 	job v2 'bare version' '["c.png"]' | sed 's|"model":"[^"]*"|"model":"'"$(printf '%064d' 7)"'"|'
 	job bad 'bad model' '["c.png"]' | sed 's|"model":"[^"]*"|"model":"../x/y"|'
+	job g0 'text only' '[]'
 } >jk
 $G jk >out
 is "input_images_key, input_images_list false: one string" "$(creates 'single key' | jq -c '[.input_keys,[.images[]|.field]]')" '[["aspect_ratio","input_image","prompt"],["input_image"]]'
 is "owner/name:version goes to /v1/predictions" "$(creates versioned | jq -c '[.path,.model,.status]') $(f v1)" '["/v1/predictions","acme/painter",201] succeeded - - - 1'
 is "a bare version id goes to /v1/predictions" "$(creates 'bare version' | jq -c '[.path,.status]') $(f v2)" '["/v1/predictions",201] succeeded - - - 1'
 is "a model name unfit for a URL is refused before sending" "$(f bad) $(ncreates 'bad model')" "failed bad_request false - 1 0"
+is "no references: the prompt alone" "$(creates 'text only' | jq -c '[.input_keys,(.images|length)]') $(f g0)" '[["aspect_ratio","prompt"],0] succeeded - - - 1'
 
 # polling: the create returns before the prediction is done
 job p1 'slow one [[fault:slow=1800]]' >jp
