@@ -1837,7 +1837,8 @@ progress(int last)
 	rate = el > 0 ? (E.n_done + E.n_failed) / el : 0;
 	if (E.rd->fd >= 0 && fstat(E.rd->fd, &st) == 0 &&
 	    S_ISREG(st.st_mode) && st.st_size > 0 &&
-	    (pos = lseek(E.rd->fd, 0, SEEK_CUR)) > 0 && rate > 0) {
+	    (pos = lseek(E.rd->fd, 0, SEEK_CUR) -
+	    (off_t)(E.rd->end - E.rd->start)) > 0 && rate > 0) {
 		double left = el * (st.st_size - pos) / pos +
 		    (double)E.active / rate;
 
