@@ -6,7 +6,8 @@
  * Writes a text summary (default) or one JSON report record (--json) on
  * stdout, and with --html FILE a gallery page.  --follow keeps reading a
  * growing file, with a progress line on stderr, until every planned job
- * has a final record.  Exits 0 only when every job succeeded, 1 otherwise
+ * has a final record.  --pending prints the plan's unfinished jobs instead,
+ * to resume a batch that stopped.  Exits 0 only when every job succeeded, 1 otherwise
  * (0 with --exit-zero), 2 on usage. */
 #include <errno.h>
 #include <getopt.h>
@@ -35,13 +36,14 @@ static void
 usage(int status)
 {
 	fprintf(status ? stderr : stdout,
-	    "usage: %s [-JfZ] [-p plan] [-o page.html] [-b variant|product|error]\n"
+	    "usage: %s [-JfPZ] [-p plan] [-o page.html] [-b variant|product|error]\n"
 	    "       %*s [-r root] [--refresh sec] [file ...]\n"
 	    "  -p, --plan FILE   jobs of the batch (bg-plan output): unseen jobs are pending\n"
 	    "  -J, --json        print one JSON report record instead of text\n"
 	    "  -o, --html FILE   write an HTML gallery (thumbnails in FILE.assets/)\n"
 	    "  -b, --by KIND     add a table per variant, product or error\n"
 	    "  -f, --follow      keep reading a growing file; progress on stderr\n"
+	    "  -P, --pending     print the plan's jobs that have no final record (resume)\n"
 	    "  -Z, --exit-zero   exit 0 even when jobs failed or are pending\n"
 	    "  -r, --root DIR    the store, for outputs[].path (default $BG_ROOT, ./bg-data)\n"
 	    "      --refresh SEC the page reloads itself while incomplete (default 3)\n"
@@ -108,6 +110,28 @@ write_html(const struct report *r, const char *path, const char *root,
 		die(EXIT_FATAL, "%s:", path);
 }
 
+/* Print the jobs of the plan that are still pending: a second pass over
+ * the plan, so nothing but the job table is kept in memory. */
+static void
+print_pending(const struct report *r, char *plan)
+{
+	struct nd_reader rd;
+	char buf[32];
+	const char *id;
+	cJSON *o;
+	int bad, i;
+
+	nd_open(&rd, 1, &plan);
+	while ((o = nd_next(&rd, "report", &bad))) {
+		id = bad ? NULL : rec_id(o, "job_id", buf);
+		if (id && (i = rp_find(r, id)) >= 0 &&
+		    r->jobs[i].status == RP_PENDING)
+			nd_write(o);
+		cJSON_Delete(o);
+	}
+	nd_close(&rd);
+}
+
 /* Fold the records of the plan file in as declared jobs. */
 static void
 read_plan(struct report *r, char *plan)
@@ -136,6 +160,7 @@ main(int argc, char **argv)
 		{"by", required_argument, NULL, 'b'},
 		{"follow", no_argument, NULL, 'f'},
 		{"exit-zero", no_argument, NULL, 'Z'},
+		{"pending", no_argument, NULL, 'P'},
 		{"root", required_argument, NULL, 'r'},
 		{"refresh", required_argument, NULL, 'R'},
 		{"help", no_argument, NULL, 'h'},
@@ -143,7 +168,8 @@ main(int argc, char **argv)
 		{NULL, 0, NULL, 0}
 	};
 	const char *plan = NULL, *html = NULL, *root_opt = NULL, *root;
-	int json = 0, follow = 0, exit_zero = 0, refresh = 3, c, i, rc, tty;
+	int json = 0, follow = 0, exit_zero = 0, pending = 0, refresh = 3;
+	int c, i, rc, tty;
 	enum rp_by by = RP_BY_NONE;
 	double t0, last_draw = 0, last_html = 0;
 	long drawn = -1, written = -1;
@@ -155,7 +181,7 @@ main(int argc, char **argv)
 	cJSON *o;
 
 	err_init(argv[0]);
-	while ((c = getopt_long(argc, argv, "p:Jo:b:fZr:h", longopts,
+	while ((c = getopt_long(argc, argv, "p:Jo:b:fPZr:h", longopts,
 	    NULL)) != -1) {
 		switch (c) {
 		case 'p': plan = optarg; break;
@@ -173,6 +199,7 @@ main(int argc, char **argv)
 				    "or error, not '%s'", optarg);
 			break;
 		case 'f': follow = 1; break;
+		case 'P': pending = 1; break;
 		case 'Z': exit_zero = 1; break;
 		case 'r': root_opt = optarg; break;
 		case 'R': refresh = err_num("--refresh", optarg, 1, 3600);
@@ -184,6 +211,10 @@ main(int argc, char **argv)
 	}
 	argc -= optind;
 	argv += optind;
+	if (pending && !plan)
+		die(EXIT_USAGE, "--pending needs --plan");
+	if (pending && json)
+		die(EXIT_USAGE, "--pending and --json: choose one");
 	if (html && !*html)
 		die(EXIT_USAGE, "--html: empty file name");
 	for (i = 0; i < argc; i++)
@@ -250,7 +281,9 @@ main(int argc, char **argv)
 		progress(&r, tty, t0, 1);
 	if (html)
 		write_html(&r, html, root, refresh);
-	if (json) {
+	if (pending) {
+		print_pending(&r, (char *)plan);
+	} else if (json) {
 		o = rp_json(&r, by);
 		nd_write(o);
 		cJSON_Delete(o);

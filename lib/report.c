@@ -338,6 +338,15 @@ rp_add(struct report *r, const cJSON *rec, int plan)
 }
 
 int
+rp_find(const struct report *r, const char *job_id)
+{
+	const struct priv *p = r->priv;
+	gpointer x = g_hash_table_lookup(p->jobs, job_id);
+
+	return x ? GPOINTER_TO_INT(x) - 1 : -1;
+}
+
+int
 rp_complete(const struct report *r)
 {
 	return r->njobs > 0 && r->n[RP_PENDING] == 0;
@@ -830,9 +839,15 @@ text_next(struct sbuf *o, const struct rp_stats *s, const char *results,
 		sb_addf(o, "%-11sjq -c 'select(.status==\"failed\")' %s"
 		    "    # nothing retryable: fix the inputs\n",
 		    "next", results);
-	if (s->n[RP_PENDING] && plan)
-		sb_addf(o, "%-11sbg-report --follow --plan %s %s\n",
-		    retry || s->n[RP_FAILED] ? "" : "next", plan, results);
+	if (s->n[RP_PENDING] && plan) {
+		i = retry || s->n[RP_FAILED];
+		sb_addf(o, "%-11sbg-report --follow --plan %s %s"
+		    "    # while the batch runs\n", i ? "" : "next", plan,
+		    results);
+		sb_addf(o, "%-11sbg-report --pending --plan %s %s | "
+		    "bg-generate | bg-file >> %s    # if it stopped\n", "",
+		    plan, results, results);
+	}
 }
 
 void

@@ -79,6 +79,9 @@ void rp_free(struct report *r);
  * the plan: their jobs are counted in r->planned. */
 void rp_add(struct report *r, const cJSON *rec, int plan);
 
+/* The index of the job with this job_id, or -1. */
+int rp_find(const struct report *r, const char *job_id);
+
 /* Intern s in the report's string pool (NULL stays NULL). */
 const char *rp_intern(struct report *r, const char *s);
 

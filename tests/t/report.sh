@@ -116,6 +116,16 @@ printf '{"job_id":"j9","title":"\033[31mred\033]0;x\007","status":"failed","erro
 bg-report --by variant esc.ndjson >esc.txt
 check "text: control characters from records are neutralised" sh -c '! grep -q "$(printf "\033")" esc.txt'
 
+# --pending: the plan's jobs without a final record, for resuming
+is "--pending prints the unfinished jobs of the plan" \
+	"$(bg-report --pending --plan jobs.ndjson results.ndjson | jq -r .job_id)" "j6"
+is "--pending keeps the plan's records whole" \
+	"$(bg-report --pending --plan jobs.ndjson results.ndjson | jq -c '[.status,.price_per_image,.title]')" '["planned",0.25,"Shirt"]'
+bg-report --pending results.ndjson >/dev/null 2>&1
+is "--pending without --plan: exit 2" "$?" 2
+check "text: the resume command for a stopped batch" \
+	grep -q 'bg-report --pending --plan jobs.ndjson results.ndjson | bg-generate | bg-file >> results.ndjson' out.txt
+
 # --by tables
 bg-report --by variant --plan jobs.ndjson results.ndjson >by.txt
 check "--by variant: a row per variant" sh -c 'test $(grep -cE "^v[1-5] " by.txt) -eq 5'
