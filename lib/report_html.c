@@ -126,32 +126,45 @@ static const char script[] =
 "show(location.hash.slice(1)||'all');"
 "})();";
 
+/* Where things are, for one page. */
+struct page {
+	const char *root;	/* the store, outputs[].path is under it */
+	const char *assets;	/* the thumbnail folder */
+	const char *assets_url;	/* the same, relative to the page */
+	const char *root_url;	/* the store relative to the page, or NULL */
+};
+
 static int
 is_url(const char *s)
 {
 	return !strncmp(s, "http://", 7) || !strncmp(s, "https://", 8);
 }
 
-/* An image: a thumbnail when the file reads as one, else a placeholder
- * saying why. */
+/* An image: a thumbnail when the file reads as one (a link to the full
+ * image when href is given), else a placeholder saying why. */
 static void
-image(struct sbuf *o, const char *file, const char *shown, const char *alt,
-    const char *assets, const char *assets_url)
+image(struct sbuf *o, const struct page *pg, const char *file,
+    const char *shown, const char *alt, const char *href)
 {
 	char *name = NULL;
 
 	if (file)
-		name = thumb_make(file, assets, RP_THUMB_SIZE);
+		name = thumb_make(file, pg->assets, RP_THUMB_SIZE);
 	if (name) {
+		if (href) {
+			sb_adds(o, "<a href=\"");
+			url_esc(o, href);
+			sb_adds(o, "\">");
+		}
 		sb_adds(o, "<img loading=\"lazy\" src=\"");
-		url_esc(o, assets_url);
+		url_esc(o, pg->assets_url);
 		sb_addc(o, '/');
 		url_esc(o, name);
 		sb_adds(o, "\" alt=\"");
 		html_esc(o, alt);
 		sb_adds(o, "\" title=\"");
 		html_esc(o, shown);
-		sb_adds(o, "\">");
+		sb_adds(o, href ? "\"></a>" : "\">");
 		free(name);
 		return;
 	}
@@ -166,8 +179,7 @@ image(struct sbuf *o, const char *file, const char *shown, const char *alt,
 }
 
 static void
-ref_image(struct sbuf *o, const char *ref, const char *assets,
-    const char *assets_url)
+ref_image(struct sbuf *o, const struct page *pg, const char *ref)
 {
 	const char *file = ref;
 
@@ -176,7 +188,7 @@ ref_image(struct sbuf *o, const char *ref, const char *assets,
 	else if (!strncmp(ref, "file://", 7))
 		file = ref + 7;
 	sb_adds(o, "<figure>");
-	image(o, file, ref, "reference image", assets, assets_url);
+	image(o, pg, file, ref, "reference image", NULL);
 	sb_adds(o, "</figure>");
 }
 
@@ -195,20 +207,22 @@ safe_rel(const char *p)
 }
 
 static void
-job_figures(struct sbuf *o, const struct report *r, const struct rp_job *j,
-    const char *root, const char *assets, const char *assets_url)
+job_figures(struct sbuf *o, const struct page *pg, const struct rp_job *j)
 {
 	const char *st = rp_status_name[j->status];
-	char *file;
+	char *file, *href;
 	int i;
 
 	for (i = 0; i < j->noutputs || (i == 0 && !j->noutputs); i++) {
 		sb_addf(o, "<figure class=\"job %s\">", st);
 		if (j->noutputs && safe_rel(j->outputs[i])) {
-			file = easprintf("%s/%s", root, j->outputs[i]);
-			image(o, file, j->outputs[i], "generated image",
-			    assets, assets_url);
+			file = easprintf("%s/%s", pg->root, j->outputs[i]);
+			href = pg->root_url ? easprintf("%s/%s", pg->root_url,
+			    j->outputs[i]) : NULL;
+			image(o, pg, file, j->outputs[i], "generated image",
+			    href);
 			free(file);
+			free(href);
 		} else if (j->noutputs) {
 			sb_adds(o, "<div class=\"ph failed\">bad path</div>");
 		} else {
@@ -223,12 +237,10 @@ job_figures(struct sbuf *o, const struct report *r, const struct rp_job *j,
 			sb_adds(o, " (cached)");
 		sb_adds(o, "</figcaption></figure>");
 	}
-	(void)r;
 }
 
 static void
-card(struct sbuf *o, const struct report *r, int vi, const char *root,
-    const char *assets, const char *assets_url)
+card(struct sbuf *o, const struct report *r, int vi, const struct page *pg)
 {
 	const struct rp_variant *v = &r->variants[vi];
 	const char *st = rp_status_name[rp_variant_status(r, vi)];
@@ -257,13 +269,12 @@ card(struct sbuf *o, const struct report *r, int vi, const char *root,
 	if (v->nrefs) {
 		sb_adds(o, "<div class=\"label\">reference</div><div class=\"refs\">");
 		for (i = 0; i < v->nrefs; i++)
-			ref_image(o, v->refs[i], assets, assets_url);
+			ref_image(o, pg, v->refs[i]);
 		sb_adds(o, "</div>\n");
 	}
 	sb_adds(o, "<div class=\"label\">generated</div><div class=\"outs\">");
 	for (i = 0; i < v->njobs; i++)
-		job_figures(o, r, &r->jobs[v->jobs[i]], root, assets,
-		    assets_url);
+		job_figures(o, pg, &r->jobs[v->jobs[i]]);
 	sb_adds(o, "</div>\n");
 	for (i = 0; i < v->njobs; i++) {
 		j = &r->jobs[v->jobs[i]];
@@ -356,9 +367,10 @@ header(struct sbuf *o, const struct report *r, const struct rp_stats *s)
 }
 
 void
-rp_html(const struct report *r, const char *root, const char *assets,
-    const char *assets_url, int refresh, struct sbuf *o)
+rp_html(const struct report *r, const char *root, const char *root_url,
+    const char *assets, const char *assets_url, int refresh, struct sbuf *o)
 {
+	struct page pg = {root, assets, assets_url, root_url};
 	struct rp_stats s;
 	const struct rp_batch *b;
 	char now[32];
@@ -387,7 +399,7 @@ rp_html(const struct report *r, const char *root, const char *assets,
 		sb_adds(o, "<main>\n");
 		for (i = 0; i < r->nvariants; i++)
 			if (r->variants[i].batch == k)
-				card(o, r, i, root, assets, assets_url);
+				card(o, r, i, &pg);
 		sb_adds(o, "</main>\n");
 	}
 	sb_addf(o, "<footer>bg-report %s · %ld records · %s%s</footer>\n",
@@ -399,25 +411,63 @@ rp_html(const struct report *r, const char *root, const char *assets,
 	rp_stats_free(&s);
 }
 
+/* The path of target relative to the folder dir (both must exist), for
+ * links from the page into the store; NULL when either does not. */
+static char *
+rel_path(const char *dir, const char *target)
+{
+	char *d = realpath(dir, NULL), *t = realpath(target, NULL), *seg;
+	struct sbuf b = {0};
+	size_t i = 0, last = 0;
+
+	if (!d || !t) {
+		free(d);
+		free(t);
+		return NULL;
+	}
+	for (; d[i] && d[i] == t[i]; i++)
+		if (d[i] == '/')
+			last = i;
+	if ((!d[i] && (t[i] == '/' || !t[i])) || (!t[i] && d[i] == '/'))
+		last = i;
+	for (seg = d + last; *seg; seg++)
+		if (*seg == '/' && seg[1] && seg[1] != '/')
+			sb_adds(&b, "../");
+	sb_adds(&b, t + last + (t[last] == '/'));
+	while (b.len > 1 && b.s[b.len - 1] == '/')
+		b.s[--b.len] = '\0';
+	if (!b.len)
+		sb_addc(&b, '.');
+	free(d);
+	free(t);
+	return b.s;
+}
+
 int
 rp_html_write(const struct report *r, const char *path, const char *root,
     int refresh)
 {
 	struct sbuf page = {0};
-	char *assets, *url;
+	char *assets, *url, *dir, *root_url;
 	const char *base;
 	int rc, saved;
 
+	if (store_mkparent(path) < 0)
+		return -1;
 	base = strrchr(path, '/');
+	dir = base ? estrndup(path, base - path + 1) : estrdup(".");
 	base = base ? base + 1 : path;
 	assets = easprintf("%s.assets", path);
 	url = easprintf("%s.assets", base);
-	rp_html(r, root, assets, url, refresh, &page);
+	root_url = rel_path(dir, root);
+	rp_html(r, root, root_url, assets, url, refresh, &page);
 	rc = store_write_atomic(path, page.s, page.len);
 	saved = errno;
 	sb_free(&page);
 	free(assets);
 	free(url);
+	free(dir);
+	free(root_url);
 	errno = saved;
 	return rc;
 }

@@ -9,15 +9,16 @@
 
 /* Append the page for r to out.  Thumbnails are made (once) into the
  * folder assets, which the page names as the relative URL assets_url;
- * outputs[].path is read under root, reference images relative to the
- * current folder (http URLs are shown as placeholders, never fetched).
+ * outputs[].path is read under root and, when root_url (root relative to
+ * the page) is given, linked there; reference images are read relative to
+ * the current folder (http URLs are shown as placeholders, never fetched).
  * refresh > 0 adds a meta refresh of that many seconds.  Every string from
  * the records is escaped. */
-void rp_html(const struct report *r, const char *root, const char *assets,
-    const char *assets_url, int refresh, struct sbuf *out);
+void rp_html(const struct report *r, const char *root, const char *root_url,
+    const char *assets, const char *assets_url, int refresh, struct sbuf *out);
 
 /* Write the page to path atomically (temp + rename), with thumbnails in
- * "path.assets/".  0, or -1 with errno. */
+ * "path.assets/" and links into root.  0, or -1 with errno. */
 int rp_html_write(const struct report *r, const char *path, const char *root,
     int refresh);
 

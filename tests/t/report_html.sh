@@ -55,6 +55,10 @@ bg-report --html evil.html evil.ndjson >/dev/null 2>&1
 is "paths leaving the store are refused" "$(grep -o 'bad path' evil.html | wc -l)" 2
 bg-report --html nodir/x/page.html results.ndjson >/dev/null 2>&1
 check "the page's folder is created" test -s nodir/x/page.html
+href=$(grep -o '<a href="[^"]*out1.png">' nodir/x/page.html | sed 's/<a href="//; s/">$//')
+is "outputs link to the full image, relative to the page" "$href" ../../bg-data/objects/aa/out1.png
+check "the link leads to the image" test -f "nodir/x/$href"
+
 
 # --- in a real browser ------------------------------------------------------
 if [ "${BG_TEST_SAN:-0}" = 1 ]; then
