@@ -138,6 +138,9 @@ get_params(struct pjob *j, struct param *pa, int edits, char *sizebuf)
 			continue;
 		if (!strcmp(strs[i], "input_fidelity") && !edits)
 			continue;
+		/* Replicate's models say jpg, the Images API jpeg */
+		if (!strcmp(strs[i], "output_format") && !strcmp(v, "jpg"))
+			v = "jpeg";
 		pa[n].name = strs[i];
 		pa[n].val = estrdup(v);
 		pa[n++].num = 0;

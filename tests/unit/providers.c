@@ -193,14 +193,16 @@ test_openai(void)
 
 	job_start("{\"model\":\"gpt-image-1\",\"prompt\":\"say \\\"hi\\\"\","
 	    "\"input\":{\"product_images\":[],\"quality\":\"high\","
-	    "\"moderation\":\"low\",\"background\":\"white\"}}", 0);
+	    "\"moderation\":\"low\",\"background\":\"white\","
+	    "\"output_format\":\"jpg\"}}", 0);
 	rc = build(&rq, &t);
 	CHECK(rc == PROV_SEND, "generations: send");
 	CHECK_STR(rq.url, "http://stub.test/v1/images/generations",
 	    "generations URL");
 	CHECK_STR(t, "{\"model\":\"gpt-image-1\",\"prompt\":\"say \\\"hi\\\"\","
-	    "\"n\":1,\"quality\":\"high\",\"moderation\":\"low\"}",
-	    "generations body: escaped prompt, no size, no colour background");
+	    "\"n\":1,\"quality\":\"high\",\"output_format\":\"jpeg\","
+	    "\"moderation\":\"low\"}", "generations body: escaped prompt, "
+	    "no size, no colour background, jpg as jpeg");
 	CHECK(rq.headers && strstr(rq.headers->data, "Bearer unit-key"),
 	    "bearer header");
 	free(t);
