@@ -44,7 +44,7 @@ for build in "$@"; do
 	esac
 	echo "== $label"
 	for u in "$top/$build"/tests/*; do
-		[ -x "$u" ] || continue
+		[ -f "$u" ] && [ -x "$u" ] || continue	# not the unit/ object folder
 		n=unit/$(basename "$u"); selected "$n" || continue
 		log=$tmpbase/log; "$u" >"$log" 2>&1; rc=$?
 		count "$log" "$n" "$rc"
