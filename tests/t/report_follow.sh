@@ -18,12 +18,18 @@ wait_for() {
 	wait "$1"
 }
 
+# wait_until SECONDS COMMAND...: poll until the command succeeds
+wait_until() {
+	n=$(($1 * 10)); shift
+	while ! "$@" 2>/dev/null; do
+		n=$((n - 1)); [ $n -gt 0 ] || return 1; sleep 0.1; done
+}
+
 # --- a growing file: stops when every planned job has a final record -------
 : >results.ndjson
 bg-report --follow --plan jobs.ndjson --html page.html results.ndjson >out.txt 2>err.txt &
 pid=$!
-sleep 0.5
-check "follow: the page exists before any result" test -s page.html
+check "follow: the page exists before any result" wait_until 10 test -s page.html
 check "follow: the page refreshes while pending" grep -q 'http-equiv="refresh"' page.html
 rec 1 failed >>results.ndjson
 rec 1 succeeded >>results.ndjson
@@ -33,8 +39,8 @@ head -c 20 line | tr -d '\n' >>results.ndjson
 sleep 0.5
 check "follow: still running while jobs are pending" kill -0 $pid
 tail -c +21 line >>results.ndjson
-sleep 2.5
-check "follow: the page was rewritten with new results" grep -q '<b>2</b> succeeded' page.html
+check "follow: the page was rewritten with new results" \
+	wait_until 10 grep -q '<b>2</b> succeeded' page.html
 rec 3 succeeded >>results.ndjson
 wait_for $pid 20; rc=$?
 is "follow: stops and exits 0 when all succeeded" "$rc" 0
