@@ -1478,6 +1478,12 @@ attempt_start(struct job *j)
 	}
 	if (!j->t_first)
 		j->t_first = now_ms();
+	/* what a failed attempt left behind is not this attempt's */
+	for (int i = 0; i < j->pj.nout; i++) {
+		free(j->pj.out[i].data);
+		free(j->pj.out[i].mime);
+	}
+	j->pj.nout = 0;
 	j->pj.attempt++;
 	j->pj.step = 0;
 	j->holds_slot = 1;
@@ -1625,8 +1631,10 @@ admit(cJSON *rec)
 		return;
 	}
 	err = cJSON_GetObjectItemCaseSensitive(rec, "error");
-	if (rec_is_final_failure(rec) && (s = rec_str(err, "stage")) &&
-	    strcmp(s, STAGE)) {
+	if (rec_is_final_failure(rec) && (((s = rec_str(err, "stage")) &&
+	    strcmp(s, STAGE)) || ((s = rec_str(err, "code")) &&
+	    !strcmp(s, "bad_json")))) {
+		/* another stage's failure, or a line that was never a job */
 		job_finish(j);
 		return;
 	}
@@ -1777,7 +1785,8 @@ drain_input(void)
 			    "error"), "stage");
 			if (strcmp(rec_status(o), "succeeded") &&
 			    !(rec_is_final_failure(o) && s &&
-			    strcmp(s, STAGE))) {
+			    strcmp(s, STAGE)) && !(rec_is_final_failure(o) &&
+			    (s = rec_error_code(o)) && !strcmp(s, "bad_json"))) {
 				cJSON *e = rec_fail_status(o, "canceled",
 				    STAGE, "canceled", 1, "%s",
 				    E.signo == SIGINT ? "interrupted (SIGINT)"

@@ -96,13 +96,15 @@ check "the key never reaches records or stderr (faults)" sh -c "! grep -q SECRET
 	job ra 'u [[fault:429-ra=1*1]]'
 	job rd 'v [[fault:429-radate=2*1]]'
 	job ri 'w [[fault:429-retryinfo=1.2*1]]'
+	job rm 'ms [[fault:429-ms=1100*1]]'
 } >ra.ndjson
 $G --backoff 0 ra.ndjson >out
 gap() { jq -s -r "map(select(.provider==\"gemini\" and (.prompt|contains(\"$1\")))) | if length==2 then .[1].time - .[0].time - .[0].elapsed_ms/1000 else -1 end" "$T/stub.log"; }
-is "all three succeed on the second try" "$(jq -r '[.status,.attempt]|join(" ")' out | sort -u)" "succeeded 2"
+is "all four succeed on the second try" "$(jq -r '[.status,.attempt]|join(" ")' out | sort -u)" "succeeded 2"
 check "Retry-After: 1 waited (>= 0.95 s: $(gap 'u [['))" sh -c "[ \$(echo '$(gap 'u [[') >= 0.95' | bc) = 1 ]"
 check "Retry-After: date waited (>= 0.9 s: $(gap 'v [['))" sh -c "[ \$(echo '$(gap 'v [[') >= 0.9' | bc) = 1 ]"
 check "RetryInfo 1.2s waited (>= 1.15 s: $(gap 'w [['))" sh -c "[ \$(echo '$(gap 'w [[') >= 1.15' | bc) = 1 ]"
+check "retry-after-ms 1100 waited (>= 1.05 s: $(gap 'ms [['))" sh -c "[ \$(echo '$(gap 'ms [[') >= 1.05' | bc) = 1 ]"
 
 # timeouts
 job slow 'x [[fault:slow=3000]]' >slow.ndjson

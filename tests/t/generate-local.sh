@@ -52,6 +52,9 @@ is "succeeded record passes through untouched" "$(grep '"s1"' out)" '{"job_id":"
 is "other stage's failure passes through untouched" "$(grep '"f1"' out)" "$(grep '"f1"' jobs.ndjson)"
 check "no temp files left in the store" sh -c "! find '$BG_ROOT' -name '*.tmp.*' | grep -q ."
 
+bg-generate <out >again 2>/dev/null
+is "a bad_json record of its own passes through" "$(grep bad_json again)" "$(grep bad_json out)"
+
 # deterministic: the same inputs give the same bytes
 job l8 '["a.png","b.png"]' ',"aspect_ratio":"16:9","long_side":320' >j8
 bg-generate j8 >out8
