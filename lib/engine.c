@@ -1666,7 +1666,7 @@ admit(cJSON *rec)
 	if ((n < 1 && (j->prov->offline || !cJSON_IsArray(imgs))) ||
 	    n > MAX_REFS - 2) {
 		job_fail_status(j, "failed", "invalid_images", 0, 0,
-		    "input.product_images must list 1..4 images");
+		    "input.product_images must list 1 to 14 images");
 		return;
 	}
 	cJSON_ArrayForEach(it, imgs)
