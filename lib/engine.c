@@ -1920,6 +1920,15 @@ wait_ms(void)
 }
 
 static void
+stdin_blocking(void)
+{
+	int fl = fcntl(0, F_GETFL);
+
+	if (fl >= 0 && (fl & O_NONBLOCK))
+		fcntl(0, F_SETFL, fl & ~O_NONBLOCK);
+}
+
+static void
 setup(const struct engine_conf *c, struct nd_reader *r)
 {
 	struct rlimit rl;
@@ -1965,9 +1974,13 @@ setup(const struct engine_conf *c, struct nd_reader *r)
 	ev.data.fd = E.sigfd;
 	if (epoll_ctl(E.ep, EPOLL_CTL_ADD, E.sigfd, &ev) < 0)
 		die(EXIT_FATAL, "epoll_ctl:");
-	/* stdin is read from the loop: it must never block it */
-	if (fstat(0, &st) == 0 && !S_ISREG(st.st_mode))
+	/* stdin is read from the loop: it must never block it (and the
+	 * flag, shared with the shell on a terminal, is undone at exit) */
+	if (fstat(0, &st) == 0 && !S_ISREG(st.st_mode) &&
+	    !(fcntl(0, F_GETFL) & O_NONBLOCK)) {
 		fcntl(0, F_SETFL, fcntl(0, F_GETFL) | O_NONBLOCK);
+		atexit(stdin_blocking);
+	}
 	if (!(E.multi = curl_multi_init()))
 		die(EXIT_FATAL, "curl_multi_init failed");
 	curl_multi_setopt(E.multi, CURLMOPT_SOCKETFUNCTION, sock_cb);
@@ -2005,8 +2018,6 @@ teardown(void)
 	curl_global_cleanup();
 	close(E.sigfd);
 	close(E.ep);
-	if (fcntl(0, F_GETFL) & O_NONBLOCK)
-		fcntl(0, F_SETFL, fcntl(0, F_GETFL) & ~O_NONBLOCK);
 }
 
 int
