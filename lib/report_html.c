@@ -77,7 +77,7 @@ static const char css[] =
 "table.errors td,table.errors th{text-align:left;padding:2px 12px 2px 0;"
 "vertical-align:top}"
 "h2.batch{font-size:16px;margin:20px 24px 0}"
-"main{display:grid;grid-template-columns:repeat(auto-fill,minmax(340px,1fr));"
+".grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(340px,1fr));"
 "gap:16px;padding:16px 24px}"
 ".card{background:#fff;border:1px solid #dde1e8;border-radius:8px;"
 "padding:12px;border-top:4px solid #a0aec0}"
@@ -396,11 +396,11 @@ rp_html(const struct report *r, const char *root, const char *root_url,
 			    "failed before planning");
 			sb_adds(o, "</h2>\n");
 		}
-		sb_adds(o, "<main>\n");
+		sb_adds(o, "<section class=\"grid\">\n");
 		for (i = 0; i < r->nvariants; i++)
 			if (r->variants[i].batch == k)
 				card(o, r, i, &pg);
-		sb_adds(o, "</main>\n");
+		sb_adds(o, "</section>\n");
 	}
 	sb_addf(o, "<footer>bg-report %s · %ld records · %s%s</footer>\n",
 	    BG_VERSION, r->records, util_now_iso(now),
