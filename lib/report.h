@@ -21,7 +21,7 @@ extern const char *const rp_status_name[RP_NSTATUS];
 
 /* Strings in these structs are interned in the report (never free them). */
 struct rp_batch {
-	const char *batch_id;		/* NULL: records that failed before planning */
+	const char *batch_id;	/* NULL: failed before planning */
 	const char *batch_name;
 };
 
@@ -45,7 +45,7 @@ struct rp_job {
 	int nimages;		/* outputs of the winning record */
 	double price;		/* price_per_image, < 0 unknown */
 	double elapsed;		/* usage.elapsed_ms, < 0 unknown */
-	const char *code;	/* error.code of the winning record, or NULL */
+	const char *code;	/* error.code of the winning record */
 	char *message;		/* error.message (owned, bounded), or NULL */
 	const char **outputs;	/* outputs[].path (only with keep_paths) */
 	int noutputs;
@@ -60,8 +60,9 @@ struct report {
 	int capbatches, capvariants, capjobs;
 	long n[RP_NSTATUS];	/* jobs per status, kept up to date */
 	long planned;		/* jobs named by the plan */
-	long records, ignored;	/* records read; without job and not failed */
-	int source;		/* caller: which input the next records come from */
+	long records;		/* records read */
+	long ignored;		/* records without job_id that did not fail */
+	int source;		/* caller: the input the next records are from */
 	void *priv;		/* hash tables and the string pool */
 };
 
@@ -70,13 +71,13 @@ struct report {
 void rp_init(struct report *r, int keep_paths);
 void rp_free(struct report *r);
 
-/* Fold one record in.  The later record of a job wins, except that a record
- * that is not final (planned…) never hides a final one, and that between
- * inputs (r->source differs: files have no order in time) a final record
- * with a lower attempt does not replace one with a higher attempt.  Records without a
- * job_id count only when they failed (a failure before planning), once per
- * variant_id or bad line (error.file, error.line).  plan marks records of
- * the plan: their jobs are counted in r->planned. */
+/* Fold one record in.  The later record of a job wins, except that a
+ * record that is not final (planned…) never hides a final one, and that
+ * between inputs (r->source differs: files have no order in time) a final
+ * record with a lower attempt does not replace one with a higher attempt.
+ * Records without a job_id count only when they failed (a failure before
+ * planning), once per variant_id or bad line (error.file, error.line).
+ * plan marks records of the plan: their jobs are counted in r->planned. */
 void rp_add(struct report *r, const cJSON *rec, int plan);
 
 /* The index of the job with this job_id, or -1. */
@@ -101,7 +102,7 @@ struct rp_stats {
 	long total, n[RP_NSTATUS], cached, images;
 	double cost;
 	int nlat, caplat;
-	double *lat;		/* sorted elapsed_ms of finished, uncached jobs */
+	double *lat;		/* sorted elapsed_ms, finished uncached jobs */
 	struct rp_err *errs;	/* sorted by count, then code */
 	int nerrs, caperrs;
 };
