@@ -46,6 +46,7 @@
 #define MAX_RETRY_WAIT_MS (600 * 1000.0)
 #define PROGRESS_MS 500
 #define FLAT_MAX (16 * 1024)	/* bodies copied into one buffer */
+#define READ_BATCH 256		/* input lines per turn of the loop */
 
 enum { R_LOADING, R_READY, R_FAILED };
 enum { J_REFS, J_READY, J_SEND, J_DELAY, J_BACKOFF };
@@ -96,6 +97,7 @@ static struct {
 	double curl_due;	/* < 0: none */
 	/* input */
 	int in_eof, in_wait, in_armed, in_fd;
+	int in_more;		/* read_input stopped early: call it again */
 	long max_active, active;
 	long badlines;
 	/* queues */
@@ -1735,12 +1737,19 @@ read_input(void)
 	char *line;
 	size_t len;
 	cJSON *o;
-	int rc;
+	int rc, n = 0;
 
 	/* read ahead, unless big references already wait in the queue */
+	E.in_more = 0;
 	while (!E.stopping && !E.in_eof && !E.in_wait &&
 	    E.active < E.max_active &&
 	    !(E.ref_bytes > REF_SOFT && E.rq_head)) {
+		if (++n > READ_BATCH) {
+			/* a run of cached or passed-through records: let
+			 * the loop see transfers and signals in between */
+			E.in_more = 1;
+			break;
+		}
 		rc = nd_line(E.rd, &line, &len);
 		if (rc == 3) {
 			E.in_wait = 1;
@@ -1914,7 +1923,7 @@ wait_ms(void)
 		due = E.progress_due;
 	if (E.stopping && E.grace_due < due)
 		due = E.grace_due;
-	if (due <= t)
+	if (due <= t || E.in_more)
 		return 0;
 	return (int)ceil(due - t);
 }
