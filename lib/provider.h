@@ -34,9 +34,11 @@
  * the whole attempt, including PROV_NEXT delays.
  *
  * Memory: request bodies are lists of segments.  prov_body_add copies
- * small text; prov_body_ref borrows bytes that stay alive for the job (for
- * reference images use ref_b64/ref data: each reference is held once and
- * shared by every job that uses it, never copied per request).
+ * small text; prov_body_ref borrows bytes that stay alive while the request
+ * is on the wire (for reference images use ref_b64 or ref->data: each
+ * reference is held once and shared by every job that uses it, never
+ * copied per request; call ref_b64 again in each build, the engine frees
+ * the base64 when no request needs it).
  *
  * Secrets (API keys) go only into rq->headers or the URL and never into
  * j->fail.message or any record.  Adding a provider: write
@@ -56,7 +58,8 @@ enum { PROV_SEND, PROV_DONE, PROV_FAIL, PROV_NEXT };
 /* A reference image (input.product_images...), loaded once and shared. */
 struct ref {
 	char *url;		/* as written in the job */
-	unsigned char *data;	/* the bytes */
+	unsigned char *data;	/* the bytes (NULL for a b64_refs provider
+				 * once the base64 exists) */
 	size_t len;
 	const char *mime;	/* image/png, image/jpeg or image/webp */
 	char *b64;		/* base64 of data, made by ref_b64 */
