@@ -1731,6 +1731,17 @@ arm_input(void)
 	E.in_wait = 0;
 }
 
+/* Whether read_input would take another line now.  The loop must not
+ * sleep while it would: a regular file never wakes epoll, and offline jobs
+ * finish inside dispatch, freeing slots without any event. */
+static int
+can_read(void)
+{
+	return !E.stopping && !E.in_eof && !E.in_wait &&
+	    E.active < E.max_active &&
+	    !(E.ref_bytes > REF_SOFT && E.rq_head);
+}
+
 static void
 read_input(void)
 {
@@ -1741,9 +1752,7 @@ read_input(void)
 
 	/* read ahead, unless big references already wait in the queue */
 	E.in_more = 0;
-	while (!E.stopping && !E.in_eof && !E.in_wait &&
-	    E.active < E.max_active &&
-	    !(E.ref_bytes > REF_SOFT && E.rq_head)) {
+	while (can_read()) {
 		if (++n > READ_BATCH) {
 			/* a run of cached or passed-through records: let
 			 * the loop see transfers and signals in between */
@@ -1923,7 +1932,7 @@ wait_ms(void)
 		due = E.progress_due;
 	if (E.stopping && E.grace_due < due)
 		due = E.grace_due;
-	if (due <= t || E.in_more)
+	if (due <= t || E.in_more || can_read())
 		return 0;
 	return (int)ceil(due - t);
 }

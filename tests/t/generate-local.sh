@@ -83,6 +83,13 @@ is "--inline data is the stored object" "$(jq -r '.outputs[0].data' run6 | head 
 bg-generate --inline --force j8 >run7
 is "--inline on a fresh result" "$(jq -r '.outputs[0].data' run7 | base64 -d | sha256sum | cut -d' ' -f1)" "$(jq -r '.outputs[0].sha256' run7)"
 
+# more jobs than the read-ahead, from a regular file: offline jobs finish
+# without any epoll event, so the loop must not sleep while input is ready
+# (it once waited 60 s per read-ahead window; bounded, not timed)
+for i in $(seq 1 40); do job "many$i" '["a.png"]' ',"long_side":64'; done >many.ndjson
+timeout 30 bg-generate -j 2 many.ndjson >run8; rc=$?
+is "40 local jobs from a file with -j 2 finish (no idle wait)" "$rc/$(jq -r .status run8 | sort | uniq -c | tr -s ' ')" "0/ 40 succeeded"
+
 # usage
 bg-generate --jobs 0 </dev/null 2>err; is "bad -j: exit 2" "$?" 2
 bg-generate --bogus </dev/null 2>/dev/null; is "unknown option: exit 2" "$?" 2
