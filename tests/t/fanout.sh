@@ -1,0 +1,43 @@
+# Fan-out: the same jobs three ways (one bg-generate; GNU parallel --pipe -j4;
+# GNU parallel --sshloginfile over two simulated hosts, outputs carried back
+# --inline and filed locally) give the same jobs, each exactly once, filed.
+. "$TOP/tests/lib.sh"
+start_stub --latency-ms 20
+export GEMINI_API_KEY=fake-key BG_GEMINI_BASE_URL=$STUB
+img=$(ls "$TOP"/examples/images/*.png | head -1)
+awk -v img="$img" 'BEGIN { for (i = 1; i <= 12; i++) printf "{\"variant_id\":\"v%d\",\"product_id\":\"p\",\"title\":\"Mug %d\",\"variant_title\":\"x\",\"selected\":[\"%s\"]}\n", i, i, img }' >cands.ndjson
+echo '{"name":"Fan out","provider":"gemini","model":"m","variations":2,"prompt":"Photo of {title}","input":{"aspect_ratio":"4:3"}}' >s.json
+bg-plan -q --settings s.json --batch-id fan cands.ndjson >jobs.ndjson
+is "24 jobs planned" "$(wc -l <jobs.ndjson | tr -d ' ')" 24
+
+# 1. one process
+BG_ROOT=$T/one bg-generate -j 8 jobs.ndjson | BG_ROOT=$T/one bg-file >one.ndjson
+# 2. four local processes
+BG_ROOT=$T/par parallel --pipe -N 5 -j 4 bg-generate -j 4 <jobs.ndjson | BG_ROOT=$T/par bg-file >par.ndjson
+# 3. two "hosts": a fake ssh runs the command in a folder of its own, with
+# a store of its own, so only the inline bytes come back
+cat >fakessh <<X
+#!/bin/sh
+while [ \$# -gt 0 ]; do case \$1 in -*) shift;; *) break;; esac; done
+host=\$1; shift; [ "\$1" = -- ] && shift
+echo "\$host" >>$T/hosts-used
+mkdir -p $T/hosts/\$host && cd $T/hosts/\$host || exit 255
+BG_ROOT=$T/hosts/\$host/store exec sh -c "\$*"
+X
+chmod +x fakessh
+printf '2/hostA\n2/hostB\n' >sshlogins
+parallel --pipe -N 5 --ssh "$T/fakessh" --sshloginfile sshlogins bg-generate --inline -j 4 \
+	<jobs.ndjson 2>ssh.err | BG_ROOT=$T/ssh bg-file >ssh.ndjson
+check "both simulated hosts were used" [ "$(sort -u hosts-used | wc -l)" -eq 2 ]
+
+for w in one par ssh; do
+	is "$w: 24 records" "$(wc -l <$w.ndjson | tr -d ' ')" 24
+	is "$w: every job exactly once" "$(jq -r .job_id $w.ndjson | sort | uniq | wc -l | tr -d ' ')" 24
+	is "$w: same jobs as the plan" "$(jq -r .job_id $w.ndjson | sort | md5sum)" "$(jq -r .job_id jobs.ndjson | sort | md5sum)"
+	is "$w: all succeeded" "$(jq -r .status $w.ndjson | sort -u)" succeeded
+	is "$w: all filed" "$(jq -r 'select(.filed.batch) | .filed.batch' $w.ndjson | while read -r f; do [ -f "$T/$w/$f" ] && echo y; done | wc -l | tr -d ' ')" 24
+	is "$w: no inline bytes left in records" "$(jq -r '[.outputs[]? | select(has("data"))] | length' $w.ndjson | sort -u)" 0
+done
+is "same images all three ways" "$(jq -r '.outputs[0].sha256' one.ndjson | sort | md5sum)" "$(jq -r '.outputs[0].sha256' ssh.ndjson | sort | md5sum)"
+is "three ways sent 72 requests" "$(grep -c generateContent "$T/stub.log")" 72
+done_testing
