@@ -157,6 +157,25 @@ failed:
 	spool_rec(out, c);
 }
 
+/* An anonymous spool file in $TMPDIR (tmpfile(3) ignores it). */
+static FILE *
+spool_open(void)
+{
+	const char *dir = getenv("TMPDIR");
+	char *path;
+	FILE *f;
+	int fd;
+
+	path = easprintf("%s/bg-plan.XXXXXX", dir && *dir ? dir : "/tmp");
+	if ((fd = mkstemp(path)) < 0)
+		die(EXIT_FATAL, "%s:", path);
+	unlink(path);
+	if (!(f = fdopen(fd, "w+")))
+		die(EXIT_FATAL, "%s:", path);
+	free(path);
+	return f;
+}
+
 /* Copy the spooled lines to stdout, one write per line. */
 static void
 emit(FILE *in)
@@ -237,8 +256,7 @@ main(int argc, char **argv)
 	free(idpart);
 	seen = g_hash_table_new_full(g_str_hash, g_str_equal, free, NULL);
 
-	if (!(out = tmpfile()))
-		die(EXIT_FATAL, "cannot create a spool file:");
+	out = spool_open();
 	nd_open(&rd, argc - optind, argv + optind);
 	while ((o = nd_next(&rd, "plan", &bad))) {
 		if (bad) {
