@@ -29,7 +29,8 @@ LIBA := $(B)/libbatchgen.a
 CMDS := $(sort $(basename $(notdir $(wildcard cmd/bg-*.c))))
 BINS := $(CMDS:%=$(B)/bin/%)
 MANS := $(wildcard cmd/bg-*.1)
-SCRIPTS := $(filter-out %.md,$(wildcard scripts/bg-*))
+# scripts users run; bg-example-images only remakes examples/images
+SCRIPTS := $(filter-out %.md scripts/bg-example-images,$(wildcard scripts/bg-*))
 UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
 UNITS := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 
