@@ -11,6 +11,7 @@
 #include <curl/curl.h>
 
 #include "err.h"
+#include "image.h"
 #include "provider.h"
 #include "util.h"
 
@@ -174,6 +175,57 @@ prov_body_json_str(struct prov_req *rq, const char *s)
 	sb_addc(&b, '"');
 	prov_body_add(rq, b.s, b.len);
 	sb_free(&b);
+}
+
+/* A reference image read by libcurl straight from the shared bytes. */
+struct mime_cursor {
+	const unsigned char *p;
+	size_t len, off;
+};
+
+static size_t
+cursor_read(char *buf, size_t size, size_t nitems, void *arg)
+{
+	struct mime_cursor *c = arg;
+	size_t n = size * nitems;
+
+	if (n > c->len - c->off)
+		n = c->len - c->off;
+	memcpy(buf, c->p + c->off, n);
+	c->off += n;
+	return n;
+}
+
+static int
+cursor_seek(void *arg, curl_off_t off, int origin)
+{
+	struct mime_cursor *c = arg;
+
+	if (origin != SEEK_SET || off < 0 || (size_t)off > c->len)
+		return CURL_SEEKFUNC_CANTSEEK;
+	c->off = (size_t)off;
+	return CURL_SEEKFUNC_OK;
+}
+
+void
+prov_mime_ref(curl_mime *m, const char *field, const struct ref *r, int index)
+{
+	struct mime_cursor *c = emalloc(sizeof *c);
+	curl_mimepart *part;
+	char name[32];
+
+	c->p = r->data;
+	c->len = r->len;
+	c->off = 0;
+	snprintf(name, sizeof name, "image-%d.%s", index + 1,
+	    image_ext(r->mime));
+	if (!(part = curl_mime_addpart(m)) ||
+	    curl_mime_name(part, field) != CURLE_OK ||
+	    curl_mime_filename(part, name) != CURLE_OK ||
+	    curl_mime_type(part, r->mime) != CURLE_OK ||
+	    curl_mime_data_cb(part, (curl_off_t)c->len, cursor_read,
+	    cursor_seek, free, c) != CURLE_OK)
+		die(EXIT_FATAL, "out of memory");
 }
 
 void

@@ -208,6 +208,11 @@ void prov_body_json_str(struct prov_req *rq, const char *s);
 /* Borrow p..p+len (alive until the job ends). */
 void prov_body_ref(struct prov_req *rq, const void *p, size_t len);
 size_t prov_body_len(const struct prov_req *rq);
+/* Add to multipart body m a file part called field holding reference r,
+ * with its content type and the file name "image-N.EXT" (N = index + 1).
+ * The bytes are streamed from r (alive for the job), never copied. */
+void prov_mime_ref(curl_mime *m, const char *field, const struct ref *r,
+    int index);
 
 /* Outcomes. */
 /* Record a failure and return PROV_FAIL. */

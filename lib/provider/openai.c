@@ -169,46 +169,6 @@ get_params(struct pjob *j, struct param *pa, int edits, char *sizebuf)
 	return n;
 }
 
-/* A reference image streamed into a multipart part without a copy. */
-struct cursor {
-	const unsigned char *p;
-	size_t len, off;
-};
-
-static size_t
-cur_read(char *buf, size_t size, size_t nitems, void *arg)
-{
-	struct cursor *c = arg;
-	size_t n = size * nitems;
-
-	if (n > c->len - c->off)
-		n = c->len - c->off;
-	memcpy(buf, c->p + c->off, n);
-	c->off += n;
-	return n;
-}
-
-static int
-cur_seek(void *arg, curl_off_t off, int origin)
-{
-	struct cursor *c = arg;
-
-	if (origin != SEEK_SET || off < 0 || (size_t)off > c->len)
-		return CURL_SEEKFUNC_CANTSEEK;
-	c->off = (size_t)off;
-	return CURL_SEEKFUNC_OK;
-}
-
-static const char *
-mime_ext(const char *mime)
-{
-	if (mime && !strcmp(mime, "image/jpeg"))
-		return "jpg";
-	if (mime && !strcmp(mime, "image/webp"))
-		return "webp";
-	return "png";
-}
-
 static void
 mime_field(curl_mime *m, const char *name, const char *val)
 {
@@ -222,9 +182,6 @@ mime_field(curl_mime *m, const char *name, const char *val)
 static void
 build_edits(struct pjob *j, struct prov_req *rq, struct param *pa, int np)
 {
-	curl_mimepart *part;
-	struct cursor *c;
-	char name[32];
 	int i;
 
 	if (!(rq->mime = curl_mime_init(rq->easy)))
@@ -234,21 +191,8 @@ build_edits(struct pjob *j, struct prov_req *rq, struct param *pa, int np)
 	mime_field(rq->mime, "n", "1");
 	for (i = 0; i < np; i++)
 		mime_field(rq->mime, pa[i].name, pa[i].val);
-	for (i = 0; i < j->nrefs; i++) {
-		c = emalloc(sizeof *c);
-		c->p = j->refs[i]->data;
-		c->len = j->refs[i]->len;
-		c->off = 0;
-		snprintf(name, sizeof name, "image-%d.%s", i + 1,
-		    mime_ext(j->refs[i]->mime));
-		if (!(part = curl_mime_addpart(rq->mime)) ||
-		    curl_mime_name(part, "image[]") != CURLE_OK ||
-		    curl_mime_filename(part, name) != CURLE_OK ||
-		    curl_mime_type(part, j->refs[i]->mime) != CURLE_OK ||
-		    curl_mime_data_cb(part, (curl_off_t)c->len, cur_read,
-		    cur_seek, free, c) != CURLE_OK)
-			die(EXIT_FATAL, "out of memory");
-	}
+	for (i = 0; i < j->nrefs; i++)
+		prov_mime_ref(rq->mime, "image[]", j->refs[i], i);
 }
 
 static void

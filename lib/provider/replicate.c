@@ -379,70 +379,16 @@ auth(struct pjob *j, struct prov_req *rq)
 	prov_header(rq, "Authorization: Bearer %s", j->conf->key);
 }
 
-/* A reference image streamed into a multipart part without a copy. */
-struct cursor {
-	const unsigned char *p;
-	size_t len, off;
-};
-
-static size_t
-cur_read(char *buf, size_t size, size_t nitems, void *arg)
-{
-	struct cursor *c = arg;
-	size_t n = size * nitems;
-
-	if (n > c->len - c->off)
-		n = c->len - c->off;
-	memcpy(buf, c->p + c->off, n);
-	c->off += n;
-	return n;
-}
-
-static int
-cur_seek(void *arg, curl_off_t off, int origin)
-{
-	struct cursor *c = arg;
-
-	if (origin != SEEK_SET || off < 0 || (size_t)off > c->len)
-		return CURL_SEEKFUNC_CANTSEEK;
-	c->off = (size_t)off;
-	return CURL_SEEKFUNC_OK;
-}
-
-static const char *
-mime_ext(const char *mime)
-{
-	if (mime && !strcmp(mime, "image/jpeg"))
-		return "jpg";
-	if (mime && !strcmp(mime, "image/webp"))
-		return "webp";
-	return "png";
-}
-
 static void
 build_upload(struct pjob *j, struct prov_req *rq, int i)
 {
 	struct ref *r = j->refs[i];
-	curl_mimepart *part;
-	struct cursor *c;
-	char name[32];
 
 	rq->url = api_url(j->conf->base_url, "/v1/files");
 	auth(j, rq);
 	if (!(rq->mime = curl_mime_init(rq->easy)))
 		die(EXIT_FATAL, "out of memory");
-	c = emalloc(sizeof *c);
-	c->p = r->data;
-	c->len = r->len;
-	c->off = 0;
-	snprintf(name, sizeof name, "image-%d.%s", i + 1, mime_ext(r->mime));
-	if (!(part = curl_mime_addpart(rq->mime)) ||
-	    curl_mime_name(part, "content") != CURLE_OK ||
-	    curl_mime_filename(part, name) != CURLE_OK ||
-	    curl_mime_type(part, r->mime) != CURLE_OK ||
-	    curl_mime_data_cb(part, (curl_off_t)c->len, cur_read, cur_seek,
-	    free, c) != CURLE_OK)
-		die(EXIT_FATAL, "out of memory");
+	prov_mime_ref(rq->mime, "content", r, i);
 }
 
 static int
