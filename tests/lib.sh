@@ -25,3 +25,9 @@ start_stub() {
 	[ -s "$T/stub.port" ] || { flunk "stub did not start: $(cat "$T/stub.err")"; done_testing; }
 	STUB=http://127.0.0.1:$(cat "$T/stub.port")
 }
+# mkpng FILE W H R G B: a solid RGB PNG
+mkpng() { python3 -c 'import struct,sys,zlib
+f,w,h,r,g,b=sys.argv[1],*map(int,sys.argv[2:])
+row=b"\0"+bytes((r,g,b))*w
+ch=lambda t,d:struct.pack(">I",len(d))+t+d+struct.pack(">I",zlib.crc32(t+d))
+open(f,"wb").write(b"\x89PNG\r\n\x1a\n"+ch(b"IHDR",struct.pack(">IIBBBBB",w,h,8,2,0,0,0))+ch(b"IDAT",zlib.compress(row*h))+ch(b"IEND",b""))' "$@"; }

@@ -2,11 +2,6 @@
 # request sent, response parsing, which faults are retried, Retry-After,
 # RetryInfo, reference images fetched once, the cache.
 . "$TOP/tests/lib.sh"
-mkpng() { python3 -c 'import struct,sys,zlib
-f,w,h,r,g,b=sys.argv[1],*map(int,sys.argv[2:])
-row=b"\0"+bytes((r,g,b))*w
-ch=lambda t,d:struct.pack(">I",len(d))+t+d+struct.pack(">I",zlib.crc32(t+d))
-open(f,"wb").write(b"\x89PNG\r\n\x1a\n"+ch(b"IHDR",struct.pack(">IIBBBBB",w,h,8,2,0,0,0))+ch(b"IDAT",zlib.compress(row*h))+ch(b"IEND",b""))' "$@"; }
 mkdir static; mkpng static/a.png 40 30 255 0 0; mkpng static/b.png 20 50 0 0 255
 echo nope >static/c.png
 python3 -c 'import os; open("static/big.png","wb").write(b"\x89PNG\r\n\x1a\n"+os.urandom(5000))'

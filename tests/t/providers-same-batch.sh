@@ -4,11 +4,6 @@
 # stub.  Also runs examples/settings-{gemini,openai,replicate}.json so they
 # cannot rot.
 . "$TOP/tests/lib.sh"
-mkpng() { python3 -c 'import struct,sys,zlib
-f,w,h,r,g,b=sys.argv[1],*map(int,sys.argv[2:])
-row=b"\0"+bytes((r,g,b))*w
-ch=lambda t,d:struct.pack(">I",len(d))+t+d+struct.pack(">I",zlib.crc32(t+d))
-open(f,"wb").write(b"\x89PNG\r\n\x1a\n"+ch(b"IHDR",struct.pack(">IIBBBBB",w,h,8,2,0,0,0))+ch(b"IDAT",zlib.compress(row*h))+ch(b"IEND",b""))' "$@"; }
 mkpng a.png 40 30 255 0 0; mkpng b.png 20 50 0 0 255; mkpng c.png 30 30 0 255 0
 cat >cands.ndjson <<EOF
 {"variant_id":"v1","product_id":"p1","title":"Linen shirt","variant_title":"Blue / M","sku":"LS-BL-M","selected":["a.png"],"status":"candidate"}
