@@ -177,6 +177,25 @@ prov_body_json_str(struct prov_req *rq, const char *s)
 	sb_free(&b);
 }
 
+char *
+prov_api_url(const char *base, const char *path)
+{
+	size_t n = strlen(base);
+
+	if (n >= 3 && !strcmp(base + n - 3, "/v1"))
+		path += 3;
+	return easprintf("%s%s", base, path);
+}
+
+void
+prov_key_free(struct prov_conf *c)
+{
+	if (c->key)
+		explicit_bzero(c->key, strlen(c->key));
+	free(c->key);
+	c->key = NULL;
+}
+
 /* A reference image read by libcurl straight from the shared bytes. */
 struct mime_cursor {
 	const unsigned char *p;

@@ -196,6 +196,12 @@ const char *prov_names(void);
  * Returns malloc'd. */
 char *prov_base_url(const char *name, const char *opt, const char *def);
 
+/* base + path ("/v1/..."), where a base that already ends in "/v1" (the
+ * OpenAI SDKs' OPENAI_BASE_URL style) does not get a second one.  free(3). */
+char *prov_api_url(const char *base, const char *path);
+/* Wipe and free c->key: a fini for providers that keep nothing else. */
+void prov_key_free(struct prov_conf *c);
+
 /* Request building. */
 void prov_req_init(struct prov_req *rq, CURL *easy);
 void prov_req_free(struct prov_req *rq);

@@ -26,15 +26,6 @@ gemini_init(struct prov_conf *c, const char *base_url, char **err)
 	return 0;
 }
 
-static void
-gemini_fini(struct prov_conf *c)
-{
-	if (c->key)
-		explicit_bzero(c->key, strlen(c->key));
-	free(c->key);
-	c->key = NULL;
-}
-
 /* Model ids go into the URL path: keep them to a safe alphabet. */
 static int
 model_ok(const char *m)
@@ -237,5 +228,5 @@ const struct provider prov_gemini = {
 	.build = gemini_build,
 	.parse = gemini_parse,
 	.classify = gemini_classify,
-	.fini = gemini_fini,
+	.fini = prov_key_free,
 };

@@ -29,27 +29,6 @@ openai_init(struct prov_conf *c, const char *base_url, char **err)
 	return 0;
 }
 
-static void
-openai_fini(struct prov_conf *c)
-{
-	if (c->key)
-		explicit_bzero(c->key, strlen(c->key));
-	free(c->key);
-	c->key = NULL;
-}
-
-/* base + "/v1/..." where a base that already ends in /v1 (the OpenAI SDKs'
- * OPENAI_BASE_URL convention) does not get a second one. */
-static char *
-api_url(const char *base, const char *path)
-{
-	size_t n = strlen(base);
-
-	if (n >= 3 && !strcmp(base + n - 3, "/v1"))
-		path += 3;
-	return easprintf("%s%s", base, path);
-}
-
 /* The size for input.aspect_ratio ("W:H").  GPT image models take three
  * sizes (gpt-image-2 any WxH in steps of 16), dall-e-3 three others and
  * dall-e-2 only squares: pick the nearest ratio on a log scale, so 4:5 and
@@ -232,7 +211,7 @@ openai_build(struct pjob *j, struct prov_req *rq)
 		return prov_fail(j, "invalid_images", 0, 0,
 		    "openai: %d reference images, the API takes 16 at most",
 		    j->nrefs);
-	rq->url = api_url(j->conf->base_url, edits ? "/v1/images/edits" :
+	rq->url = prov_api_url(j->conf->base_url, edits ? "/v1/images/edits" :
 	    "/v1/images/generations");
 	prov_header(rq, "Authorization: Bearer %s", j->conf->key);
 	np = get_params(j, pa, edits, sizebuf);
@@ -350,5 +329,5 @@ const struct provider prov_openai = {
 	.build = openai_build,
 	.parse = openai_parse,
 	.classify = openai_classify,
-	.fini = openai_fini,
+	.fini = prov_key_free,
 };

@@ -153,10 +153,7 @@ replicate_fini(struct prov_conf *c)
 	struct rpriv *p = c->priv;
 	int i;
 
-	if (c->key)
-		explicit_bzero(c->key, strlen(c->key));
-	free(c->key);
-	c->key = NULL;
+	prov_key_free(c);
 	if (p) {
 		for (i = 0; i < p->nclaimed; i++)
 			free(p->claimed[i]);
@@ -282,18 +279,6 @@ poll_start(struct rstate *s)
 	s->poll_ms = POLL_FIRST_MS;
 }
 
-/* base + "/v1/..." where a base that already ends in /v1 does not get a
- * second one. */
-static char *
-api_url(const char *base, const char *path)
-{
-	size_t n = strlen(base);
-
-	if (n >= 3 && !strcmp(base + n - 3, "/v1"))
-		path += 3;
-	return easprintf("%s%s", base, path);
-}
-
 /* Length of the scheme://host[:port] part of url. */
 static size_t
 origin_len(const char *url)
@@ -384,7 +369,7 @@ build_upload(struct pjob *j, struct prov_req *rq, int i)
 {
 	struct ref *r = j->refs[i];
 
-	rq->url = api_url(j->conf->base_url, "/v1/files");
+	rq->url = prov_api_url(j->conf->base_url, "/v1/files");
 	auth(j, rq);
 	if (!(rq->mime = curl_mime_init(rq->easy)))
 		die(EXIT_FATAL, "out of memory");
@@ -488,7 +473,7 @@ build_create(struct pjob *j, struct prov_req *rq)
 		return prov_fail(j, "bad_request", 0, 0,
 		    "replicate: bad model name (want owner/name, "
 		    "owner/name:version or a version id)");
-	rq->url = api_url(j->conf->base_url, path);
+	rq->url = prov_api_url(j->conf->base_url, path);
 	free(path);
 	auth(j, rq);
 	if (p->wait_s > 0)
@@ -550,7 +535,7 @@ replicate_build(struct pjob *j, struct prov_req *rq)
 		return build_create(j, rq);
 	case R_LOOKUP:
 		rq->url = s->page ? estrdup(s->page) :
-		    api_url(j->conf->base_url, "/v1/predictions");
+		    prov_api_url(j->conf->base_url, "/v1/predictions");
 		auth(j, rq);
 		return PROV_SEND;
 	case R_CREATE:		/* answered, but not with a prediction */
@@ -678,7 +663,7 @@ adopt(struct pjob *j, const cJSON *p, const char *id)
 		s->get = estrdup(get);
 	} else {
 		path = easprintf("/v1/predictions/%s", id);
-		s->get = api_url(j->conf->base_url, path);
+		s->get = prov_api_url(j->conf->base_url, path);
 		free(path);
 	}
 }
