@@ -64,50 +64,88 @@ store_mkparent(const char *path)
 	return rc;
 }
 
-int
-store_write_atomic(const char *path, const void *data, size_t len)
+static int
+write_all(int fd, const void *data, size_t len)
 {
-	char *tmp;
 	const char *p = data;
 	ssize_t n;
-	int fd, saved;
 
-	tmp = easprintf("%s.tmp.%ld", path, (long)getpid());
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	/* folders are made only when missing: mkdir -p on every write
-	 * was most of bg-generate's system calls */
-	if (fd < 0 && errno == ENOENT && store_mkparent(path) == 0)
-		fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		saved = errno;
-		free(tmp);
-		errno = saved;
-		return -1;
-	}
 	while (len > 0) {
 		n = write(fd, p, len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
-			goto fail;
+			return -1;
 		p += n;
 		len -= n;
 	}
-	if (fsync(fd) < 0 || close(fd) < 0) {
+	return 0;
+}
+
+/* Open a file for path's contents that no crash can leave half-written
+ * under a name: an unnamed O_TMPFILE in path's folder (*named = 0), or
+ * where the filesystem has none, path.tmp.PID (*named = 1). */
+static int
+open_temp(const char *path, const char *tmp, int *named)
+{
+	const char *sl = strrchr(path, '/');
+	char *dir = sl ? estrndup(path, sl == path ? 1 : (size_t)(sl - path)) :
+	    estrdup(".");
+	int fd, mk = 0;
+
+	for (;;) {
+		*named = 0;
+		fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+		if (fd < 0 && errno != ENOENT) {
+			*named = 1;
+			fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+			    0644);
+		}
+		/* folders are made only when missing: mkdir -p on every
+		 * write was most of bg-generate's system calls */
+		if (fd >= 0 || errno != ENOENT || mk++ || store_mkdirs(dir) < 0)
+			break;
+	}
+	free(dir);
+	return fd;
+}
+
+int
+store_write_atomic(const char *path, const void *data, size_t len)
+{
+	char *tmp = easprintf("%s.tmp.%ld", path, (long)getpid());
+	char proc[64];
+	int fd, named, saved, linked = 0;
+
+	if ((fd = open_temp(path, tmp, &named)) < 0)
+		goto fail;
+	if (write_all(fd, data, len) < 0 || fsync(fd) < 0)
+		goto fail;
+	if (!named) {
+		/* a name only now that the bytes are all there: a kill
+		 * between link and rename leaves a whole file, never a
+		 * partial one */
+		snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+		unlink(tmp);
+		if (linkat(AT_FDCWD, proc, AT_FDCWD, tmp, AT_SYMLINK_FOLLOW) < 0)
+			goto fail;
+	}
+	linked = 1;
+	if (close(fd) < 0) {
 		fd = -1;
 		goto fail;
 	}
-	if (rename(tmp, path) < 0) {
-		fd = -1;
+	fd = -1;
+	if (rename(tmp, path) < 0)
 		goto fail;
-	}
 	free(tmp);
 	return 0;
 fail:
 	saved = errno;
 	if (fd >= 0)
 		close(fd);
-	unlink(tmp);
+	if (named || linked)
+		unlink(tmp);
 	free(tmp);
 	errno = saved;
 	return -1;

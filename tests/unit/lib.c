@@ -187,6 +187,18 @@ test_store(void)
 	CHECK(buf && !strcmp(buf, "one\ntwo\n"), "appended lines");
 	free(buf);
 	free(p);
+	p = easprintf("%s/w/x/file", dir);
+	CHECK(store_write_atomic(p, "one", 3) == 0 && store_write_atomic(p, "two!", 4) == 0,
+	    "atomic write makes folders and replaces");
+	buf = store_read_file(p, 100, &len);
+	CHECK(buf && len == 4 && !memcmp(buf, "two!", 4), "atomic write content");
+	free(buf);
+	free(p);
+	{
+		char *cmd = easprintf("test \"$(ls -A '%s/w/x')\" = file", dir);
+		CHECK(system(cmd) == 0, "atomic write leaves no temp file");
+		free(cmd);
+	}
 	o = cJSON_Parse("{\"x\":1}");
 	CHECK(store_cache_put(dir, "abcdef", o) == 0, "cache put");
 	cJSON_Delete(o);
