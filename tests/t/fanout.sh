@@ -40,4 +40,17 @@ for w in one par ssh; do
 done
 is "same images all three ways" "$(jq -r '.outputs[0].sha256' one.ndjson | sort | md5sum)" "$(jq -r '.outputs[0].sha256' ssh.ndjson | sort | md5sum)"
 is "three ways sent 72 requests" "$(grep -c generateContent "$T/stub.log")" 72
+
+# bg-batch fans out the same way: -P (local processes) and --hosts (GNU
+# parallel --sshloginfile; PARALLEL_SSH is GNU parallel's own ssh override)
+# (absolute image paths: the "hosts" run elsewhere, as real ones would)
+sed "s#\"examples/#\"$TOP/examples/#g" "$TOP/examples/catalog.ndjson" | head -4 >cat4.ndjson
+: >hosts-used
+BG_ROOT=$T/bP bg-batch -c cat4.ndjson -s s.json -d bP -P 3 -j 2 >bP.out 2>bP.err
+is "bg-batch -P 3: every job succeeded" "$?" 0
+PARALLEL_SSH=$T/fakessh BG_ROOT=$T/bH bg-batch -c cat4.ndjson -s s.json -d bH --hosts sshlogins -j 2 >bH.out 2>bH.err
+is "bg-batch --hosts: every job succeeded" "$?" 0
+is "bg-batch --hosts: 8 jobs, once each" "$(jq -r .job_id bH/results.ndjson | sort -u | wc -l | tr -d ' ')/$(wc -l <bH/results.ndjson | tr -d ' ')" "8/8"
+check "bg-batch --hosts: ran on the simulated hosts" [ "$(sort -u hosts-used | wc -l)" -eq 2 ]
+check "bg-batch --hosts: images filed in the local store" [ "$(find "$T/bH/batches" -name '*.png' | wc -l)" -eq 8 ]
 done_testing
