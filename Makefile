@@ -28,9 +28,9 @@ LIB_HDR := $(wildcard lib/*.h lib/provider/*.h)
 LIBA := $(B)/libbatchgen.a
 CMDS := $(sort $(basename $(notdir $(wildcard cmd/bg-*.c))))
 BINS := $(CMDS:%=$(B)/bin/%)
-MANS := $(wildcard cmd/bg-*.1)
+MANS := $(wildcard cmd/bg-*.1 scripts/bg-*.1)
 # scripts users run; bg-example-images only remakes examples/images
-SCRIPTS := $(filter-out %.md scripts/bg-example-images,$(wildcard scripts/bg-*))
+SCRIPTS := $(filter-out %.md %.1 scripts/bg-example-images,$(wildcard scripts/bg-*))
 UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
 UNITS := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 
