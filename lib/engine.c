@@ -1979,7 +1979,10 @@ setup(const struct engine_conf *c, struct nd_reader *r)
 	}
 	if (curl_global_init(CURL_GLOBAL_DEFAULT))
 		die(EXIT_FATAL, "curl_global_init failed");
-	image_init();
+	/* no image_init here: libvips loads its modules (about 30 ms of
+	 * CPU) and only the local provider and non-PNG outputs need it;
+	 * image_probe and the layout start it on first use, after the
+	 * signal mask below, so its threads inherit it */
 	if ((E.ep = epoll_create1(EPOLL_CLOEXEC)) < 0)
 		die(EXIT_FATAL, "epoll_create1:");
 	sigemptyset(&ss);
