@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <cjson/cJSON.h>
 
+#include "util.h"
+
 #define ND_MAXLINE_DEFAULT ((size_t)256 << 20)	/* 256 MiB: inline images */
 #define ND_RAWMAX 256				/* bytes of a bad line kept */
 
@@ -50,8 +52,15 @@ cJSON *nd_next(struct nd_reader *r, const char *stage, int *bad);
 void nd_write(const cJSON *obj);
 /* Write a ready line (len bytes, must end in '\n') with one write(2). */
 void nd_write_raw(const char *s, size_t len);
-/* Print a record to an allocated compact string (cJSON_free it). */
+/* Print a record to an allocated compact string (cJSON_free it).  Both
+ * print exactly what cJSON_PrintUnformatted would, faster. */
 char *nd_print(const cJSON *obj);
+/* The same printer, appending to b: the value, a string (as cJSON escapes
+ * it; NULL prints ""), a number.  nd_print_append returns -1 for a value
+ * cJSON cannot print (cJSON_Invalid, a raw item without text). */
+int nd_print_append(struct sbuf *b, const cJSON *v);
+void nd_print_str(struct sbuf *b, const char *s);
+void nd_print_num(struct sbuf *b, double d);
 /* Flush and check stdout at exit: die(3) if it failed. */
 void nd_finish(void);
 
