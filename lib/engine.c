@@ -1162,16 +1162,18 @@ probe(const unsigned char *p, size_t len, int *w, int *h)
 	return image_probe(p, len, w, h);
 }
 
-/* outputs[] from the job's results: stored, described, maybe inlined. */
-static cJSON *
-store_outputs(struct job *j, char **why)
+/* outputs[] from the job's results, stored and described, as JSON text
+ * appended to b (printed once: the record and the cache entry share it);
+ * -1 and *why if an output is not an image. */
+static int
+store_outputs(struct job *j, struct sbuf *b, char **why)
 {
-	cJSON *arr = cJSON_CreateArray(), *o;
 	struct prov_output *po;
 	const char *mime;
 	char sha[65], *rel;
 	int i, w, h;
 
+	sb_addc(b, '[');
 	for (i = 0; i < j->pj.nout; i++) {
 		po = &j->pj.out[i];
 		mime = image_sniff(po->data, po->len);
@@ -1179,25 +1181,65 @@ store_outputs(struct job *j, char **why)
 			*why = easprintf("output %d is not a PNG, JPEG or WebP "
 			    "image (%s, %zu bytes)", i + 1,
 			    po->mime ? po->mime : "no type", po->len);
-			cJSON_Delete(arr);
-			return NULL;
+			return -1;
 		}
 		if (store_put_object(E.c->root, po->data, po->len,
 		    image_ext(mime), sha, &rel) < 0)
 			die(EXIT_FATAL, "%s/objects:", E.c->root);
-		o = cJSON_CreateObject();
-		cJSON_AddStringToObject(o, "path", rel);
-		cJSON_AddStringToObject(o, "sha256", sha);
-		cJSON_AddStringToObject(o, "mime", mime);
-		cJSON_AddNumberToObject(o, "bytes", (double)po->len);
+		sb_adds(b, i ? ",{\"path\":" : "{\"path\":");
+		nd_print_str(b, rel);
+		sb_adds(b, ",\"sha256\":");
+		nd_print_str(b, sha);
+		sb_adds(b, ",\"mime\":");
+		nd_print_str(b, mime);
+		sb_adds(b, ",\"bytes\":");
+		nd_print_num(b, (double)po->len);
 		if (probe(po->data, po->len, &w, &h) == 0) {
-			cJSON_AddNumberToObject(o, "width", w);
-			cJSON_AddNumberToObject(o, "height", h);
+			sb_adds(b, ",\"width\":");
+			nd_print_num(b, w);
+			sb_adds(b, ",\"height\":");
+			nd_print_num(b, h);
 		}
-		cJSON_AddItemToArray(arr, o);
+		sb_addc(b, '}');
 		free(rel);
 	}
-	return arr;
+	sb_addc(b, ']');
+	return 0;
+}
+
+/* usage{} as JSON text appended to b: ours, then the provider's own
+ * fields (token counts, metrics) under names not taken yet (compared
+ * without case, as cJSON_HasObjectItem did). */
+static void
+usage_text(struct job *j, struct sbuf *b)
+{
+	const cJSON *c, *d;
+	size_t mark;
+
+	sb_adds(b, "{\"provider_request_id\":");
+	if (j->pj.request_id)
+		nd_print_str(b, j->pj.request_id);
+	else
+		sb_adds(b, "null");
+	sb_adds(b, ",\"elapsed_ms\":");
+	nd_print_num(b, round(now_ms() - j->t_first));
+	cJSON_ArrayForEach(c, j->pj.usage) {
+		if (!c->string || !strcasecmp(c->string, "provider_request_id")
+		    || !strcasecmp(c->string, "elapsed_ms"))
+			continue;
+		for (d = j->pj.usage->child; d != c; d = d->next)
+			if (d->string && !strcasecmp(d->string, c->string))
+				break;
+		if (d != c)
+			continue;
+		mark = b->len;
+		sb_addc(b, ',');
+		nd_print_str(b, c->string);
+		sb_addc(b, ':');
+		if (nd_print_append(b, c) < 0)
+			b->len = mark;	/* nothing printable */
+	}
+	sb_addc(b, '}');
 }
 
 /* outputs[].data for --inline, from the bytes at hand or the store. */
@@ -1234,10 +1276,12 @@ inline_outputs(cJSON *outputs, struct job *j)
 static void
 job_succeeded(struct job *j)
 {
-	cJSON *outputs, *usage, *c;
+	static struct sbuf outs, usage, ce;
+	cJSON *o;
 	char *why = NULL;
 
-	if (!(outputs = store_outputs(j, &why))) {
+	sb_reset(&outs);
+	if (store_outputs(j, &outs, &why) < 0) {
 		prov_fail(&j->pj, "bad_response", 1, 0, "%s", why);
 		free(why);
 		attempt_failed(j);
@@ -1247,36 +1291,33 @@ job_succeeded(struct job *j)
 	E.n429 = 0;
 	if (E.cwnd < E.c->jobs)
 		E.cwnd = fmin(E.c->jobs, E.cwnd + 1 / E.cwnd);
+	sb_reset(&usage);
+	usage_text(j, &usage);
+	/* the cache holds what a re-run needs to answer without paying: the
+	 * same outputs and usage text as the record, printed once */
+	sb_reset(&ce);
+	sb_adds(&ce, "{\"status\":\"succeeded\",\"attempt\":");
+	nd_print_num(&ce, attempts_total(j));
+	sb_adds(&ce, ",\"outputs\":");
+	sb_add(&ce, outs.s, outs.len);
+	sb_adds(&ce, ",\"usage\":");
+	sb_add(&ce, usage.s, usage.len);
+	sb_addc(&ce, '}');
+	if (store_cache_put_text(E.c->root, j->key, ce.s, ce.len) < 0)
+		warnx("%s/cache:", E.c->root);
 	set_attempt(j);
 	rec_set_str(j->rec, "status", "succeeded");
 	cJSON_DeleteItemFromObjectCaseSensitive(j->rec, "error");
-	usage = cJSON_CreateObject();
-	if (j->pj.request_id)
-		cJSON_AddStringToObject(usage, "provider_request_id",
-		    j->pj.request_id);
-	else
-		cJSON_AddNullToObject(usage, "provider_request_id");
-	cJSON_AddNumberToObject(usage, "elapsed_ms",
-	    round(now_ms() - j->t_first));
-	/* the provider's own usage fields (token counts, metrics) */
-	cJSON_ArrayForEach(c, j->pj.usage)
-		if (c->string && !cJSON_HasObjectItem(usage, c->string))
-			cJSON_AddItemToObject(usage, c->string,
-			    cJSON_Duplicate(c, 1));
-	rec_set(j->rec, "outputs", outputs);
-	rec_set(j->rec, "usage", usage);
+	if (E.c->inline_out) {
+		if (!(o = cJSON_ParseWithLength(outs.s, outs.len)))
+			die(EXIT_FATAL, "out of memory");
+		inline_outputs(o, j);
+	} else {
+		o = cJSON_CreateRaw(outs.s);	/* printed as it is */
+	}
+	rec_set(j->rec, "outputs", o);
+	rec_set(j->rec, "usage", cJSON_CreateRaw(usage.s));
 	rec_set_bool(j->rec, "cached", 0);
-	/* the cache holds what a re-run needs to answer without paying */
-	c = cJSON_CreateObject();
-	cJSON_AddStringToObject(c, "status", "succeeded");
-	cJSON_AddNumberToObject(c, "attempt", attempts_total(j));
-	cJSON_AddItemToObject(c, "outputs", cJSON_Duplicate(outputs, 1));
-	cJSON_AddItemToObject(c, "usage", cJSON_Duplicate(usage, 1));
-	if (store_cache_put(E.c->root, j->key, c) < 0)
-		warnx("%s/cache:", E.c->root);
-	cJSON_Delete(c);
-	if (E.c->inline_out)
-		inline_outputs(outputs, j);
 	job_finish(j);
 }
 

@@ -279,13 +279,24 @@ store_cache_get(const char *root, const char *key)
 }
 
 int
-store_cache_put(const char *root, const char *key, const cJSON *rec)
+store_cache_put_text(const char *root, const char *key, const char *json,
+    size_t len)
 {
-	char *path = cache_path(root, key), *s = nd_print(rec);
+	char *path = cache_path(root, key);
 	int rc;
 
-	rc = store_write_atomic(path, s, strlen(s));
-	cJSON_free(s);
+	rc = store_write_atomic(path, json, len);
 	free(path);
+	return rc;
+}
+
+int
+store_cache_put(const char *root, const char *key, const cJSON *rec)
+{
+	char *s = nd_print(rec);
+	int rc;
+
+	rc = store_cache_put_text(root, key, s, strlen(s));
+	cJSON_free(s);
 	return rc;
 }

@@ -35,5 +35,8 @@ int store_append(const char *path, const char *line, size_t len);
  * store_cache_get returns the record (cJSON_Delete it) or NULL. */
 cJSON *store_cache_get(const char *root, const char *key);
 int store_cache_put(const char *root, const char *key, const cJSON *rec);
+/* The same with the record already printed (json, len bytes: one object). */
+int store_cache_put_text(const char *root, const char *key, const char *json,
+    size_t len);
 
 #endif
