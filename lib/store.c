@@ -82,11 +82,17 @@ write_all(int fd, const void *data, size_t len)
 	return 0;
 }
 
+static char *
+tmp_name(const char *path)
+{
+	return easprintf("%s.tmp.%ld", path, (long)getpid());
+}
+
 /* Open a file for path's contents that no crash can leave half-written
- * under a name: an unnamed O_TMPFILE in path's folder (*named = 0), or
- * where the filesystem has none, path.tmp.PID (*named = 1). */
+ * under a name: an unnamed O_TMPFILE in path's folder (*tmp = NULL), or
+ * where the filesystem has none, *tmp = path.tmp.PID (malloc'd). */
 static int
-open_temp(const char *path, const char *tmp, int *named)
+open_temp(const char *path, char **tmp)
 {
 	const char *sl = strrchr(path, '/');
 	char *dir = sl ? estrndup(path, sl == path ? 1 : (size_t)(sl - path)) :
@@ -94,11 +100,12 @@ open_temp(const char *path, const char *tmp, int *named)
 	int fd, mk = 0;
 
 	for (;;) {
-		*named = 0;
+		free(*tmp);
+		*tmp = NULL;
 		fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
 		if (fd < 0 && errno != ENOENT) {
-			*named = 1;
-			fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+			*tmp = tmp_name(path);
+			fd = open(*tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
 			    0644);
 		}
 		/* folders are made only when missing: mkdir -p on every
@@ -113,24 +120,36 @@ open_temp(const char *path, const char *tmp, int *named)
 int
 store_write_atomic(const char *path, const void *data, size_t len)
 {
-	char *tmp = easprintf("%s.tmp.%ld", path, (long)getpid());
+	char *tmp = NULL;
 	char proc[64];
-	int fd, named, saved, linked = 0;
+	int fd, saved;
 
-	if ((fd = open_temp(path, tmp, &named)) < 0)
+	if ((fd = open_temp(path, &tmp)) < 0)
 		goto fail;
 	if (write_all(fd, data, len) < 0 || fsync(fd) < 0)
 		goto fail;
-	if (!named) {
-		/* a name only now that the bytes are all there: a kill
-		 * between link and rename leaves a whole file, never a
-		 * partial one */
+	if (!tmp) {
+		/* a name only now that the bytes are all there and synced:
+		 * path itself when it is new (the common case, one system
+		 * call), else a temporary name renamed over it */
 		snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
-		unlink(tmp);
-		if (linkat(AT_FDCWD, proc, AT_FDCWD, tmp, AT_SYMLINK_FOLLOW) < 0)
+		if (linkat(AT_FDCWD, proc, AT_FDCWD, path,
+		    AT_SYMLINK_FOLLOW) == 0) {
+			close(fd);	/* the data is synced: nothing to lose */
+			return 0;
+		}
+		if (errno != EEXIST)
 			goto fail;
+		/* a kill between link and rename leaves a whole file under
+		 * the temporary name, never a partial one */
+		tmp = tmp_name(path);
+		unlink(tmp);
+		if (linkat(AT_FDCWD, proc, AT_FDCWD, tmp, AT_SYMLINK_FOLLOW) < 0) {
+			free(tmp);
+			tmp = NULL;
+			goto fail;
+		}
 	}
-	linked = 1;
 	if (close(fd) < 0) {
 		fd = -1;
 		goto fail;
@@ -144,7 +163,7 @@ fail:
 	saved = errno;
 	if (fd >= 0)
 		close(fd);
-	if (named || linked)
+	if (tmp)
 		unlink(tmp);
 	free(tmp);
 	errno = saved;

@@ -13,8 +13,11 @@ int store_mkdirs(const char *path);
 /* mkdir -p of the folder that holds path. */
 int store_mkparent(const char *path);
 
-/* Write data to path atomically: a temp file in the same folder, fsync'd,
- * then rename(2).  Creates parent folders.  0 or -1 with errno. */
+/* Write data to path atomically: an unnamed temp file (O_TMPFILE) in the
+ * same folder, fsync'd, then linked as path if path is new, else linked
+ * under a temp name and rename(2)d over it (a named temp file where
+ * O_TMPFILE is missing).  No reader ever sees a partial file under path.
+ * Creates parent folders.  0 or -1 with errno. */
 int store_write_atomic(const char *path, const void *data, size_t len);
 
 /* Read a whole file (at most max bytes; larger fails with EFBIG).
