@@ -22,6 +22,7 @@
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -52,6 +53,7 @@ enum { R_LOADING, R_READY, R_FAILED };
 enum { J_REFS, J_READY, J_SEND, J_DELAY, J_BACKOFF };
 
 struct xfer;
+struct sockstate;
 
 struct job {
 	struct pjob pj;
@@ -125,6 +127,9 @@ static struct {
 	/* providers */
 	struct prov_conf pconf[8];
 	int npconf;
+	/* sockets */
+	struct sockstate *socks;
+	int nsocks;
 	/* easy handles */
 	CURL **pool;
 	int npool, cappool;
@@ -456,25 +461,113 @@ ready_remove(struct job *j)
 
 /* ---- curl plumbing --------------------------------------------------- */
 
+/* What epoll watches for each socket libcurl opened (through open_cb).
+ * A connection that goes back to libcurl's pool stays in the epoll set
+ * (on = 0): the next request on it usually wants the same events, so
+ * reusing a connection costs no epoll_ctl instead of a DEL and an ADD.
+ * close_cb forgets the socket (closing it leaves the set by itself); an
+ * event on an idle one takes it out of the set. */
+struct sockstate {
+	unsigned ours : 1;	/* opened through open_cb */
+	unsigned in_set : 1;	/* registered with epoll */
+	unsigned on : 1;	/* libcurl wants events on it */
+	uint32_t ev;		/* events registered */
+};
+
+static struct sockstate *
+sock_state(curl_socket_t s, int grow)
+{
+	int n;
+
+	if (s < 0)
+		return NULL;
+	if (s >= E.nsocks) {
+		if (!grow)
+			return NULL;
+		n = E.nsocks ? E.nsocks : 256;
+		while (n <= s)
+			n *= 2;
+		E.socks = erealloc(E.socks, n * sizeof *E.socks);
+		memset(E.socks + E.nsocks, 0,
+		    (n - E.nsocks) * sizeof *E.socks);
+		E.nsocks = n;
+	}
+	return &E.socks[s];
+}
+
+static curl_socket_t
+open_cb(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
+{
+	curl_socket_t s = socket(a->family, a->socktype | SOCK_CLOEXEC,
+	    a->protocol);
+	struct sockstate *st;
+
+	if (s >= 0) {
+		st = sock_state(s, 1);
+		memset(st, 0, sizeof *st);
+		st->ours = 1;
+	}
+	return s;
+}
+
+static int
+close_cb(void *arg, curl_socket_t s)
+{
+	struct sockstate *st = sock_state(s, 0);
+
+	if (st)
+		memset(st, 0, sizeof *st);
+	return close(s);
+}
+
+static void
+sock_unset(curl_socket_t s, struct sockstate *st)
+{
+	epoll_ctl(E.ep, EPOLL_CTL_DEL, s, NULL);
+	if (st) {
+		st->in_set = 0;
+		st->ev = 0;
+	}
+}
+
 static int
 sock_cb(CURL *h, curl_socket_t s, int what, void *userp, void *sockp)
 {
+	struct sockstate *st = sock_state(s, 0);
 	struct epoll_event ev = {0};
 
+	if (st && !st->ours)
+		st = NULL;
 	if (what == CURL_POLL_REMOVE) {
-		epoll_ctl(E.ep, EPOLL_CTL_DEL, s, NULL);
-		curl_multi_assign(E.multi, s, NULL);
+		if (st)
+			st->on = 0;	/* stays in the set (see above) */
+		else {
+			sock_unset(s, NULL);
+			curl_multi_assign(E.multi, s, NULL);
+		}
 		return 0;
 	}
 	ev.events = (what & CURL_POLL_IN ? EPOLLIN : 0) |
 	    (what & CURL_POLL_OUT ? EPOLLOUT : 0);
 	ev.data.fd = s;
-	if (sockp) {
+	if (st) {
+		st->on = 1;
+		if (st->in_set && st->ev == ev.events)
+			return 0;
+	}
+	/* a socket not ours (a resolver's) is added, or modified if the
+	 * set already has it */
+	if ((st && st->in_set) || (!st && sockp)) {
 		if (epoll_ctl(E.ep, EPOLL_CTL_MOD, s, &ev) < 0)
 			die(EXIT_FATAL, "epoll_ctl:");
+	} else if (epoll_ctl(E.ep, EPOLL_CTL_ADD, s, &ev) < 0 &&
+	    (errno != EEXIST || epoll_ctl(E.ep, EPOLL_CTL_MOD, s, &ev) < 0)) {
+		die(EXIT_FATAL, "epoll_ctl:");
+	}
+	if (st) {
+		st->in_set = 1;
+		st->ev = ev.events;
 	} else {
-		if (epoll_ctl(E.ep, EPOLL_CTL_ADD, s, &ev) < 0)
-			die(EXIT_FATAL, "epoll_ctl:");
 		curl_multi_assign(E.multi, s, &E);
 	}
 	return 0;
@@ -621,6 +714,8 @@ xfer_start(struct xfer *x)
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
 	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, header_cb);
 	curl_easy_setopt(h, CURLOPT_HEADERDATA, x);
+	curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, open_cb);
+	curl_easy_setopt(h, CURLOPT_CLOSESOCKETFUNCTION, close_cb);
 	if (x->rq.max_response)
 		x->max_resp = x->rq.max_response;
 	if (x->ref) {
@@ -2070,7 +2165,8 @@ teardown(void)
 		curl_easy_cleanup(E.pool[i]);
 	free(E.pool);
 	free(E.heap);
-	curl_multi_cleanup(E.multi);
+	curl_multi_cleanup(E.multi);	/* closes sockets: close_cb */
+	free(E.socks);
 	for (i = 0; i < E.npconf; i++) {
 		if (E.pconf[i].ready && E.pconf[i].p->fini)
 			E.pconf[i].p->fini(&E.pconf[i]);
@@ -2113,6 +2209,11 @@ engine_run(const struct engine_conf *c, struct nd_reader *r)
 					on_signal((int)si.ssi_signo);
 			} else if (E.in_armed && fd == E.in_fd) {
 				E.in_wait = 0;
+			} else if (fd < E.nsocks && E.socks[fd].ours &&
+			    !E.socks[fd].on) {
+				/* an idle pooled connection (closed by the
+				 * server, say): libcurl finds out on reuse */
+				sock_unset(fd, &E.socks[fd]);
 			} else {
 				int f = (evs[i].events & EPOLLIN ?
 				    CURL_CSELECT_IN : 0) |
