@@ -210,22 +210,54 @@ cmp_keys(const void *a, const void *b)
 	return strcmp(x->string, y->string);
 }
 
-/* A JSON string literal of s. */
+/* A JSON string literal of s: \" \\ and \u00XX below 0x20 (the key's
+ * form: changing a byte here changes every key). */
 static void
 json_str(struct sbuf *b, const char *s)
 {
-	const unsigned char *p;
+	const unsigned char *p = (const unsigned char *)s, *run;
+	char esc[8];
 
 	sb_addc(b, '"');
-	for (p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			sb_addf(b, "\\%c", *p);
-		else if (*p < 0x20)
-			sb_addf(b, "\\u%04x", *p);
-		else
-			sb_addc(b, *p);
+	for (;;) {
+		for (run = p; *p >= 0x20 && *p != '"' && *p != '\\'; p++)
+			;
+		if (p > run)
+			sb_add(b, run, p - run);
+		if (!*p)
+			break;
+		if (*p == '"' || *p == '\\') {
+			esc[0] = '\\';
+			esc[1] = *p;
+			sb_add(b, esc, 2);
+		} else {
+			snprintf(esc, sizeof esc, "\\u%04x", *p);
+			sb_add(b, esc, 6);
+		}
+		p++;
 	}
 	sb_addc(b, '"');
+}
+
+/* A number as "%.0f" (integers below 1e15) or "%.17g" print it. */
+static void
+canon_num(struct sbuf *b, double d)
+{
+	char buf[32], *p = buf + sizeof buf;
+	unsigned long long u;
+
+	if (d == floor(d) && fabs(d) < 1e15) {
+		u = d < 0 ? (unsigned long long)-(long long)d :
+		    (unsigned long long)d;
+		do
+			*--p = '0' + u % 10;
+		while (u /= 10);
+		if (signbit(d))
+			*--p = '-';	/* "%.0f" prints -0 too */
+		sb_add(b, p, buf + sizeof buf - p);
+	} else {
+		sb_addf(b, "%.17g", d);
+	}
 }
 
 /* JSON with object keys sorted and numbers printed one way. */
@@ -240,11 +272,7 @@ canon(struct sbuf *b, const cJSON *v)
 	} else if (cJSON_IsBool(v)) {
 		sb_adds(b, cJSON_IsTrue(v) ? "true" : "false");
 	} else if (cJSON_IsNumber(v)) {
-		if (v->valuedouble == floor(v->valuedouble) &&
-		    fabs(v->valuedouble) < 1e15)
-			sb_addf(b, "%.0f", v->valuedouble);
-		else
-			sb_addf(b, "%.17g", v->valuedouble);
+		canon_num(b, v->valuedouble);
 	} else if (cJSON_IsString(v)) {
 		json_str(b, v->valuestring);
 	} else if (cJSON_IsArray(v)) {
