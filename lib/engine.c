@@ -35,6 +35,7 @@
 #include "ndjson.h"
 #include "provider.h"
 #include "record.h"
+#include "sha256.h"
 #include "store.h"
 #include "util.h"
 
@@ -334,7 +335,7 @@ engine_request_key(const char *provider, const char *model, const char *prompt,
 	sb_addc(&b, ',');
 	canon(&b, variation);
 	sb_addc(&b, ']');
-	util_sha256_hex(b.s, b.len, key);
+	sha256_hex(b.s, b.len, key);
 }
 
 /* ---- providers ------------------------------------------------------- */
@@ -966,7 +967,7 @@ refmap_path(const char *url)
 {
 	char h[65];
 
-	util_sha256_hex(url, strlen(url), h);
+	sha256_hex(url, strlen(url), h);
 	return easprintf("%s/cache/refs/%.2s/%s", E.c->root, h, h);
 }
 

@@ -13,6 +13,7 @@
 #include "err.h"
 #include "image.h"
 #include "provider.h"
+#include "sha256.h"
 #include "util.h"
 
 static const struct provider *const providers[] = {
@@ -50,7 +51,7 @@ const char *
 ref_sha256(struct ref *r)
 {
 	if (!r->sha256[0])
-		util_sha256_hex(r->data, r->len, r->sha256);
+		sha256_hex(r->data, r->len, r->sha256);
 	return r->sha256;
 }
 
