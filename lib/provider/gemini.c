@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "b64.h"
 #include "err.h"
 #include "provider.h"
 #include "record.h"
@@ -105,20 +106,140 @@ first_text(const cJSON *parts)
 	return NULL;
 }
 
+/* Answers at least this big have their image data cut out before cJSON
+ * reads them: cJSON copies a string a byte at a time (about 2 ms a MB) and
+ * a 1.5 MB image is 2 MB of base64. */
+#define CUT_MIN 4096
+
+struct span {
+	const char *p;
+	size_t len;
+};
+
+/* The end of the JSON string whose text starts at p: its closing quote,
+ * or NULL; *esc set if it holds a backslash escape. */
+static const char *
+str_end(const char *p, const char *end, int *esc)
+{
+	const char *q, *bs;
+
+	for (;;) {
+		if (p >= end || !(q = memchr(p, '"', end - p)))
+			return NULL;
+		if (!(bs = memchr(p, '\\', q - p)))
+			return q;
+		*esc = 1;
+		p = bs + 2;	/* past the escaped character */
+	}
+}
+
+/* The body with the text of every string value of a "data" key replaced
+ * by "#N", N its index in *sp (bytes borrowed from body).  NULL (and
+ * nothing to free) when there is none, or when the body is not plain
+ * enough to be sure: a key or a data value with an escape, a string
+ * that does not end.  cJSON then reads the body as it is. */
+static char *
+cut_data(const char *body, size_t len, struct span **sp, int *nsp,
+    size_t *outlen)
+{
+	const char *p = body, *end = body + len, *q, *r, *copied = body;
+	struct sbuf b = {0};
+	char num[24];
+	int esc, want = 0, cap = 0;
+
+	*sp = NULL;
+	*nsp = 0;
+	while (p < end) {
+		if (*p != '"') {
+			if (*p != ' ' && *p != '\n' && *p != '\r' && *p != '\t')
+				want = 0;	/* a value that is no string */
+			p++;
+			continue;
+		}
+		esc = 0;
+		if (!(q = str_end(p + 1, end, &esc)))
+			goto plain;
+		for (r = q + 1; r < end && (*r == ' ' || *r == '\n' ||
+		    *r == '\r' || *r == '\t'); r++)
+			;
+		if (r < end && *r == ':') {	/* a key */
+			if (esc)
+				goto plain;
+			want = q - p - 1 == 4 && !memcmp(p + 1, "data", 4);
+			p = r + 1;
+			continue;
+		}
+		if (want) {
+			if (esc)
+				goto plain;
+			if (*nsp == cap) {
+				cap = cap ? cap * 2 : 4;
+				*sp = erealloc(*sp, cap * sizeof **sp);
+			}
+			(*sp)[*nsp].p = p + 1;
+			(*sp)[*nsp].len = q - p - 1;
+			sb_add(&b, copied, p + 1 - copied);
+			snprintf(num, sizeof num, "#%d", (*nsp)++);
+			sb_adds(&b, num);
+			copied = q;
+			want = 0;
+		}
+		p = q + 1;
+	}
+	if (!*nsp)
+		goto plain;
+	sb_add(&b, copied, end - copied);
+	*outlen = b.len;
+	return b.s;
+plain:
+	sb_free(&b);
+	free(*sp);
+	*sp = NULL;
+	*nsp = 0;
+	return NULL;
+}
+
+/* The bytes of an inline image: its data string, or where cut_data cut
+ * it out, the span it names. */
+static unsigned char *
+part_bytes(const cJSON *data, const struct span *sp, int nsp, size_t *len)
+{
+	const char *s;
+	char *e;
+	long i;
+
+	if (!cJSON_IsString(data))
+		return NULL;
+	s = data->valuestring;
+	if (sp && s[0] == '#') {
+		i = strtol(s + 1, &e, 10);
+		if (e == s + 1 || *e || i < 0 || i >= nsp)
+			return NULL;
+		return b64_decode(sp[i].p, sp[i].len, len);
+	}
+	return b64_decode(s, strlen(s), len);
+}
+
 static int
 gemini_parse(struct pjob *j, const struct prov_resp *rs)
 {
 	const cJSON *fb, *cands, *c0, *parts, *p, *id, *data;
 	const char *reason, *why, *mime;
 	unsigned char *bytes;
-	size_t len;
-	char *text;
+	struct span *sp = NULL;
+	size_t len, cutlen = 0;
+	char *text, *cut = NULL;
 	cJSON *o;
-	int rc;
+	int rc, nsp = 0;
 
-	o = cJSON_ParseWithLength(rs->body, rs->len);
+	if (rs->len >= CUT_MIN)
+		cut = cut_data(rs->body, rs->len, &sp, &nsp, &cutlen);
+	o = cut ? cJSON_ParseWithLength(cut, cutlen) :
+	    cJSON_ParseWithLength(rs->body, rs->len);
+	free(cut);
 	if (!o || !cJSON_IsObject(o)) {
 		cJSON_Delete(o);
+		free(sp);
 		return prov_fail(j, "bad_response", 1, rs->status,
 		    "gemini: unparsable response (%zu bytes)", rs->len);
 	}
@@ -146,9 +267,8 @@ gemini_parse(struct pjob *j, const struct prov_resp *rs)
 		mime = rec_str(in, "mimeType");
 		if (!mime)
 			mime = rec_str(in, "mime_type");
-		if (!cJSON_IsString(data) || !(bytes = util_b64_decode(
-		    data->valuestring, strlen(data->valuestring), &len)) ||
-		    len == 0) {
+		if (!(bytes = part_bytes(data, sp, nsp, &len)) || len == 0) {
+			free(bytes);
 			rc = prov_fail(j, "bad_response", 1, rs->status,
 			    "gemini: image part is not base64");
 			goto out;
@@ -178,6 +298,7 @@ gemini_parse(struct pjob *j, const struct prov_resp *rs)
 	free(text);
 out:
 	cJSON_Delete(o);
+	free(sp);
 	return rc;
 }
 
