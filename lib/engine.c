@@ -619,6 +619,18 @@ write_cb(char *p, size_t sz, size_t n, void *arg)
 		x->too_large = 1;
 		return 0;
 	}
+	if (!x->resp.cap) {
+		/* the announced size at once (a 2 MB answer was a dozen
+		 * reallocs from 256 bytes up), within reason */
+		curl_off_t cl = -1;
+
+		if (curl_easy_getinfo(x->h, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T,
+		    &cl) == CURLE_OK && cl > 0 && (size_t)cl < x->max_resp &&
+		    cl <= (64 << 20)) {
+			x->resp.s = emalloc((size_t)cl + 1);
+			x->resp.cap = (size_t)cl + 1;
+		}
+	}
 	/* sb_add grows geometrically: a 10 MB answer is few reallocs */
 	sb_add(&x->resp, p, n);
 	return n;
