@@ -24,6 +24,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -88,6 +89,7 @@ struct xfer {
 	int too_large;
 	double retry_after_ms;
 	char *req_id;
+	double t0;		/* sent (ms) */
 	char errbuf[CURL_ERROR_SIZE];
 	struct xfer *prev, *next;
 };
@@ -138,6 +140,7 @@ static struct {
 	long n_done, n_failed, n_cached;
 	double t_start, progress_due;
 	int progress_on;
+	double lat_ms;		/* moving mean of a request's time */
 } E;
 
 static void job_finish(struct job *j);
@@ -809,6 +812,7 @@ xfer_start(struct xfer *x)
 	if (E.xfers)
 		E.xfers->prev = x;
 	E.xfers = x;
+	x->t0 = now_ms();
 	if (curl_multi_add_handle(E.multi, h) != CURLM_OK)
 		die(EXIT_FATAL, "curl_multi_add_handle failed");
 }
@@ -1529,6 +1533,9 @@ job_answered(struct xfer *x, CURLcode cc)
 	j->xf = NULL;
 	refs_sending(j, 0);
 	reset_fail(j);
+	/* the moving mean of request times, for coalesce() */
+	E.lat_ms = E.lat_ms ? 0.95 * E.lat_ms + 0.05 * (now_ms() - x->t0) :
+	    now_ms() - x->t0;
 	curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &rs.status);
 	if (cc != CURLE_OK) {
 		if (x->too_large)
@@ -2219,6 +2226,32 @@ teardown(void)
 	close(E.ep);
 }
 
+/* With many requests out, each answer woke the loop on its own: at 512
+ * in flight and 1 s answers, a wake-up (a context switch) per request
+ * was a quarter of the CPU.  When the last wake-up had few events, wait
+ * a little before the next epoll_wait so answers arriving meanwhile are
+ * handled together: 0.5 % of the mean request time (10 ms at most; a
+ * slot waits half that on average, 0.25 % of throughput), never past a
+ * due timer (w).  Fewer than 32 requests out: no waiting. */
+static int
+coalesce(int w, int last)
+{
+	struct timespec ts;
+	double d = E.lat_ms / 200;
+
+	if (w <= 0 || last <= 0 || last >= 16 || E.inflight < 32 ||
+	    E.stopping || d < 1)
+		return w;
+	if (d > 10)
+		d = 10;
+	if (d > w)
+		d = w;
+	ts.tv_sec = 0;
+	ts.tv_nsec = (long)(d * 1e6);
+	nanosleep(&ts, NULL);
+	return 0;
+}
+
 int
 engine_run(const struct engine_conf *c, struct nd_reader *r)
 {
@@ -2227,6 +2260,7 @@ engine_run(const struct engine_conf *c, struct nd_reader *r)
 	int n, i, running, rc;
 
 	setup(c, r);
+	n = 0;
 	for (;;) {
 		read_input();
 		dispatch();
@@ -2238,7 +2272,7 @@ engine_run(const struct engine_conf *c, struct nd_reader *r)
 		}
 		if (E.progress_on && now_ms() >= E.progress_due)
 			progress(0);
-		n = epoll_wait(E.ep, evs, 64, wait_ms());
+		n = epoll_wait(E.ep, evs, 64, coalesce(wait_ms(), n));
 		if (n < 0 && errno != EINTR)
 			die(EXIT_FATAL, "epoll_wait:");
 		for (i = 0; i < n; i++) {
