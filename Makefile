@@ -9,7 +9,7 @@ DESTDIR ?=
 
 # Build folder: build/ normally, build/asan for the sanitizer run.
 B ?= build
-PKGS = libcurl libcjson vips
+PKGS = libcurl libcjson vips libcrypto
 CC ?= cc
 OPT ?= -O2 -g
 SAN ?=
@@ -37,7 +37,7 @@ UNITS := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 # Debian packages: build, test and demo needs ("make deps" installs the
 # missing ones; make test and make demo run it first).
 DEB_PKGS = gcc make pkg-config libcurl4-openssl-dev libcjson-dev libvips-dev \
-	jq parallel curl python3 postgresql chromium openssh-client \
+	jq parallel curl python3 postgresql chromium openssh-client libssl-dev \
 	openssh-server procps libvips-tools
 
 .PHONY: all test test-fast demo bench install uninstall clean deps check-deps

@@ -8,16 +8,13 @@
 #include <glib.h>
 
 #include "err.h"
+#include "sha256.h"
 #include "util.h"
 
 void
 util_sha256_hex(const void *data, size_t len, char out[65])
 {
-	gchar *h = g_compute_checksum_for_data(G_CHECKSUM_SHA256, data, len);
-
-	memcpy(out, h, 64);
-	out[64] = '\0';
-	g_free(h);
+	sha256_hex(data, len, out);
 }
 
 char *

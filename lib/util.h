@@ -1,4 +1,5 @@
-/* util: hashing, UUIDs, base64 (GLib), growable strings, UTF-8 repair. */
+/* util: hashing (libcrypto), UUIDs and base64 (GLib), growable strings,
+ * UTF-8 repair. */
 #ifndef BG_UTIL_H
 #define BG_UTIL_H
 
