@@ -50,6 +50,7 @@
 #define PROGRESS_MS 500
 #define FLAT_MAX (16 * 1024)	/* bodies copied into one buffer */
 #define READ_BATCH 256		/* input lines per turn of the loop */
+#define BIG_BODY (64 * 1024)	/* bodies that take several turns */
 
 enum { R_LOADING, R_READY, R_FAILED };
 enum { J_REFS, J_READY, J_SEND, J_DELAY, J_BACKOFF };
@@ -90,6 +91,7 @@ struct xfer {
 	double retry_after_ms;
 	char *req_id;
 	double t0;		/* sent (ms) */
+	int busy;		/* counted in E.busy */
 	char errbuf[CURL_ERROR_SIZE];
 	struct xfer *prev, *next;
 };
@@ -141,6 +143,7 @@ static struct {
 	double t_start, progress_due;
 	int progress_on;
 	double lat_ms;		/* moving mean of a request's time */
+	int busy;		/* transfers moving a big body */
 } E;
 
 static void job_finish(struct job *j);
@@ -612,6 +615,18 @@ timer_cb(CURLM *m, long ms, void *userp)
 	return 0;
 }
 
+/* x starts (on = 1) or stops moving a big body, which coalesce() must
+ * not slow down. */
+static void
+xfer_busy(struct xfer *x, int on)
+{
+	if (on && !x->busy)
+		E.busy++;
+	else if (!on && x->busy)
+		E.busy--;
+	x->busy = on;
+}
+
 static size_t
 write_cb(char *p, size_t sz, size_t n, void *arg)
 {
@@ -636,6 +651,8 @@ write_cb(char *p, size_t sz, size_t n, void *arg)
 	}
 	/* sb_add grows geometrically: a 10 MB answer is few reallocs */
 	sb_add(&x->resp, p, n);
+	if (x->resp.len >= BIG_BODY)
+		xfer_busy(x, 1);	/* until the end */
 	return n;
 }
 
@@ -698,6 +715,8 @@ read_cb(char *buf, size_t sz, size_t n, void *arg)
 			x->segoff = 0;
 		}
 	}
+	if (x->seg == rq->nseg)
+		xfer_busy(x, 0);	/* all of it handed over */
 	return got;
 }
 
@@ -717,6 +736,7 @@ seek_cb(void *arg, curl_off_t off, int origin)
 	}
 	x->seg = i;
 	x->segoff = i < x->rq.nseg ? (size_t)off : 0;
+	xfer_busy(x, x->seg < x->rq.nseg);
 	return off > 0 && i == x->rq.nseg ? CURL_SEEKFUNC_FAIL :
 	    CURL_SEEKFUNC_OK;
 }
@@ -774,6 +794,7 @@ xfer_start(struct xfer *x)
 	x->rq.headers = curl_slist_append(x->rq.headers, "Expect:");
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, x->rq.headers);
 	if (x->rq.mime) {
+		xfer_busy(x, 1);	/* no way to see its end: all along */
 		curl_easy_setopt(h, CURLOPT_MIMEPOST, x->rq.mime);
 	} else if (x->rq.has_body && prov_body_len(&x->rq) <= FLAT_MAX) {
 		/* small: one buffer lets headers and body go in one send */
@@ -791,6 +812,7 @@ xfer_start(struct xfer *x)
 		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
 		curl_easy_setopt(h, CURLOPT_POSTFIELDS, x->flat);
 	} else if (x->rq.has_body) {
+		xfer_busy(x, 1);	/* until read_cb has given it all */
 		curl_easy_setopt(h, CURLOPT_POST, 1L);
 		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
 		    (curl_off_t)prov_body_len(&x->rq));
@@ -826,6 +848,7 @@ xfer_free(struct xfer *x)
 		E.xfers = x->next;
 	if (x->next)
 		x->next->prev = x->prev;
+	xfer_busy(x, 0);
 	curl_multi_remove_handle(E.multi, x->h);
 	prov_req_free(&x->rq);
 	easy_put(x->h);
@@ -2231,21 +2254,21 @@ teardown(void)
 
 /* With many requests out, each answer woke the loop on its own: at 512
  * in flight and 1 s answers, a wake-up (a context switch) per request
- * was a quarter of the CPU.  When the last turn finished requests and
- * moved no body that is still going out or coming in (waiting would slow
- * those: 1 MB references, big answers), wait a little before the next
- * epoll_wait so answers arriving meanwhile are handled together:
- * 0.5 % of the mean request time (10 ms at most; a slot waits half that
- * on average, 0.25 % of throughput), never past a due timer (w).  Fewer
- * than 32 requests out: no waiting. */
+ * was a quarter of the CPU.  When the last wake-up had few events and no
+ * transfer is moving a big body (waiting would slow those: 1 MB
+ * references going out, big answers coming in), wait a little before
+ * the next epoll_wait so answers arriving meanwhile are handled
+ * together: 0.5 % of the mean request time (10 ms at most; a slot waits
+ * half that on average, 0.25 % of throughput), never past a due timer
+ * (w).  Fewer than 32 requests out: no waiting. */
 static int
-coalesce(int w, int only_answers)
+coalesce(int w, int last)
 {
 	struct timespec ts;
 	double d = E.lat_ms / 200;
 
-	if (w <= 0 || !only_answers || E.inflight < 32 || E.stopping ||
-	    d < 1)
+	if (w <= 0 || last <= 0 || last >= 16 || E.busy || E.inflight < 32 ||
+	    E.stopping || d < 1)
 		return w;
 	if (d > 10)
 		d = 10;
@@ -2262,9 +2285,10 @@ engine_run(const struct engine_conf *c, struct nd_reader *r)
 {
 	struct epoll_event evs[64];
 	struct signalfd_siginfo si;
-	int n, i, running, rc, nsock, sending, done, only_answers = 0;
+	int n, i, running, rc;
 
 	setup(c, r);
+	n = 0;
 	for (;;) {
 		read_input();
 		dispatch();
@@ -2276,11 +2300,9 @@ engine_run(const struct engine_conf *c, struct nd_reader *r)
 		}
 		if (E.progress_on && now_ms() >= E.progress_due)
 			progress(0);
-		n = epoll_wait(E.ep, evs, 64, coalesce(wait_ms(),
-		    only_answers));
+		n = epoll_wait(E.ep, evs, 64, coalesce(wait_ms(), n));
 		if (n < 0 && errno != EINTR)
 			die(EXIT_FATAL, "epoll_wait:");
-		nsock = sending = 0;
 		for (i = 0; i < n; i++) {
 			int fd = evs[i].data.fd;
 
@@ -2305,9 +2327,6 @@ engine_run(const struct engine_conf *c, struct nd_reader *r)
 
 				curl_multi_socket_action(E.multi, fd, f,
 				    &running);
-				nsock++;
-				if (evs[i].events & EPOLLOUT)
-					sending = 1;	/* a body going out */
 			}
 		}
 		if (E.curl_due >= 0 && now_ms() >= E.curl_due) {
@@ -2315,13 +2334,7 @@ engine_run(const struct engine_conf *c, struct nd_reader *r)
 			curl_multi_socket_action(E.multi, CURL_SOCKET_TIMEOUT,
 			    0, &running);
 		}
-		/* a turn of answers only, or one with none that moved no
-		 * body (a timer's) after such a turn */
-		done = check_done();
-		if (sending || (nsock > 0 && !done))
-			only_answers = 0;
-		else if (done > 0)
-			only_answers = 1;
+		check_done();
 		run_timers();
 	}
 	if (E.stopping)
