@@ -15,6 +15,7 @@
 
 #include "err.h"
 #include "filing.h"
+#include "store.h"
 #include "ndjson.h"
 #include "record.h"
 
@@ -221,28 +222,6 @@ tmp_abort(int dfd, int fd, char *tmp)
 	errno = saved;
 }
 
-static int
-write_all(int fd, const void *data, size_t len)
-{
-	const char *p = data;
-	ssize_t n;
-
-	while (len > 0) {
-		n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		if (n == 0) {
-			errno = ENOSPC;
-			return -1;
-		}
-		p += n;
-		len -= n;
-	}
-	return 0;
-}
-
 int
 filing_write_new(int dfd, const char *name, const void *data, size_t len,
     int sync)
@@ -252,7 +231,7 @@ filing_write_new(int dfd, const char *name, const void *data, size_t len,
 
 	if (fd < 0)
 		return -1;
-	if (write_all(fd, data, len) < 0 || (sync && fsync(fd) < 0)) {
+	if (store_write_all(fd, data, len) < 0 || (sync && fsync(fd) < 0)) {
 		tmp_abort(dfd, fd, tmp);
 		return -1;
 	}
@@ -274,7 +253,7 @@ copy_new(int dfd, const char *name, int srcfd)
 		n = pread(srcfd, buf, sizeof buf, off);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0 || (n > 0 && write_all(fd, buf, n) < 0)) {
+		if (n < 0 || (n > 0 && store_write_all(fd, buf, n) < 0)) {
 			tmp_abort(dfd, fd, tmp);
 			return -1;
 		}

@@ -65,8 +65,8 @@ store_mkparent(const char *path)
 	return rc;
 }
 
-static int
-write_all(int fd, const void *data, size_t len)
+int
+store_write_all(int fd, const void *data, size_t len)
 {
 	const char *p = data;
 	ssize_t n;
@@ -77,6 +77,10 @@ write_all(int fd, const void *data, size_t len)
 			continue;
 		if (n < 0)
 			return -1;
+		if (n == 0) {
+			errno = ENOSPC;
+			return -1;
+		}
 		p += n;
 		len -= n;
 	}
@@ -147,7 +151,7 @@ store_write_atomic(const char *path, const void *data, size_t len)
 
 	if ((fd = open_temp(path, &tmp)) < 0)
 		goto fail;
-	if (write_all(fd, data, len) < 0 || fsync(fd) < 0)
+	if (store_write_all(fd, data, len) < 0 || fsync(fd) < 0)
 		goto fail;
 	if (!tmp) {
 		/* a name only now that the bytes are all there and synced:

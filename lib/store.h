@@ -13,6 +13,10 @@ int store_mkdirs(const char *path);
 /* mkdir -p of the folder that holds path. */
 int store_mkparent(const char *path);
 
+/* write(2) all of data to fd, retrying on EINTR; 0 or -1 with errno
+ * (ENOSPC for a write that wrote nothing). */
+int store_write_all(int fd, const void *data, size_t len);
+
 /* Write data to path atomically: an unnamed temp file (O_TMPFILE) in the
  * same folder, fsync'd, then linked as path if path is new, else linked
  * under a temp name and rename(2)d over it (a named temp file where
