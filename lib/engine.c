@@ -36,7 +36,6 @@
 #include "ndjson.h"
 #include "provider.h"
 #include "record.h"
-#include "sha256.h"
 #include "store.h"
 #include "util.h"
 
@@ -341,7 +340,7 @@ engine_request_key(const char *provider, const char *model, const char *prompt,
 	sb_addc(&b, ',');
 	canon(&b, variation);
 	sb_addc(&b, ']');
-	sha256_hex(b.s, b.len, key);
+	util_sha256_hex(b.s, b.len, key);
 }
 
 /* ---- providers ------------------------------------------------------- */
@@ -1006,7 +1005,7 @@ refmap_path(const char *url)
 {
 	char h[65];
 
-	sha256_hex(url, strlen(url), h);
+	util_sha256_hex(url, strlen(url), h);
 	return easprintf("%s/cache/refs/%.2s/%s", E.c->root, h, h);
 }
 

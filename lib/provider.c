@@ -13,7 +13,6 @@
 #include "err.h"
 #include "image.h"
 #include "provider.h"
-#include "sha256.h"
 #include "util.h"
 
 static const struct provider *const providers[] = {
@@ -51,7 +50,7 @@ const char *
 ref_sha256(struct ref *r)
 {
 	if (!r->sha256[0])
-		sha256_hex(r->data, r->len, r->sha256);
+		util_sha256_hex(r->data, r->len, r->sha256);
 	return r->sha256;
 }
 

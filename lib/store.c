@@ -11,7 +11,6 @@
 
 #include "err.h"
 #include "ndjson.h"
-#include "sha256.h"
 #include "store.h"
 #include "util.h"
 
@@ -247,7 +246,7 @@ store_put_object(const char *root, const void *data, size_t len,
 	char *path;
 	int rc = 0;
 
-	sha256_hex(data, len, sha);
+	util_sha256_hex(data, len, sha);
 	*rel = easprintf("objects/%.2s/%s.%s", sha, sha, ext);
 	path = easprintf("%s/%s", root, *rel);
 	/* content-addressed: an object of the right size is already right */

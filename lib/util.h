@@ -1,5 +1,5 @@
-/* util: hashing (libcrypto), UUIDs and base64 (GLib), growable strings,
- * UTF-8 repair. */
+/* util: SHA-256 and base64 (libcrypto, GLib), UUIDs (GLib), growable
+ * strings, UTF-8 repair. */
 #ifndef BG_UTIL_H
 #define BG_UTIL_H
 

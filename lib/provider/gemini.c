@@ -3,7 +3,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "b64.h"
 #include "err.h"
 #include "provider.h"
 #include "record.h"
@@ -215,9 +214,9 @@ part_bytes(const cJSON *data, const struct span *sp, int nsp, size_t *len)
 		i = strtol(s + 1, &e, 10);
 		if (e == s + 1 || *e || i < 0 || i >= nsp)
 			return NULL;
-		return b64_decode(sp[i].p, sp[i].len, len);
+		return util_b64_decode(sp[i].p, sp[i].len, len);
 	}
-	return b64_decode(s, strlen(s), len);
+	return util_b64_decode(s, strlen(s), len);
 }
 
 static int

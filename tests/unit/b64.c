@@ -1,17 +1,37 @@
-/* Unit tests for b64_decode: the same bytes as util_b64_decode. */
+/* Unit tests for util_b64_decode: its libcrypto fast path gives the same
+ * bytes and refusals as GLib's decoder with the alphabet check. */
 #include <stdlib.h>
 
-#include "b64.h"
+#include <glib.h>
+
 #include "util.h"
 #include "test.h"
 
 static int bad;
 
+/* The reference: GLib's step decoder after refusing what it would skip. */
+static unsigned char *
+ref_decode(const char *text, size_t len, size_t *outlen)
+{
+	unsigned char *out;
+	gint state = 0;
+	guint save = 0;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (!(g_ascii_isalnum(text[i]) || text[i] == '+' || text[i] == '/' ||
+		    text[i] == '=' || text[i] == '\n' || text[i] == '\r'))
+			return NULL;
+	out = malloc(len / 4 * 3 + 4);
+	*outlen = g_base64_decode_step(text, len, out, &state, &save);
+	return out;
+}
+
 static void
 same(const char *s, size_t n, const char *what)
 {
 	size_t la = 0, lb = 0;
-	unsigned char *a = b64_decode(s, n, &la), *b = util_b64_decode(s, n, &lb);
+	unsigned char *a = util_b64_decode(s, n, &la), *b = ref_decode(s, n, &lb);
 
 	if (!!a != !!b || (a && (la != lb || memcmp(a, b, la)))) {
 		if (!bad++)
@@ -47,6 +67,6 @@ main(void)
 	}
 	for (i = 0; i < sizeof odd / sizeof *odd; i++)
 		same(odd[i], strlen(odd[i]), "an odd form");
-	CHECK(!bad, "b64_decode decodes (and refuses) as util_b64_decode does");
+	CHECK(!bad, "util_b64_decode decodes (and refuses) as GLib does");
 	return t_failed;
 }
