@@ -15,19 +15,21 @@ BG_ROOT=$T/one bg-generate -j 8 jobs.ndjson | BG_ROOT=$T/one bg-file >one.ndjson
 # 2. four local processes
 BG_ROOT=$T/par parallel --pipe -N 5 -j 4 bg-generate -j 4 <jobs.ndjson | BG_ROOT=$T/par bg-file >par.ndjson
 # 3. two "hosts": a fake ssh runs the command in a folder of its own, with
-# a store of its own, so only the inline bytes come back
+# a store of its own, so only the inline bytes come back; like sshd it sets
+# SHELL (GNU parallel's remote side runs the job with $SHELL; CI has none)
 cat >fakessh <<X
 #!/bin/sh
 while [ \$# -gt 0 ]; do case \$1 in -*) shift;; *) break;; esac; done
 host=\$1; shift; [ "\$1" = -- ] && shift
 echo "\$host" >>$T/hosts-used
 mkdir -p $T/hosts/\$host && cd $T/hosts/\$host || exit 255
-BG_ROOT=$T/hosts/\$host/store exec sh -c "\$*"
+SHELL=/bin/sh BG_ROOT=$T/hosts/\$host/store exec /bin/sh -c "\$*"
 X
 chmod +x fakessh
 printf '2/hostA\n2/hostB\n' >sshlogins
 parallel --pipe -N 5 --ssh "$T/fakessh" --sshloginfile sshlogins bg-generate --inline -j 4 \
 	<jobs.ndjson 2>ssh.err | BG_ROOT=$T/ssh bg-file >ssh.ndjson
+[ -s ssh.ndjson ] || sed 's/^/# ssh.err: /' ssh.err | head -20
 check "both simulated hosts were used" [ "$(sort -u hosts-used | wc -l)" -eq 2 ]
 
 for w in one par ssh; do
