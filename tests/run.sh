@@ -33,7 +33,7 @@ selected() { [ -z "${TESTS:-}" ] || echo "$1" | grep -Eq "$TESTS"; }
 for build in "$@"; do
 	label=$(basename "$build")
 	bindir=$(cd "$top/$build/bin" && pwd) || exit 2
-	export PATH="$bindir:$top/scripts:$PATH" TOP="$top" BUILD="$top/$build"
+	export PATH="$bindir:$top/scripts:$PATH:/usr/sbin:/sbin" TOP="$top" BUILD="$top/$build"
 	export BG_TEST_SAN=0
 	case $build in *asan*)
 		BG_TEST_SAN=1
