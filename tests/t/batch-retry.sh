@@ -7,11 +7,11 @@ img=$(ls "$TOP"/examples/images/*.png | head -1)
 for i in 1 2 3; do
 	printf '{"product_id":"p","variant_id":"v%d","title":"Mug %d","variant_title":"x","image_url":"%s"}\n' $i $i "$img"
 done >cat.ndjson
-# v2's prompt fails twice with 503 (retryable), then succeeds
 cat >s.json <<'X'
 {"name":"Retry","provider":"gemini","model":"m","variations":1,
  "prompt":"Photo of {title}", "input":{"aspect_ratio":"1:1"}}
 X
+# v2's prompt fails twice with 503 (retryable), then succeeds
 sed 's/"Mug 2"/"Mug 2 [[fault:503*2]]"/' cat.ndjson >cat2.ndjson
 bg-batch -c cat2.ndjson -s s.json -d b --max-attempts 1 --retry 3 >out 2>err
 is "exit 0: every job succeeded in the end" "$?" 0
