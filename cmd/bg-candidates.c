@@ -5,7 +5,7 @@
  * variant_id or product_id) from the operands or stdin, and/or takes
  * --all and --product; joins each variant with the catalog, the store's
  * history.ndjson and uploads.ndjson; writes one candidate record per
- * variant (DESIGN.md "candidate") with a default `selected` list, or a
+ * variant (doc/contract.md "candidate") with a default `selected` list, or a
  * failed record (not_found, invalid_record, bad_json).  --summary writes
  * per-slot counts instead.
  *

@@ -4,7 +4,7 @@
 
 #include <stddef.h>
 
-/* Exit codes, DESIGN.md "Exit status". */
+/* Exit codes, doc/contract.md "Exit status". */
 enum {
 	EXIT_DONE = 0,		/* stream processed */
 	EXIT_BADLINES = 1,	/* processed, some lines were not valid records */

@@ -137,7 +137,7 @@ struct prov_output {
 };
 
 struct prov_fail {
-	const char *code;	/* DESIGN.md error code (static string) */
+	const char *code;	/* doc/contract.md error code (static string) */
 	int retryable;
 	long http_status;	/* 0 when none */
 	double retry_after_ms;	/* -1 when none */
@@ -232,7 +232,7 @@ void prov_set_request_id(struct pjob *j, const char *id);
  * record's usage; NULL or a non-object is ignored. */
 void prov_usage(struct pjob *j, const cJSON *usage);
 
-/* The generic mapping of an HTTP status (DESIGN.md "Providers"):
+/* The generic mapping of an HTTP status (doc/contract.md "Providers"):
  * 400 bad_request, 401/403 auth, 404 bad_request, 408/409/429 and 5xx
  * retryable, Retry-After copied; message from msg (may be NULL). */
 void prov_classify_http(struct pjob *j, const struct prov_resp *rs,

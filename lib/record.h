@@ -1,4 +1,4 @@
-/* record: field access and error records (DESIGN.md "Records"). */
+/* record: field access and error records (doc/contract.md "Records"). */
 #ifndef BG_RECORD_H
 #define BG_RECORD_H
 

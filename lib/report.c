@@ -815,7 +815,7 @@ text_error_table(struct sbuf *o, const struct rp_stats *s)
 	}
 }
 
-/* What to run next: the retry pipeline of DESIGN.md when something can be
+/* What to run next: the retry pipeline of doc/contract.md when something can be
  * retried, the follow command when jobs are still pending. */
 static void
 text_next(struct sbuf *o, const struct rp_stats *s, const char *results,

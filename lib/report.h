@@ -1,5 +1,5 @@
 /* report: aggregate batch records into per-job state and batch summaries
- * (DESIGN.md "report").  Memory grows with the number of jobs, never with
+ * (doc/contract.md "report").  Memory grows with the number of jobs, never with
  * the size of the records: only the few fields a report shows are kept. */
 #ifndef BG_REPORT_H
 #define BG_REPORT_H
@@ -119,7 +119,7 @@ enum rp_status rp_variant_status(const struct report *r, int v);
 
 enum rp_by { RP_BY_NONE, RP_BY_VARIANT, RP_BY_PRODUCT, RP_BY_ERROR };
 
-/* The report record (DESIGN.md "report") plus "variants"/"products" rows
+/* The report record (doc/contract.md "report") plus "variants"/"products" rows
  * for --by.  cJSON_Delete it. */
 cJSON *rp_json(const struct report *r, enum rp_by by);
 

@@ -1,4 +1,4 @@
-/* settings: load, validate and render (DESIGN.md "settings file"). */
+/* settings: load, validate and render (doc/contract.md "settings file"). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -24,7 +24,7 @@ struct settings {
 	int nparts;
 };
 
-/* The aspect ratios every provider understands (PROVIDERS.md §1.4). */
+/* The aspect ratios every provider understands (doc/providers.md §1.4). */
 extern const char *const settings_ratios[];
 int settings_ratio_ok(const char *r);
 

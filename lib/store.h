@@ -1,4 +1,4 @@
-/* store: the content-addressed store under --root (DESIGN.md "The store"). */
+/* store: the content-addressed store under --root (doc/contract.md "The store"). */
 #ifndef BG_STORE_H
 #define BG_STORE_H
 

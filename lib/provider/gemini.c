@@ -1,5 +1,5 @@
 /* gemini: Google's generateContent with inline reference images
- * (PROVIDERS.md section 1).  One request per attempt. */
+ * (doc/providers.md section 1).  One request per attempt. */
 #include <stdlib.h>
 #include <string.h>
 

@@ -1,4 +1,4 @@
-/* openai: the OpenAI Images API (PROVIDERS.md section 2).  With reference
+/* openai: the OpenAI Images API (doc/providers.md section 2).  With reference
  * images: POST /v1/images/edits as multipart/form-data, one image[] part
  * per image streamed from the shared reference bytes; without: POST
  * /v1/images/generations as JSON.  Both answer synchronously with

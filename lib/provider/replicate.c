@@ -1,4 +1,4 @@
-/* replicate: Replicate's predictions API (PROVIDERS.md section 3).  A job is
+/* replicate: Replicate's predictions API (doc/providers.md section 3).  A job is
  * a small state machine over several requests, all within the engine's
  * event loop (PROV_NEXT, never a blocking sleep):
  *

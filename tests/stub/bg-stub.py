@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """bg-stub: a loopback HTTP/1.1 server that speaks the Gemini, OpenAI Images
-and Replicate protocols (PROVIDERS.md sections 1-3) with configurable latency
+and Replicate protocols (doc/providers.md sections 1-3) with configurable latency
 and fault injection, and logs every request it receives as NDJSON.
 
 Standard library only (asyncio streams).  It binds 127.0.0.1 and runs until
@@ -34,7 +34,7 @@ MAX_BODY = 512 << 20		# refuse request bodies above this (413)
 MAX_HEAD = 256 << 10		# request line + headers; also the reader limit
 MAX_PREDICTIONS = 100000	# oldest predictions are forgotten beyond this
 
-# PROVIDERS.md section 1.4, 2.5-flash-image column.
+# doc/providers.md section 1.4, 2.5-flash-image column.
 RATIOS = {
 	"1:1": (1024, 1024), "2:3": (832, 1248), "3:2": (1248, 832),
 	"3:4": (864, 1184), "4:3": (1184, 864), "4:5": (896, 1152),
