@@ -51,6 +51,7 @@ rp_free(struct report *r)
 	for (i = 0; i < r->njobs; i++) {
 		free(r->jobs[i].message);
 		free(r->jobs[i].outputs);
+		free(r->jobs[i].shas);
 	}
 	for (i = 0; i < r->nvariants; i++) {
 		free(r->variants[i].jobs);
@@ -271,8 +272,11 @@ job_apply(struct report *r, struct rp_job *j, const cJSON *rec,
 	cJSON_ArrayForEach(it, outs) {
 		if (!(s = rec_str(it, "path")) || j->noutputs == MAX_OUTPUTS)
 			continue;
-		if (!j->outputs)
+		if (!j->outputs) {
 			j->outputs = ecalloc(MAX_OUTPUTS, sizeof *j->outputs);
+			j->shas = ecalloc(MAX_OUTPUTS, sizeof *j->shas);
+		}
+		j->shas[j->noutputs] = rp_intern(r, rec_str(it, "sha256"));
 		j->outputs[j->noutputs++] = rp_intern(r, s);
 	}
 }

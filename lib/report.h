@@ -48,11 +48,15 @@ struct rp_job {
 	const char *code;	/* error.code of the winning record */
 	char *message;		/* error.message (owned, bounded), or NULL */
 	const char **outputs;	/* outputs[].path (only with keep_paths) */
+	const char **shas;	/* outputs[].sha256 beside them, or NULL */
 	int noutputs;
 };
 
+struct dc_set;
+
 struct report {
 	int keep_paths;		/* keep image paths, for the HTML page */
+	struct dc_set *decisions;	/* caller: review decisions, or NULL */
 	struct rp_batch *batches;
 	struct rp_variant *variants;
 	struct rp_job *jobs;

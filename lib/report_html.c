@@ -9,7 +9,9 @@
 
 #include "err.h"
 #include "report.h"
+#include "page_assets.h"
 #include "report_html.h"
+#include "report_review.h"
 #include "store.h"
 #include "thumb.h"
 #include "util.h"
@@ -128,6 +130,7 @@ static const char script[] =
 
 /* Where things are, for one page. */
 struct page {
+	const struct report *r;
 	const char *root;	/* the store, outputs[].path is under it */
 	const char *assets;	/* the thumbnail folder */
 	const char *assets_url;	/* the same, relative to the page */
@@ -214,7 +217,10 @@ job_figures(struct sbuf *o, const struct page *pg, const struct rp_job *j)
 	int i;
 
 	for (i = 0; i < j->noutputs || (i == 0 && !j->noutputs); i++) {
-		sb_addf(o, "<figure class=\"job %s\">", st);
+		sb_addf(o, "<figure class=\"job %s\"", st);
+		if (j->noutputs && safe_rel(j->outputs[i]))
+			rv_figure_attrs(o, pg->r, j, i);
+		sb_adds(o, ">");
 		if (j->noutputs && safe_rel(j->outputs[i])) {
 			file = easprintf("%s/%s", pg->root, j->outputs[i]);
 			href = pg->root_url ? easprintf("%s/%s", pg->root_url,
@@ -235,7 +241,10 @@ job_figures(struct sbuf *o, const struct page *pg, const struct rp_job *j)
 		sb_adds(o, st);
 		if (j->cached)
 			sb_adds(o, " (cached)");
-		sb_adds(o, "</figcaption></figure>");
+		sb_adds(o, "</figcaption>");
+		if (j->noutputs && safe_rel(j->outputs[i]))
+			rv_controls(o, pg->r, j, i);
+		sb_adds(o, "</figure>");
 	}
 }
 
@@ -247,7 +256,9 @@ card(struct sbuf *o, const struct report *r, int vi, const struct page *pg)
 	const struct rp_job *j;
 	int i;
 
-	sb_addf(o, "<article class=\"card %s\" data-status=\"%s\">\n", st, st);
+	sb_addf(o, "<article class=\"card %s\" data-status=\"%s\"", st, st);
+	rv_card_attrs(o, r, v);
+	sb_adds(o, ">\n");
 	sb_addf(o, "<span class=\"badge %s\">%s</span>", st, st);
 	sb_adds(o, "<h3>");
 	html_esc(o, v->title ? v->title : v->variant_id ? v->variant_id :
@@ -347,7 +358,9 @@ header(struct sbuf *o, const struct report *r, const struct rp_stats *s)
 			sb_addf(o, "<button data-f=\"%s\">%s (%ld)</button>",
 			    rp_status_name[shown[k]], rp_status_name[shown[k]],
 			    nv[shown[k]]);
+	rv_nav(o, r);
 	sb_adds(o, "</nav>\n");
+	rv_toolbar(o, r);
 	if (s->nerrs) {
 		sb_adds(o, "<table class=\"errors\"><tr><th>error</th>"
 		    "<th>jobs</th><th>example</th></tr>\n");
@@ -370,7 +383,7 @@ void
 rp_html(const struct report *r, const char *root, const char *root_url,
     const char *assets, const char *assets_url, int refresh, struct sbuf *o)
 {
-	struct page pg = {root, assets, assets_url, root_url};
+	struct page pg = {r, root, assets, assets_url, root_url};
 	struct rp_stats s;
 	const struct rp_batch *b;
 	char now[32];
@@ -385,6 +398,7 @@ rp_html(const struct report *r, const char *root, const char *root_url,
 	sb_adds(o, "<meta name=\"viewport\" content=\"width=device-width\">\n"
 	    "<title>bg-report</title>\n<style>");
 	sb_adds(o, css);
+	sb_adds(o, rv_css);
 	sb_adds(o, "</style></head>\n<body>\n");
 	header(o, r, &s);
 	for (k = 0; k < r->nbatches; k++) {
@@ -407,6 +421,7 @@ rp_html(const struct report *r, const char *root, const char *root_url,
 	    refresh > 0 ? " · refreshing while the batch runs" : "");
 	sb_adds(o, "<script>");
 	sb_adds(o, script);
+	sb_adds(o, rv_js);
 	sb_adds(o, "</script>\n</body></html>\n");
 	rp_stats_free(&s);
 }
