@@ -38,8 +38,7 @@ html_esc(struct sbuf *o, const char *s)
 	}
 }
 
-/* Percent-encode a path for a relative URL (keeps '/'). */
-static void
+void
 url_esc(struct sbuf *o, const char *s)
 {
 	static const char hex[] = "0123456789ABCDEF";
