@@ -38,7 +38,7 @@ UNITS := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 # missing ones; make test and make demo run it first).
 DEB_PKGS = gcc make pkg-config libcurl4-openssl-dev libcjson-dev libvips-dev \
 	jq parallel curl python3 postgresql chromium openssh-client libssl-dev \
-	openssh-server procps libvips-tools
+	openssh-server procps libvips-tools nodejs
 
 .PHONY: all test test-fast demo bench install uninstall clean deps check-deps
 all: $(BINS) $(UNITS)
@@ -69,6 +69,11 @@ deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
 		apt-get install -y -qq --no-install-recommends $$missing >/dev/null || exit 1; \
 	fi
+	@# the browser tests' pinned npm packages (tests/browser/package-lock.json)
+	@command -v npm >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -qq --no-install-recommends npm >/dev/null; } || exit 1
+	@cd tests/browser && if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then \
+		npm ci --no-audit --no-fund --loglevel=error && touch node_modules; fi
 
 # The whole suite, then again under AddressSanitizer + UBSan.
 test: deps

@@ -240,10 +240,7 @@ job_figures(struct sbuf *o, const struct page *pg, const struct rp_job *j)
 		sb_adds(o, st);
 		if (j->cached)
 			sb_adds(o, " (cached)");
-		sb_adds(o, "</figcaption>");
-		if (j->noutputs && safe_rel(j->outputs[i]))
-			rv_controls(o, pg->r, j, i);
-		sb_adds(o, "</figure>");
+		sb_adds(o, "</figcaption></figure>");
 	}
 }
 

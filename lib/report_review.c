@@ -171,26 +171,3 @@ rv_figure_attrs(struct sbuf *o, const struct report *r,
 	attr(o, "data-note", e->note);
 	attr(o, "data-decided-at", e->decided_at);
 }
-
-void
-rv_controls(struct sbuf *o, const struct report *r,
-    const struct rp_job *j, int k)
-{
-	const struct dc_entry *e = decision(r, j, k);
-	int d = e ? e->kind : 0;
-
-	sb_addf(o, "<div class=\"acts\" role=\"group\" aria-label=\"decision\">"
-	    "<button type=\"button\" data-action=\"approve\" "
-	    "aria-pressed=\"%s\">Approve</button>"
-	    "<button type=\"button\" data-action=\"reject\" "
-	    "aria-pressed=\"%s\">Reject</button>"
-	    "<button type=\"button\" data-action=\"best\" "
-	    "aria-pressed=\"%s\" title=\"best of this variant\">Best</button>"
-	    "</div><input type=\"text\" class=\"note\" aria-label=\"note\" "
-	    "placeholder=\"note\" value=\"",
-	    d == DC_APPROVED ? "true" : "false",
-	    d == DC_REJECTED ? "true" : "false",
-	    e && e->best ? "true" : "false");
-	html_esc(o, e ? e->note : "");
-	sb_adds(o, "\">");
-}

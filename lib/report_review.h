@@ -30,10 +30,10 @@ void rv_nav(struct sbuf *o, const struct report *r);
 void rv_toolbar(struct sbuf *o, const struct report *r);
 void rv_card_attrs(struct sbuf *o, const struct report *r,
     const struct rp_variant *v);
-/* Attributes and controls of output k of job j (a generated image). */
+/* Attributes of output k of job j (a generated image).  Its buttons and
+ * note field are added by the page's script when the card comes near the
+ * viewport: half the markup of a 1,000-variant page. */
 void rv_figure_attrs(struct sbuf *o, const struct report *r,
-    const struct rp_job *j, int k);
-void rv_controls(struct sbuf *o, const struct report *r,
     const struct rp_job *j, int k);
 
 #endif

@@ -27,6 +27,9 @@ async function review(page, out) {
 	const figs = page.locator('figure[data-job-id]');
 	const n = await figs.count();
 	ok(n >= 4, 'review: generated images have data-job-id (' + n + ')');
+	await page.waitForSelector('figure[data-job-id] .acts');
+	is(await figs.first().locator('button[data-action]').evaluateAll(b => b.map(x => x.getAttribute('data-action'))),
+		['approve', 'reject', 'best'], 'review: each image in view has its three buttons');
 	const ids = [];
 	for (let i = 0; i < 3; i++)
 		ids.push({ job_id: await figs.nth(i).getAttribute('data-job-id'),
@@ -112,6 +115,11 @@ async function merged(page) {
 	const d = await page.evaluate(() => [...document.querySelectorAll('figure[data-decision]')]
 		.map(f => f.getAttribute('data-decision')));
 	is(d, ['approved', 'approved', 'rejected'], 'merged: the file\'s decisions shown in a fresh browser');
+	await page.waitForSelector('figure[data-decision=rejected] .note');
+	is(await page.locator('figure[data-decision=rejected] .note').inputValue(), 'too dark, "retry"',
+		'merged: the note from the file is in the field');
+	is(await page.locator('figure[data-decision=approved] [data-action=approve]').first().getAttribute('aria-pressed'),
+		'true', 'merged: the Approve button is pressed');
 	const c = await counts(page);
 	is([c.approved, c.rejected], [2, 1], 'merged: counts include the file\'s decisions');
 }
