@@ -147,3 +147,22 @@ dc_load(struct dc_set *d, const char *path)
 	nd_close(&rd);
 	return nd_open_failures != failed ? -1 : 0;	/* warned */
 }
+
+long
+dc_warn_unused(const struct dc_set *d, const char *where)
+{
+	const struct dc_entry *e;
+	long n = 0;
+	size_t i;
+
+	for (i = 0; i < d->n; i++) {
+		e = &d->e[i];
+		if (e->used)
+			continue;
+		warnx("%s:%ld: %s decision for job %s image %s: no such image "
+		    "in %s", e->file, e->line, dc_name(e->kind), e->job_id,
+		    *e->sha256 ? e->sha256 : "(no sha256)", where);
+		n++;
+	}
+	return n;
+}

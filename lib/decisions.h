@@ -44,6 +44,10 @@ int dc_load(struct dc_set *d, const char *path);
 struct dc_entry *dc_find(const struct dc_set *d, const char *job_id,
     const char *sha256);
 
+/* Report each decision not marked used ("prog: file:line: approved
+ * decision for job J image S: no such image in WHERE"); the count. */
+long dc_warn_unused(const struct dc_set *d, const char *where);
+
 /* "approved" or "rejected". */
 const char *dc_name(int kind);
 

@@ -59,17 +59,8 @@ rv_tally(const struct report *r, struct rv_counts *c)
 void
 rv_warn_unmatched(const struct report *r)
 {
-	const struct dc_entry *e;
-	size_t n;
-
-	for (n = 0; r->decisions && n < r->decisions->n; n++) {
-		e = &r->decisions->e[n];
-		if (!e->used)
-			warnx("%s:%ld: %s decision for job %s image %s: no such "
-			    "image in the results", e->file, e->line,
-			    dc_name(e->kind), e->job_id,
-			    *e->sha256 ? e->sha256 : "(no sha256)");
-	}
+	if (r->decisions)
+		dc_warn_unused(r->decisions, "the results");
 }
 
 void

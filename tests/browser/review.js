@@ -5,6 +5,8 @@
 //   node review.js --merged PAGE   a page written with --decisions, in a
 //                                  fresh browser: decided from the file
 //   node review.js --hostile PAGE  hostile titles stay text
+//   node review.js --refresh PAGE  a page that reloads itself (a running
+//                                  batch) keeps a decision across reloads
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -124,6 +126,26 @@ async function merged(page) {
 	is([c.approved, c.rejected], [2, 1], 'merged: counts include the file\'s decisions');
 }
 
+async function refresh(page) {
+	const f = page.locator('figure[data-job-id]').first();
+	await page.evaluate(() => { window.bgMark = 1; });
+	await f.locator('[data-action=reject]').click();
+	await f.locator('.note').fill('typed before the refresh');
+	// a new document has no mark: poll across the navigation
+	let reloaded = false;
+	for (let i = 0; i < 150 && !reloaded; i++) {
+		await new Promise(r => setTimeout(r, 100));
+		reloaded = await page.evaluate(() => !window.bgMark &&
+			document.documentElement.getAttribute('data-review') === 'ready').catch(() => false);
+	}
+	ok(reloaded, 'refresh: the page reloaded itself');
+	await page.waitForSelector('figure[data-job-id] .note');
+	is(await page.locator('figure[data-job-id]').first().getAttribute('data-decision'), 'rejected',
+		'refresh: the decision survives the page\'s own reload');
+	is(await page.locator('figure[data-job-id]').first().locator('.note').inputValue(),
+		'typed before the refresh', 'refresh: so does the note');
+}
+
 async function hostile(page) {
 	const pwned = await page.evaluate(() => window.pwned);
 	is(pwned, undefined, 'hostile: no script from a record ran');
@@ -143,6 +165,7 @@ async function hostile(page) {
 		await page.waitForSelector('html[data-review=ready]');
 		if (mode === '--merged') await merged(page);
 		else if (mode === '--hostile') await hostile(page);
+		else if (mode === '--refresh') await refresh(page);
 		else await review(page, process.argv[3]);
 		is(page.errors, [], 'browser: no console errors');
 		is(page.remote, [], 'browser: no request leaves file://');

@@ -74,6 +74,12 @@ is "--decisions: the page carries data-decision" \
 check "--decisions: the note is on the page, escaped" grep -q 'data-note="too dark, &quot;retry&quot;"' merged.html
 browser --merged merged.html
 
+# while the batch runs the page reloads itself: decisions stay
+head -n 4 batch/results.ndjson >partial.ndjson
+bg-report --plan batch/jobs.ndjson --refresh 2 --html running.html partial.ndjson >/dev/null 2>&1
+check "a running batch's page reloads itself" grep -q 'http-equiv="refresh" content="2"' running.html
+browser --refresh running.html
+
 # a hostile title is shown, not run
 jq -c 'select(.variant_id == "v01") | .title = "<script>window.pwned=1</script>"
 	| .variant_title = "\"><img src=x onerror=window.pwned=2>"' batch/results.ndjson >hostile.ndjson
