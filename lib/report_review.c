@@ -158,7 +158,7 @@ rv_figure_attrs(struct sbuf *o, const struct report *r,
 	if (!e)
 		return;
 	attr(o, "data-decision", dc_name(e->kind));
-	attr(o, "data-best", e->best ? "true" : "false");
+	attr(o, "data-best", e->best ? "true" : NULL);
 	attr(o, "data-note", e->note);
 	attr(o, "data-decided-at", e->decided_at);
 }
