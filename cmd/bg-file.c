@@ -385,8 +385,7 @@ file_record(cJSON *rec)
 	cJSON *out, *all, *one, *meta, *hist, *filed;
 	const char *vf = rec_str(tg, "variant_folder");
 	const char *bf = rec_str(tg, "batch_folder");
-	const char *vid, *var;
-	char buf[32], vbuf[32], now[32], *stem, *s, *vpath, *bpath;
+	char now[32], *stem, *vpath, *bpath;
 	struct obj o;
 	int vd = -1, bd = -1, rc = 0;
 
@@ -398,19 +397,8 @@ file_record(cJSON *rec)
 	if (!filing_path_ok(bf, "batches"))
 		return fail("targets.batch_folder is not a safe folder "
 		    "under batches/");
-	vid = rec_id(rec, "variant_id", buf);
-	if (!vid)
+	if (!(stem = filing_stem(rec)))
 		return fail("the record has no variant_id");
-	s = name_safe(vid, 48);
-	if ((var = rec_id(rec, "variation", vbuf))) {
-		char *v = name_safe(var, 16);
-
-		stem = easprintf("%s-%s", s, v);
-		free(v);
-		free(s);
-	} else {
-		stem = s;
-	}
 	util_now_iso(now);
 	all = cJSON_CreateArray();
 	cJSON_ArrayForEach(out, outs) {
