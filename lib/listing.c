@@ -260,6 +260,11 @@ reframe(struct ctx *c, VipsImage *im, const struct profile *p, int k,
 	}
 	cw = change ? (int)ceil(w / p->fill_target) : w;
 	ch = change ? (int)ceil(h / p->fill_target) : h;
+	/* keep the master's shape: pad the other side out to it */
+	if (change && (double)cw / ch < (double)im->Xsize / im->Ysize)
+		cw = (int)ceil((double)ch * im->Xsize / im->Ysize);
+	else if (change)
+		ch = (int)ceil((double)cw * im->Ysize / im->Xsize);
 	if (p->square && cw != ch)
 		cw = ch = VIPS_MAX(cw, ch);
 	if (!change && cw == im->Xsize && ch == im->Ysize)
