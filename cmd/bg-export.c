@@ -347,46 +347,17 @@ export_record(cJSON *rec, const char *where)
 	free(stem);
 }
 
+/* nd_filter's callback: export a succeeded record, pass the rest. */
 static int
-run(int argc, char **argv)
+export_or_pass(cJSON *rec, const char *where)
 {
-	struct nd_reader r;
-	char *line, where[64];
-	size_t len;
-	cJSON *rec, *outs;
-	int rc, bad = 0;
+	cJSON *outs = cJSON_GetObjectItemCaseSensitive(rec, "outputs");
 
-	nd_open(&r, argc, argv);
-	while ((rc = nd_line(&r, &line, &len)) != 0) {
-		if (rc != 1 && rc != -1)
-			continue;
-		rec = rc == 1 ? nd_parse(&r, line, len) : NULL;
-		if (!rec) {
-			warnx("%s:%ld: %s", r.name, r.lineno, r.err);
-			rec = rec_bad_line(STAGE, r.name, r.lineno, line, len,
-			    r.err);
-			nd_write(rec);
-			cJSON_Delete(rec);
-			bad = 1;
-			continue;
-		}
-		outs = cJSON_GetObjectItemCaseSensitive(rec, "outputs");
-		if (strcmp(rec_status(rec), "succeeded") ||
-		    !cJSON_IsArray(outs) || !cJSON_GetArraySize(outs)) {
-			line[len] = '\n';	/* over the NUL: not ours */
-			nd_write_raw(line, len + 1);
-			line[len] = '\0';
-			cJSON_Delete(rec);
-			continue;
-		}
-		snprintf(where, sizeof where, "%s:%ld", r.name, r.lineno);
-		export_record(rec, where);
-		nd_write(rec);
-		cJSON_Delete(rec);
-	}
-	nd_close(&r);
-	nd_finish();
-	return bad || nd_open_failures ? EXIT_BADLINES : EXIT_DONE;
+	if (strcmp(rec_status(rec), "succeeded") || !cJSON_IsArray(outs) ||
+	    !cJSON_GetArraySize(outs))
+		return ND_PASS;
+	export_record(rec, where);
+	return ND_WRITE;
 }
 
 static void
@@ -476,13 +447,9 @@ main(int argc, char **argv)
 		    "them)");
 	pick_profiles(names, nnames, own, nown);
 	root = store_root(optroot);
-	if (store_mkdirs(root) < 0)
-		die(EXIT_USAGE, "%s:", root);
-	rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (rootfd < 0)
-		die(EXIT_USAGE, "%s:", root);
+	rootfd = store_open_root(root);
 	image_init();
-	rc = run(argc, argv);
+	rc = nd_filter(argc, argv, STAGE, export_or_pass);
 	close(rootfd);
 	for (i = 0; i < nprof; i++)
 		free(prints[i]);
