@@ -9,7 +9,7 @@ DESTDIR ?=
 
 # Build folder: build/ normally, build/asan for the sanitizer run.
 B ?= build
-PKGS = libcurl libcjson vips libcrypto
+PKGS = libcurl libcjson vips libcrypto gexiv2
 CC ?= cc
 OPT ?= -O2 -g
 SAN ?=
@@ -38,7 +38,8 @@ UNITS := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 # missing ones; make test and make demo run it first).
 DEB_PKGS = gcc make pkg-config libcurl4-openssl-dev libcjson-dev libvips-dev \
 	jq parallel curl python3 postgresql chromium openssh-client libssl-dev \
-	openssh-server procps libvips-tools nodejs
+	openssh-server procps libvips-tools nodejs \
+	libgexiv2-dev libimage-exiftool-perl
 
 .PHONY: all test test-fast demo bench install uninstall clean deps check-deps
 all: $(BINS) $(UNITS)

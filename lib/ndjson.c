@@ -242,6 +242,45 @@ nd_next(struct nd_reader *r, const char *stage, int *bad)
 	return rec_bad_line(stage, r->name, r->lineno, line, len, r->err);
 }
 
+int
+nd_filter(int argc, char **argv, const char *stage,
+    int (*fn)(cJSON *rec, const char *where))
+{
+	struct nd_reader r;
+	char *line, where[300];
+	size_t len;
+	cJSON *rec;
+	int rc, bad = 0;
+
+	nd_open(&r, argc, argv);
+	while ((rc = nd_line(&r, &line, &len)) != 0) {
+		if (rc != 1 && rc != -1)
+			continue;
+		rec = rc == 1 ? nd_parse(&r, line, len) : NULL;
+		if (!rec) {
+			warnx("%s:%ld: %s", r.name, r.lineno, r.err);
+			rec = rec_bad_line(stage, r.name, r.lineno, line, len,
+			    r.err);
+			bad = 1;
+		} else {
+			snprintf(where, sizeof where, "%s:%ld", r.name,
+			    r.lineno);
+			if (fn(rec, where) == ND_PASS) {
+				line[len] = '\n';	/* over the NUL */
+				nd_write_raw(line, len + 1);
+				line[len] = '\0';
+				cJSON_Delete(rec);
+				continue;
+			}
+		}
+		nd_write(rec);
+		cJSON_Delete(rec);
+	}
+	nd_close(&r);
+	nd_finish();
+	return bad || nd_open_failures ? EXIT_BADLINES : EXIT_DONE;
+}
+
 /* ---- printing --------------------------------------------------------
  * The same bytes as cJSON_PrintUnformatted, at a fraction of the cost:
  * cJSON 1.7.15 prints every number with sprintf("%1.15g") and checks it

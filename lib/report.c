@@ -52,6 +52,7 @@ rp_free(struct report *r)
 		free(r->jobs[i].message);
 		free(r->jobs[i].outputs);
 		free(r->jobs[i].shas);
+		free(r->jobs[i].verdicts);
 	}
 	for (i = 0; i < r->nvariants; i++) {
 		free(r->variants[i].jobs);
@@ -261,6 +262,7 @@ job_apply(struct report *r, struct rp_job *j, const cJSON *rec,
 		j->code = rp_intern(r, "unknown");
 	}
 
+	rp_exports_apply(r, j, rec);
 	outs = cJSON_GetObjectItemCaseSensitive(rec, "outputs");
 	j->nimages = 0;
 	j->noutputs = 0;
@@ -630,6 +632,8 @@ rp_json(const struct report *r, enum rp_by by)
 	rp_stats_free(&s);
 	cJSON_AddBoolToObject(o, "complete", rp_complete(r));
 	cJSON_AddNumberToObject(o, "records", r->records);
+	if ((b = rp_exports_json(r, -2)))
+		cJSON_AddItemToObject(o, "exports", b);
 	batches = cJSON_AddArrayToObject(o, "batches");
 	for (i = 0; i < r->nbatches; i++) {
 		b = cJSON_CreateObject();
@@ -899,6 +903,7 @@ rp_text(const struct report *r, enum rp_by by, const char *results,
 		duration(o, rp_percentile(&s, 1));
 		sb_addc(o, '\n');
 	}
+	rp_exports_text(r, o);
 	if (by == RP_BY_ERROR)
 		text_error_table(o, &s);
 	else

@@ -104,6 +104,8 @@ static const char css[] =
 "figcaption{font-size:11px;color:#6b7485;margin-top:2px;max-width:150px}"
 ".err{color:#9b2c2c;font-size:12px;margin:6px 0 0;overflow-wrap:anywhere}"
 "code{font-size:12px}"
+".exports{font-size:12px;margin:6px 0 0;color:#4a5568}"
+".exports .pass{color:#2f9e5b}.exports .fail{color:#9b2c2c}"
 "footer{color:#6b7485;font-size:12px;padding:0 24px 24px}"
 "[hidden]{display:none!important}";
 
@@ -244,6 +246,42 @@ job_figures(struct sbuf *o, const struct page *pg, const struct rp_job *j)
 	}
 }
 
+/* One line per card: bg-export's verdicts per profile over its jobs. */
+static void
+card_exports(struct sbuf *o, const struct report *r,
+    const struct rp_variant *v)
+{
+	const struct rp_job *j;
+	const char *prof[8];
+	int pass[8] = { 0 }, fail[8] = { 0 }, np = 0, i, k, p;
+
+	for (i = 0; i < v->njobs; i++) {
+		j = &r->jobs[v->jobs[i]];
+		for (k = 0; k < j->nverdicts; k++) {
+			for (p = 0; p < np && prof[p] != j->verdicts[k].profile; p++)
+				;
+			if (p == np && np == 8)
+				continue;
+			if (p == np)
+				prof[np++] = j->verdicts[k].profile;
+			pass[p] += j->verdicts[k].pass;
+			fail[p] += j->verdicts[k].fail;
+		}
+	}
+	if (!np)
+		return;
+	sb_adds(o, "<p class=\"exports\">");
+	for (p = 0; p < np; p++) {
+		sb_adds(o, p ? " · " : "");
+		html_esc(o, prof[p]);
+		sb_addf(o, ": <b class=\"%s\">%d pass</b>", pass[p] ? "pass" : "",
+		    pass[p]);
+		if (fail[p])
+			sb_addf(o, ", <b class=\"fail\">%d fail</b>", fail[p]);
+	}
+	sb_adds(o, "</p>\n");
+}
+
 static void
 card(struct sbuf *o, const struct report *r, int vi, const struct page *pg)
 {
@@ -299,6 +337,7 @@ card(struct sbuf *o, const struct report *r, int vi, const struct page *pg)
 		}
 		sb_adds(o, "</p>\n");
 	}
+	card_exports(o, r, v);
 	sb_adds(o, "</article>\n");
 }
 

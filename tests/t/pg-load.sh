@@ -2,27 +2,7 @@
 # unix socket in a temp folder); loading twice gives the same rows.
 . "$TOP/tests/lib.sh"
 . "$TOP/tests/t/file-lib.inc"
-PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
-if [ -z "$PGBIN" ] || [ ! -x "$PGBIN/initdb" ] || ! command -v psql >/dev/null; then
-	flunk "PostgreSQL server binaries missing (make deps installs postgresql)"
-	done_testing
-fi
-
-# the server runs as postgres when we are root (initdb refuses root)
-D=$(mktemp -d /tmp/bg-pg.XXXXXX)
-if [ "$(id -u)" = 0 ]; then
-	chown postgres "$D"
-	as_pg() { runuser -u postgres -- "$@"; }
-else
-	as_pg() { "$@"; }
-fi
-trap 'as_pg "$PGBIN/pg_ctl" -D "$D/data" -m immediate stop >/dev/null 2>&1; rm -rf "$D"' EXIT
-as_pg "$PGBIN/initdb" -D "$D/data" -A trust -U postgres -E UTF8 --no-sync >"$T/initdb.log" 2>&1 ||
-    { flunk "initdb"; cat "$T/initdb.log"; done_testing; }
-as_pg "$PGBIN/pg_ctl" -D "$D/data" -l "$D/log" -w \
-    -o "-k $D -c listen_addresses= -c fsync=off" start >/dev/null 2>&1 ||
-    { flunk "pg_ctl start"; cat "$D/log"; done_testing; }
-export PGHOST="$D" PGUSER=postgres PGDATABASE=postgres
+. "$TOP/tests/t/pg-lib.inc"
 
 # results: 4 jobs filed (one with 2 outputs), a retried job whose later
 # attempt succeeded, a failed job, a skipped one and a bad line
