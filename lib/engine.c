@@ -33,6 +33,7 @@
 #include "engine.h"
 #include "err.h"
 #include "image.h"
+#include "models.h"
 #include "ndjson.h"
 #include "provider.h"
 #include "record.h"
@@ -1854,8 +1855,13 @@ admit(cJSON *rec)
 		return;
 	}
 	j->pj.model = E.c->model ? E.c->model : rec_str(rec, "model");
-	if (!j->pj.model)
-		j->pj.model = j->prov->default_model;
+	if (!j->pj.model && !(j->pj.model = models_default(j->prov->name))) {
+		why = easprintf("no model in the job and no default for %s in "
+		    "%s", j->prov->name, models_path());
+		job_fail_status(j, "failed", "invalid_record", 0, 0, why);
+		free(why);
+		return;
+	}
 	j->pj.prompt = rec_str(rec, "prompt");
 	j->pj.input = cJSON_GetObjectItemCaseSensitive(rec, "input");
 	if (!cJSON_IsObject(j->pj.input))

@@ -166,8 +166,8 @@ struct pjob {
 };
 
 struct provider {
-	const char *name;
-	const char *default_model;
+	const char *name;		/* its default model and its models are
+				 * in the model table (lib/models.h) */
 	int offline;		/* no HTTP: no rate tokens, no slots */
 	int b64_refs;		/* reads references only through ref_b64:
 				 * the engine may drop ref->data once the

@@ -342,7 +342,6 @@ gemini_classify(struct pjob *j, const struct prov_resp *rs)
 
 const struct provider prov_gemini = {
 	.name = "gemini",
-	.default_model = "gemini-2.5-flash-image",
 	.b64_refs = 1,
 	.init = gemini_init,
 	.build = gemini_build,

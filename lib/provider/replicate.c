@@ -943,7 +943,6 @@ replicate_classify(struct pjob *j, const struct prov_resp *rs)
 
 const struct provider prov_replicate = {
 	.name = "replicate",
-	.default_model = "google/nano-banana",
 	.init = replicate_init,
 	.build = replicate_build,
 	.parse = replicate_parse,
