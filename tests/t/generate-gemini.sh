@@ -9,7 +9,7 @@ start_stub --static static
 export BG_ROOT=$T/store BG_GEMINI_BASE_URL=$STUB GEMINI_API_KEY=test-key-SECRET-77
 unset GOOGLE_API_KEY
 job() {	# job ID PROMPT [IMAGES-JSON] [INPUT-EXTRA]
-	printf '{"job_id":"%s","batch_id":"b1","variation":1,"provider":"gemini","model":"gemini-2.5-flash-image","prompt":"%s","input":{"product_images":%s%s},"status":"planned","attempt":0}\n' \
+	printf '{"job_id":"%s","batch_id":"b1","variation":1,"provider":"gemini","model":"gemini-3.1-flash-image","prompt":"%s","input":{"product_images":%s%s},"status":"planned","attempt":0}\n' \
 		"$1" "$2" "${3:-[\"static/a.png\"]}" "${4:-}"
 }
 reqs() { jq -c "select(.provider==\"gemini\" and (.prompt|contains(\"$1\")))" "$T/stub.log" | wc -l | tr -d ' '; }
@@ -22,7 +22,7 @@ is "exit 0" "$rc" 0
 is "succeeded" "$(jq -c '[.status,.attempt,.cached,.outputs[0].mime,.outputs[0].width,.outputs[0].height]' out)" '["succeeded",1,false,"image/png",84,48]'
 is "request id from responseId" "$(jq -r '.usage.provider_request_id|length > 10' out)" true
 L=$(jq -c 'select(.provider=="gemini")' "$T/stub.log")
-is "one generateContent POST" "$(echo "$L" | jq -c '[.method,.path,.model,.auth,.status]')" '["POST","/v1beta/models/gemini-2.5-flash-image:generateContent","gemini-2.5-flash-image","ok",200]'
+is "one generateContent POST" "$(echo "$L" | jq -c '[.method,.path,.model,.auth,.status]')" '["POST","/v1beta/models/gemini-3.1-flash-image:generateContent","gemini-3.1-flash-image","ok",200]'
 is "prompt and two inline images, in order" "$(echo "$L" | jq -c '[.prompt,(.images|map(.mime)),(.images|map(.key)|unique)]')" '["red shirt",["image/png","image/png"],["inline_data"]]'
 is "generationConfig" "$(echo "$L" | jq -c .fields)" '{"responseModalities":["TEXT","IMAGE"],"aspectRatio":"16:9","imageSize":"2K"}'
 is "the reference images arrived whole" "$(echo "$L" | jq -r '.images[0].sha256')" "$(sha256sum <static/a.png | cut -d' ' -f1)"
