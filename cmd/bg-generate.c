@@ -31,7 +31,7 @@ usage(int status)
 	    "                   [--rpm N] [--max-attempts N] [--timeout SEC] [--max-images N]\n"
 	    "                   [--max-cost AMOUNT] [--inline] [--force] [--progress] [--root DIR]\n"
 	    "                   [--max-image-bytes N] [--connect-timeout SEC] [--backoff SEC]\n"
-	    "                   [--grace SEC] [FILE...]\n",
+	    "                   [--grace SEC] [--no-stop-early] [FILE...]\n",
 	    argv0);
 	exit(status);
 }
@@ -39,7 +39,7 @@ usage(int status)
 enum {
 	O_PROVIDER = 256, O_MODEL, O_BASE, O_RPM, O_ATTEMPTS, O_TIMEOUT,
 	O_IMAGES, O_COST, O_INLINE, O_FORCE, O_PROGRESS, O_ROOT, O_IMGBYTES,
-	O_CTIMEOUT, O_BACKOFF, O_GRACE, O_VERSION
+	O_CTIMEOUT, O_BACKOFF, O_GRACE, O_VERSION, O_NOSTOP
 };
 
 static const struct option longopts[] = {
@@ -60,6 +60,7 @@ static const struct option longopts[] = {
 	{"connect-timeout", required_argument, NULL, O_CTIMEOUT},
 	{"backoff", required_argument, NULL, O_BACKOFF},
 	{"grace", required_argument, NULL, O_GRACE},
+	{"no-stop-early", no_argument, NULL, O_NOSTOP},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, O_VERSION},
 	{NULL, 0, NULL, 0}
@@ -126,6 +127,7 @@ main(int argc, char *argv[])
 			c.backoff_ms = seconds("--backoff", optarg, 1);
 			break;
 		case O_GRACE: c.grace_ms = seconds("--grace", optarg, 1); break;
+		case O_NOSTOP: c.no_stop_early = 1; break;
 		case 'h': usage(EXIT_DONE);
 		case O_VERSION: err_version();
 		default: usage(EXIT_USAGE);

@@ -37,6 +37,7 @@
 #include "ndjson.h"
 #include "provider.h"
 #include "record.h"
+#include "stopearly.h"
 #include "store.h"
 #include "util.h"
 
@@ -1305,6 +1306,46 @@ job_cancel(struct job *j)
 	    "terminated (SIGTERM)") : "canceled");
 }
 
+/* ---- stop early (lib/stopearly.c) ---------------------------------- */
+
+static const struct se_stop *
+stop_for(const struct job *j)
+{
+	return j->pj.conf && !j->prov->offline && !E.c->no_stop_early ?
+	    se_stopped(j->pj.conf, j->pj.model) : NULL;
+}
+
+/* Fail j, which will not be sent (again), for stop s. */
+static void
+not_sent(struct job *j, const struct se_stop *s)
+{
+	char *msg = easprintf("not sent%s: %s %s: %s", j->pj.attempt ?
+	    " again" : "", j->prov->name, s->code, s->why);
+
+	job_fail_status(j, "failed", s->code, s->retryable, 0, msg);
+	free(msg);
+}
+
+/* A stop began: say so once, and fail the jobs waiting to retry. */
+static void
+stop_began(const struct se_stop *s)
+{
+	struct job *j, *next;
+
+	if (!s || E.c->no_stop_early)
+		return;
+	if (E.progress_on)
+		fputc('\n', stderr);
+	warnx("%s", s->line);
+	for (j = E.jobs; j; j = next) {
+		next = j->next;
+		if (j->state == J_BACKOFF && stop_for(j) == s) {
+			heap_remove(j);
+			not_sent(j, s);
+		}
+	}
+}
+
 /* Width and height: a PNG's IHDR is read directly (the common case, and
  * libvips costs more than the rest of a request), others by libvips. */
 static int
@@ -1533,9 +1574,12 @@ attempt_failed(struct job *j)
 		job_cancel(j);
 		return;
 	}
+	if (!f->retryable)
+		stop_began(se_fail(j->pj.conf, j->pj.model, f->code,
+		    f->http_status, f->message));
 	delay = f->retry_after_ms >= 0 ? f->retry_after_ms : backoff_ms(j);
 	if (f->retryable && j->pj.attempt < E.c->max_attempts &&
-	    delay <= MAX_RETRY_WAIT_MS) {
+	    delay <= MAX_RETRY_WAIT_MS && !stop_for(j)) {
 		j->state = J_BACKOFF;
 		heap_push(j, now_ms() + delay);
 		return;
@@ -1576,9 +1620,15 @@ job_answered(struct xfer *x, CURLcode cc)
 			prov_fail(&j->pj, "network", 1, 0, "%s",
 			    *x->errbuf ? x->errbuf : curl_easy_strerror(cc));
 		xfer_free(x);
+		if (cc == CURLE_COULDNT_RESOLVE_HOST ||
+		    cc == CURLE_COULDNT_RESOLVE_PROXY ||
+		    cc == CURLE_COULDNT_CONNECT)
+			stop_began(se_unreachable(j->pj.conf, j,
+			    j->pj.fail.message));
 		attempt_failed(j);
 		return;
 	}
+	se_answered(j->pj.conf);
 	curl_easy_getinfo(x->h, CURLINFO_CONTENT_TYPE, &ctype);
 	rs.body = x->resp.s ? x->resp.s : "";
 	rs.len = x->resp.len;
@@ -1709,6 +1759,10 @@ dispatch(void)
 	double t;
 
 	while ((j = E.rq_head)) {
+		if (stop_for(j)) {
+			not_sent(j, stop_for(j));
+			continue;
+		}
 		if (!j->prov->offline) {
 			if (E.inflight >= (int)E.cwnd)
 				return;
@@ -1900,6 +1954,11 @@ admit(cJSON *rec)
 	    cJSON_GetObjectItemCaseSensitive(rec, "variation"), j->key);
 	if (!E.c->force && from_cache(j))
 		return;
+	if (stop_for(j)) {
+		/* no reference image is fetched for it either */
+		not_sent(j, stop_for(j));
+		return;
+	}
 	if (over_budget(j->price) && E.inflight == 0 && !E.nheap) {
 		/* nothing in flight can give budget back: skip it now,
 		 * without fetching its images */
@@ -2084,8 +2143,11 @@ progress(int last)
 		snprintf(eta, sizeof eta, ", eta %.0fs", left);
 	}
 	fprintf(stderr, "\r%s: %ld done (%ld cached), %ld failed, %d in "
-	    "flight, %.1f/s%s\033[K%s", argv0, E.n_done, E.n_cached,
-	    E.n_failed, E.inflight, rate, eta, last ? "\n" : "");
+	    "flight, %.1f/s%s%s%s%s%s\033[K%s", argv0, E.n_done, E.n_cached,
+	    E.n_failed, E.inflight, rate, eta, se_first() ? ", stopped: " :
+	    "", se_first() ? se_first()->conf->p->name : "",
+	    se_first() ? " " : "", se_first() ? se_first()->code : "",
+	    last ? "\n" : "");
 	E.progress_due = t + PROGRESS_MS;
 }
 
@@ -2253,6 +2315,7 @@ teardown(void)
 		free(E.pconf[i].err);
 	}
 	curl_global_cleanup();
+	se_reset();
 	close(E.sigfd);
 	close(E.ep);
 }

@@ -168,6 +168,7 @@ struct pjob {
 struct provider {
 	const char *name;		/* its default model and its models are
 				 * in the model table (lib/models.h) */
+	const char *key_env;	/* where the key comes from, for messages */
 	int offline;		/* no HTTP: no rate tokens, no slots */
 	int b64_refs;		/* reads references only through ref_b64:
 				 * the engine may drop ref->data once the

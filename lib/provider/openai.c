@@ -115,6 +115,9 @@ get_params(struct pjob *j, struct param *pa, int edits, char *sizebuf)
 			continue;
 		if (!strcmp(strs[i], "input_fidelity") && !edits)
 			continue;
+		/* CreateImageEditRequest has no moderation field */
+		if (!strcmp(strs[i], "moderation") && edits)
+			continue;
 		/* Replicate's models say jpg, the Images API jpeg */
 		if (!strcmp(strs[i], "output_format") && !strcmp(v, "jpg"))
 			v = "jpeg";
@@ -311,6 +314,12 @@ openai_classify(struct pjob *j, const struct prov_resp *rs)
 	    (rs->status == 400 && msg && strstr(msg, "safety system"))) {
 		j->fail.code = "blocked";
 		j->fail.retryable = 0;
+	} else if (rs->status == 404 || (code &&
+	    !strcmp(code, "model_not_found"))) {
+		/* "The model `X` does not exist or you do not have access
+		 * to it" (a retired model) */
+		j->fail.code = "model_not_found";
+		j->fail.retryable = 0;
 	} else if (is_quota(code, type)) {
 		j->fail.code = "quota";
 		j->fail.retryable = 0;
@@ -324,6 +333,7 @@ openai_classify(struct pjob *j, const struct prov_resp *rs)
 
 const struct provider prov_openai = {
 	.name = "openai",
+	.key_env = "OPENAI_API_KEY",
 	.init = openai_init,
 	.build = openai_build,
 	.parse = openai_parse,

@@ -925,6 +925,11 @@ replicate_classify(struct pjob *j, const struct prov_resp *rs)
 	if (rs->status == 402) {
 		j->fail.code = "quota";
 		j->fail.retryable = 0;
+	} else if (rs->status == 404 && s && s->phase == R_CREATE) {
+		/* POST /v1/models/{owner}/{name}/predictions: no such
+		 * model (or not one this token can run) */
+		j->fail.code = "model_not_found";
+		j->fail.retryable = 0;
 	} else if (rs->status == 422) {
 		j->fail.code = "bad_request";
 		j->fail.retryable = 0;
@@ -943,6 +948,7 @@ replicate_classify(struct pjob *j, const struct prov_resp *rs)
 
 const struct provider prov_replicate = {
 	.name = "replicate",
+	.key_env = "REPLICATE_API_TOKEN",
 	.init = replicate_init,
 	.build = replicate_build,
 	.parse = replicate_parse,

@@ -17,7 +17,7 @@ job() {	# job ID PROMPT [IMAGES-JSON] [INPUT-EXTRA]
 log() { jq -c "select(.provider==\"openai\" and ((.prompt // \"\")|contains(\"$1\")))" "$T/stub.log"; }
 reqs() { log "$1" | wc -l | tr -d ' '; }
 sha() { sha256sum <"$1" | cut -d' ' -f1; }
-G="bg-generate --backoff 0.05"
+G="bg-generate --backoff 0.05 --no-stop-early"	# one fault per job
 
 # one reference image: /v1/images/edits, multipart
 job e1 'blue shirt' '["a.png"]' ',"aspect_ratio":"4:5","quality":"low","output_format":"png","custom_instructions":["x"]' >j1
@@ -83,7 +83,7 @@ f() { jq -r "select(.job_id==\"$1\") | [.status,.error.code // \"-\",(.error.ret
 is "401 is auth, not retried" "$(f n401) $(reqs 'e1 [[')" "failed auth false 401 1 1"
 is "403 (region) is auth" "$(f n403) $(reqs 'e2 [[')" "failed auth false 403 1 1"
 is "400 is bad_request, not retried" "$(f n400) $(reqs 'e3 [[')" "failed bad_request false 400 1 1"
-is "404 (model) is bad_request" "$(f n404) $(reqs 'e4 [[')" "failed bad_request false 404 1 1"
+is "404 (model) is model_not_found" "$(f n404) $(reqs 'e4 [[')" "failed model_not_found false 404 1 1"
 is "moderation_blocked is blocked" "$(f nblk) $(reqs 'e5 [[')" "failed blocked false 400 1 1"
 is "insufficient_quota 429 is quota, not retried" "$(f nquo) $(reqs 'e6 [[')" "failed quota false 429 1 1"
 is "429 rate_limit_exceeded without Retry-After: retried" "$(f r429) $(reqs 'e7 [[')" "succeeded - - - 2 2"
