@@ -186,6 +186,17 @@ struct provider {
 	void (*release)(struct pjob *j);
 	/* Free c->priv and c->key (may be NULL). */
 	void (*fini)(struct prov_conf *c);
+	/* bg-generate --check / --list-models (lib/check.c): the GET that
+	 * asks about model, or lists the models when model is NULL (0), or
+	 * -1 when the provider has no such request. */
+	int (*model_req)(struct prov_conf *c, const char *model,
+	    struct prov_req *rq);
+	/* Its 2xx answer: for a model, 0 when it can make images (*note
+	 * may say more, e.g. an announced shutdown), or -1 with *note
+	 * saying why not; for the list, the model ids added to names.
+	 * *note is malloc'd or NULL. */
+	int (*model_ans)(const char *model, const struct prov_resp *rs,
+	    char **note, cJSON *names);
 };
 
 /* The provider called name, or NULL. */

@@ -373,6 +373,53 @@ gemini_classify(struct pjob *j, const struct prov_resp *rs)
 	cJSON_Delete(o);
 }
 
+static int
+gemini_model_req(struct prov_conf *c, const char *model, struct prov_req *rq)
+{
+	if (model && !model_ok(model))
+		return -1;
+	rq->url = model ? easprintf("%s/v1beta/models/%s", c->base_url, model)
+	    : easprintf("%s/v1beta/models?pageSize=1000", c->base_url);
+	rq->method = "GET";
+	prov_header(rq, "x-goog-api-key: %s", c->key);
+	return 0;
+}
+
+static int
+gemini_model_ans(const char *model, const struct prov_resp *rs, char **note,
+    cJSON *names)
+{
+	cJSON *o = cJSON_ParseWithLength(rs->body, rs->len);
+	const cJSON *m, *meth;
+	const char *n;
+	int rc = 0, gen = 0;
+
+	if (!model) {
+		cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(o,
+		    "models"))
+			if ((n = rec_str(m, "name")))
+				cJSON_AddItemToArray(names, cJSON_CreateString(
+				    strncmp(n, "models/", 7) ? n : n + 7));
+		cJSON_Delete(o);
+		return 0;
+	}
+	meth = cJSON_GetObjectItemCaseSensitive(o, "supportedGenerationMethods");
+	cJSON_ArrayForEach(m, meth)
+		if (cJSON_IsString(m) && !strcmp(m->valuestring,
+		    "generateContent"))
+			gen = 1;
+	if (!cJSON_IsObject(o)) {
+		*note = estrdup("unparsable answer");
+		rc = -1;
+	} else if (cJSON_IsArray(meth) && !gen) {
+		*note = easprintf("model %s does not support generateContent",
+		    model);
+		rc = -1;
+	}
+	cJSON_Delete(o);
+	return rc;
+}
+
 const struct provider prov_gemini = {
 	.name = "gemini",
 	.key_env = "GEMINI_API_KEY",
@@ -382,4 +429,6 @@ const struct provider prov_gemini = {
 	.parse = gemini_parse,
 	.classify = gemini_classify,
 	.fini = prov_key_free,
+	.model_req = gemini_model_req,
+	.model_ans = gemini_model_ans,
 };

@@ -331,6 +331,54 @@ openai_classify(struct pjob *j, const struct prov_resp *rs)
 	cJSON_Delete(o);
 }
 
+static int
+openai_model_req(struct prov_conf *c, const char *model, struct prov_req *rq)
+{
+	char *path;
+	CURL *h;
+	char *esc = NULL;
+
+	if (model) {
+		if (!(h = curl_easy_init()) ||
+		    !(esc = curl_easy_escape(h, model, 0)))
+			die(EXIT_FATAL, "out of memory");
+		curl_easy_cleanup(h);
+	}
+	path = esc ? easprintf("/v1/models/%s", esc) : estrdup("/v1/models");
+	curl_free(esc);
+	rq->url = prov_api_url(c->base_url, path);
+	free(path);
+	rq->method = "GET";
+	prov_header(rq, "Authorization: Bearer %s", c->key);
+	return 0;
+}
+
+static int
+openai_model_ans(const char *model, const struct prov_resp *rs, char **note,
+    cJSON *names)
+{
+	cJSON *o = cJSON_ParseWithLength(rs->body, rs->len);
+	const cJSON *m;
+	const char *id, *sd;
+	int rc = 0;
+
+	if (!model) {
+		cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(o,
+		    "data"))
+			if ((id = rec_str(m, "id")))
+				cJSON_AddItemToArray(names,
+				    cJSON_CreateString(id));
+	} else if (!cJSON_IsObject(o)) {
+		*note = estrdup("unparsable answer");
+		rc = -1;
+	} else if ((sd = rec_str(o, "shutdown_date"))) {
+		/* the API's own word on the model's end */
+		*note = easprintf("shutdown_date %s", sd);
+	}
+	cJSON_Delete(o);
+	return rc;
+}
+
 const struct provider prov_openai = {
 	.name = "openai",
 	.key_env = "OPENAI_API_KEY",
@@ -339,4 +387,6 @@ const struct provider prov_openai = {
 	.parse = openai_parse,
 	.classify = openai_classify,
 	.fini = prov_key_free,
+	.model_req = openai_model_req,
+	.model_ans = openai_model_ans,
 };

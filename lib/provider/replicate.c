@@ -946,6 +946,43 @@ replicate_classify(struct pjob *j, const struct prov_resp *rs)
 	cJSON_Delete(o);
 }
 
+/* GET /v1/models/{owner}/{name} (a version id alone cannot be asked
+ * about; the list is the model table's, each asked in turn). */
+static int
+replicate_model_req(struct prov_conf *c, const char *model,
+    struct prov_req *rq)
+{
+	const char *version;
+	char *path;
+
+	if (!model || model_route(model, &path, &version) < 0)
+		return -1;
+	free(path);
+	if (!strchr(model, '/'))
+		return -1;
+	path = easprintf("/v1/models/%.*s", (int)strcspn(model, ":"), model);
+	rq->url = prov_api_url(c->base_url, path);
+	free(path);
+	rq->method = "GET";
+	prov_header(rq, "Authorization: Bearer %s", c->key);
+	return 0;
+}
+
+static int
+replicate_model_ans(const char *model, const struct prov_resp *rs,
+    char **note, cJSON *names)
+{
+	cJSON *o = cJSON_ParseWithLength(rs->body, rs->len);
+	int rc = 0;
+
+	if (!cJSON_IsObject(o) || !rec_str(o, "name")) {
+		*note = estrdup("unparsable answer");
+		rc = -1;
+	}
+	cJSON_Delete(o);
+	return rc;
+}
+
 const struct provider prov_replicate = {
 	.name = "replicate",
 	.key_env = "REPLICATE_API_TOKEN",
@@ -955,4 +992,6 @@ const struct provider prov_replicate = {
 	.classify = replicate_classify,
 	.release = release,
 	.fini = replicate_fini,
+	.model_req = replicate_model_req,
+	.model_ans = replicate_model_ans,
 };
