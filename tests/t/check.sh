@@ -58,6 +58,14 @@ BG_OPENAI_BASE_URL=http://127.0.0.1:$port bg-generate --check --provider openai 
 is "unreachable: exit 2" "$rc" 2
 check "unreachable: one line saying so" grep -q "^bg-generate: openai: cannot reach http://127.0.0.1:$port: " err
 
+# bg-batch checks first: offline, a provider run ends in seconds, one line
+s0=$(date +%s)
+BG_OPENAI_BASE_URL=http://127.0.0.1:$port bg-batch -c "$TOP/examples/catalog.ndjson" \
+	-s "$TOP/examples/settings-openai.json" -d batch --root store >out 2>err; rc=$?
+is "bg-batch, host unreachable: exit 2" "$rc" 2
+check "bg-batch: within seconds ($(( $(date +%s) - s0 )) s)" [ $(( $(date +%s) - s0 )) -le 5 ]
+is "bg-batch: the check's line, then nothing sent" "$(grep -c "openai: cannot reach" err) $(grep -c 'nothing was sent' err) $(test -s batch/results.ndjson && echo results || echo none)" "1 1 none"
+
 bg-generate --list-models --provider openai >out 2>err
 is "openai --list-models: the image models, default and shutdowns marked" "$(cat out | tr '\t' ' ' | tr '\n' ';')" "gpt-image-2.6-flare default;gpt-image-2.6-sunburst;gpt-image-2;gpt-image-1.5 shutdown 2026-12-01;gpt-image-1-mini shutdown 2026-12-01;chatgpt-image-latest shutdown 2026-12-01;"
 bg-generate --list-models --provider gemini >out 2>err
