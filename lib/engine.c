@@ -93,6 +93,7 @@ struct xfer {
 	char *req_id;
 	double t0;		/* sent (ms) */
 	int busy;		/* counted in E.busy */
+	long tmo_ms;		/* 0: --timeout */
 	char errbuf[CURL_ERROR_SIZE];
 	struct xfer *prev, *next;
 };
@@ -140,7 +141,8 @@ static struct {
 	CURL **pool;
 	int npool, cappool;
 	/* progress */
-	long n_done, n_failed, n_cached;
+	long n_done, n_failed, n_cached, n_canceled;
+	int detached;		/* abandon requests on the wire */
 	double t_start, progress_due;
 	int progress_on;
 	double lat_ms;		/* moving mean of a request's time */
@@ -758,7 +760,7 @@ static void
 xfer_start(struct xfer *x)
 {
 	CURL *h = x->h;
-	long tmo = (long)E.c->timeout_ms;
+	long tmo = x->tmo_ms ? x->tmo_ms : (long)E.c->timeout_ms;
 
 	curl_easy_setopt(h, CURLOPT_URL, x->rq.url);
 	curl_easy_setopt(h, CURLOPT_PRIVATE, x);
@@ -1236,6 +1238,24 @@ job_free(struct job *j)
 	free(j);
 }
 
+#define ABANDON_TIMEOUT_MS 10000L
+
+/* Send the request that stops what j leaves running at the provider (a
+ * Replicate prediction); nobody waits for its answer but the exit. */
+static void
+abandon(struct job *j)
+{
+	struct xfer *x = xfer_new();
+
+	if (j->prov->abandon(&j->pj, &x->rq) != PROV_SEND || !x->rq.url) {
+		xfer_free(x);
+		return;
+	}
+	x->tmo_ms = ABANDON_TIMEOUT_MS;
+	E.detached++;
+	xfer_start(x);
+}
+
 /* Write the record and forget the job. */
 static void
 job_finish(struct job *j)
@@ -1262,6 +1282,10 @@ job_finish(struct job *j)
 		E.n_done++;
 	else
 		E.n_failed++;
+	if (!strcmp(st, "canceled"))
+		E.n_canceled++;
+	if (strcmp(st, "succeeded") && j->pj.state && j->prov->abandon)
+		abandon(j);
 	nd_write(j->rec);
 	job_unlink(j);
 	job_free(j);
@@ -2082,6 +2106,8 @@ drain_input(void)
 				    : "terminated (SIGTERM)");
 
 				cJSON_AddNumberToObject(e, "attempts", 0);
+				E.n_failed++;
+				E.n_canceled++;
 			}
 		} else {
 			E.badlines++;
@@ -2166,10 +2192,14 @@ check_done(void)
 			continue;
 		done++;
 		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &x);
-		if (x->ref)
+		if (x->ref) {
 			ref_fetched(x, m->data.result);
-		else
+		} else if (!x->job) {
+			E.detached--;	/* an abandon request: done */
+			xfer_free(x);
+		} else {
 			job_answered(x, m->data.result);
+		}
 	}
 	return done;
 }
@@ -2207,7 +2237,7 @@ wait_ms(void)
 	}
 	if (E.progress_on && E.progress_due < due)
 		due = E.progress_due;
-	if (E.stopping && E.grace_due < due)
+	if (E.stopping && E.active && E.grace_due < due)
 		due = E.grace_due;
 	if (due <= t || E.in_more || can_read())
 		return 0;
@@ -2360,12 +2390,10 @@ engine_run(const struct engine_conf *c, struct nd_reader *r)
 	for (;;) {
 		read_input();
 		dispatch();
-		if ((E.in_eof || E.stopping) && E.active == 0)
-			break;
-		if (E.stopping && now_ms() >= E.grace_due) {
+		if (E.stopping && E.active && now_ms() >= E.grace_due)
 			cancel_all();
+		if ((E.in_eof || E.stopping) && E.active == 0 && !E.detached)
 			break;
-		}
 		if (E.progress_on && now_ms() >= E.progress_due)
 			progress(0);
 		n = epoll_wait(E.ep, evs, 64, coalesce(wait_ms(), n));
@@ -2410,8 +2438,17 @@ engine_run(const struct engine_conf *c, struct nd_reader *r)
 	progress(1);
 	teardown();
 	rc = E.badlines || nd_open_failures ? EXIT_BADLINES : EXIT_DONE;
-	if (E.signo)
+	if (E.signo) {
 		rc = EXIT_FATAL;
+		if (E.n_failed > E.n_canceled)
+			warnx("interrupted: %ld done, %ld failed, %ld canceled; "
+			    "run the same command again to resume", E.n_done,
+			    E.n_failed - E.n_canceled, E.n_canceled);
+		else
+			warnx("interrupted: %ld done, %ld canceled; run the "
+			    "same command again to resume", E.n_done,
+			    E.n_canceled);
+	}
 	return rc;
 }
 

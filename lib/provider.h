@@ -186,6 +186,12 @@ struct provider {
 	void (*release)(struct pjob *j);
 	/* Free c->priv and c->key (may be NULL). */
 	void (*fini)(struct prov_conf *c);
+	/* The job ends without success (a final failure, a signal, the
+	 * budget) while its state may hold something still running and
+	 * billed (a Replicate prediction): fill rq with the request that
+	 * stops it and return PROV_SEND (sent once, its answer ignored),
+	 * else PROV_DONE.  May be NULL. */
+	int (*abandon)(struct pjob *j, struct prov_req *rq);
 	/* bg-generate --check / --list-models (lib/check.c): the GET that
 	 * asks about model, or lists the models when model is NULL (0), or
 	 * -1 when the provider has no such request. */

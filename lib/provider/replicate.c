@@ -35,6 +35,7 @@
 #define POLL_FIRST_MS 500.0
 #define POLL_MAX_MS 5000.0
 #define POLL_LIMIT_MS (30 * 60 * 1000.0)	/* then fail (retryable) */
+#define CANCEL_AFTER_MIN 35	/* Cancel-After: the poll limit and some */
 #define LOOKUP_SKEW_MS (5 * 60 * 1000.0)	/* clock skew we allow */
 #define LOOKUP_PAGES 10
 #define CLAIMED_MAX 4096
@@ -478,6 +479,8 @@ build_create(struct pjob *j, struct prov_req *rq)
 	auth(j, rq);
 	if (p->wait_s > 0)
 		prov_header(rq, "Prefer: wait=%d", p->wait_s);
+	/* a process that dies leaves no prediction billing for ever */
+	prov_header(rq, "Cancel-After: %dm", CANCEL_AFTER_MIN);
 	build_create_body(j, rq, version);
 	rq->fresh = 1;
 	s->phase = R_CREATE;
@@ -946,6 +949,24 @@ replicate_classify(struct pjob *j, const struct prov_resp *rs)
 	cJSON_Delete(o);
 }
 
+/* A prediction still starting or processing when its job ends: cancel
+ * it, or it runs (and bills) on. */
+static int
+replicate_abandon(struct pjob *j, struct prov_req *rq)
+{
+	struct rstate *s = j->state;
+	char *path;
+
+	if (!s || !s->id || (s->phase != R_POLL && s->phase != R_CREATE))
+		return PROV_DONE;
+	path = easprintf("/v1/predictions/%s/cancel", s->id);
+	rq->url = prov_api_url(j->conf->base_url, path);
+	free(path);
+	rq->method = "POST";
+	auth(j, rq);
+	return PROV_SEND;
+}
+
 /* GET /v1/models/{owner}/{name} (a version id alone cannot be asked
  * about; the list is the model table's, each asked in turn). */
 static int
@@ -992,6 +1013,7 @@ const struct provider prov_replicate = {
 	.classify = replicate_classify,
 	.release = release,
 	.fini = replicate_fini,
+	.abandon = replicate_abandon,
 	.model_req = replicate_model_req,
 	.model_ans = replicate_model_ans,
 };
