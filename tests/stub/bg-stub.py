@@ -41,6 +41,11 @@ RATIOS = {
 	"5:4": (1152, 896), "9:16": (768, 1344), "16:9": (1344, 768),
 	"21:9": (1536, 672),
 }
+# the extra ratios of the Gemini 3.x image models (1K class)
+RATIOS_GEMINI3 = {
+	"1:4": (512, 2048), "4:1": (2048, 512), "1:8": (384, 3072),
+	"8:1": (3072, 384),
+}
 OPENAI_SIZES = ("auto", "1024x1024", "1536x1024", "1024x1536", "256x256",
 		"512x512")
 IMAGE_MIMES = ("image/png", "image/jpeg", "image/webp")
@@ -380,7 +385,8 @@ class Stub:
 	def size_for_ratio(self, ratio):
 		if self.args.image_size:
 			return self.args.image_size
-		w, h = RATIOS.get(ratio, RATIOS["1:1"])
+		w, h = RATIOS.get(ratio) or RATIOS_GEMINI3.get(ratio) or \
+		    RATIOS["1:1"]
 		return w // 16, h // 16
 
 	def size_for_wxh(self, w, h):
@@ -1050,7 +1056,8 @@ class Stub:
 			if name in src or snake_name in src:
 				fields[name] = src.get(name, src.get(snake_name))
 		ratio = fields.get("aspectRatio", "1:1")
-		if ratio not in RATIOS:
+		if ratio not in RATIOS and not (ratio in RATIOS_GEMINI3 and
+						model.startswith("gemini-3")):
 			return bad("* GenerateContentRequest.generation_config."
 				   "image_config.aspect_ratio: Unsupported "
 				   "aspect ratio: %s" % (ratio,))

@@ -32,6 +32,14 @@ printf '{"prompt":"p {title}","provider":"gemini"}\n' >s3.json
 bg-plan -s s3.json </dev/null >/dev/null 2>err
 is "the default model gets no warning" "$(grep -c 'shut' err)" 0
 
+# the extra aspect ratios the table lists for a model, and imageSize
+printf '{"prompt":"p {title}","provider":"gemini","model":"gemini-3.1-flash-image","input":{"aspect_ratio":"1:4","image_size":"4K"}}\n' >s4.json
+bg-plan -s s4.json </dev/null >/dev/null 2>err; rc=$?
+is "bg-plan takes gemini-3.1-flash-image's 1:4" "$rc $(grep -c 'bad aspect' err)" "0 0"
+printf '{"prompt":"p {title}","provider":"openai","model":"gpt-image-2.6-flare","input":{"aspect_ratio":"1:4"}}\n' >s5.json
+bg-plan -s s5.json </dev/null >/dev/null 2>err; rc=$?
+is "but not for a model whose entry lacks it" "$rc $(grep -c 'bad aspect ratio' err)" "2 1"
+
 # BG_MODELS: the table is data; a job without a model gets its default
 jq '.providers.local.default = "layout" | .providers.gemini.default = "gemini-9-test-image"' "$M" >alt.json
 mkpng a.png 4 4 1 2 3
@@ -39,6 +47,10 @@ printf '{"job_id":"j","provider":"gemini","prompt":"p","input":{"product_images"
 start_stub
 BG_MODELS=$T/alt.json BG_ROOT=$T/store BG_GEMINI_BASE_URL=$STUB GEMINI_API_KEY=k bg-generate job >out 2>err
 is "BG_MODELS: the default comes from the table" "$(jq -r 'select(.provider=="gemini") | .model' "$T/stub.log")" gemini-9-test-image
+printf '{"job_id":"t","provider":"gemini","model":"gemini-3.1-flash-image","prompt":"tall","input":{"product_images":["a.png"],"aspect_ratio":"1:4","image_size":"2K"}}\n' >tall
+BG_ROOT=$T/store BG_GEMINI_BASE_URL=$STUB GEMINI_API_KEY=k bg-generate tall >out 2>err
+is "gemini: 1:4 and imageSize sent, accepted" "$(jq -r .status out) $(jq -c 'select(.prompt=="tall") | .fields | [.aspectRatio, .imageSize]' "$T/stub.log")" 'succeeded ["1:4","2K"]'
+
 BG_MODELS=$T/none.json BG_ROOT=$T/store bg-generate job >out 2>err
 is "no table: the job fails, and stderr says where it looked" "$(jq -r '.error.code' out) $(grep -c 'none.json: cannot read the model table' err)" "invalid_record 1"
 
