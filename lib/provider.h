@@ -217,6 +217,9 @@ char *prov_base_url(const char *name, const char *opt, const char *def);
 /* base + path ("/v1/..."), where a base that already ends in "/v1" (the
  * OpenAI SDKs' OPENAI_BASE_URL style) does not get a second one.  free(3). */
 char *prov_api_url(const char *base, const char *path);
+/* rq: GET base + path with c's key as a bearer token (OpenAI, Replicate). */
+void prov_get_bearer(struct prov_req *rq, const struct prov_conf *c,
+    const char *path);
 /* Wipe and free c->key: a fini for providers that keep nothing else. */
 void prov_key_free(struct prov_conf *c);
 

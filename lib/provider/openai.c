@@ -346,10 +346,8 @@ openai_model_req(struct prov_conf *c, const char *model, struct prov_req *rq)
 	}
 	path = esc ? easprintf("/v1/models/%s", esc) : estrdup("/v1/models");
 	curl_free(esc);
-	rq->url = prov_api_url(c->base_url, path);
+	prov_get_bearer(rq, c, path);
 	free(path);
-	rq->method = "GET";
-	prov_header(rq, "Authorization: Bearer %s", c->key);
 	return 0;
 }
 

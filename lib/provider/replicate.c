@@ -982,10 +982,8 @@ replicate_model_req(struct prov_conf *c, const char *model,
 	if (!strchr(model, '/'))
 		return -1;
 	path = easprintf("/v1/models/%.*s", (int)strcspn(model, ":"), model);
-	rq->url = prov_api_url(c->base_url, path);
+	prov_get_bearer(rq, c, path);
 	free(path);
-	rq->method = "GET";
-	prov_header(rq, "Authorization: Bearer %s", c->key);
 	return 0;
 }
 

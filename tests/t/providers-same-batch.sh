@@ -16,7 +16,7 @@ unset GOOGLE_API_KEY BG_REPLICATE_WAIT
 
 # one settings file; each provider's copy changes provider and model only
 base=$TOP/examples/settings-gemini.json
-for pm in local:layout gemini:gemini-3.1-flash-image openai:gpt-image-1.5 replicate:google/nano-banana; do
+for pm in local:layout gemini:gemini-3.1-flash-image openai:gpt-image-2.6-flare replicate:google/nano-banana; do
 	p=${pm%%:*}
 	jq --arg p "$p" --arg m "${pm#*:}" '.provider = $p | .model = $m' "$base" >"s-$p.json"
 	BG_ROOT=$T/store-$p
