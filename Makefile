@@ -5,6 +5,7 @@ VERSION = 0.1.0
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 MANDIR ?= $(PREFIX)/share/man
+DATADIR ?= $(PREFIX)/share
 DESTDIR ?=
 
 # Build folder: build/ normally, build/asan for the sanitizer run.
@@ -17,6 +18,7 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CFLAGS ?=
 CFLAGS += $(OPT) $(SAN) -std=c11 -D_GNU_SOURCE -DBG_VERSION='"$(VERSION)"' \
+	-DBG_DATADIR='"$(DATADIR)/batchgen"' \
 	-Wall -Wextra -Wno-unused-parameter -Wshadow -Wformat=2 \
 	-Ilib $(PKG_CFLAGS)
 LDFLAGS += $(SAN)
@@ -98,10 +100,13 @@ install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
 	install -m 755 $(BINS) $(SCRIPTS) $(DESTDIR)$(BINDIR)
 	install -m 644 $(MANS) $(DESTDIR)$(MANDIR)/man1
+	install -d $(DESTDIR)$(DATADIR)/batchgen
+	install -m 644 share/batchgen/models.json $(DESTDIR)$(DATADIR)/batchgen
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(CMDS) $(notdir $(SCRIPTS))) \
-		$(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(MANS)))
+		$(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(MANS))) \
+		$(DESTDIR)$(DATADIR)/batchgen/models.json
 
 clean:
 	rm -rf build
