@@ -1298,7 +1298,8 @@ job_succeeded(struct job *j)
 	usage_text(j, &usage);
 	/* the cache holds what a re-run needs to answer without paying: the
 	 * same outputs and usage text as the record, printed once */
-	cost = cost_charged(j->price, j->pj.nout);
+	/* the offline provider charges nothing, whatever the plan's price */
+	cost = cost_charged(j->price, j->prov->offline ? 0 : j->pj.nout);
 	sb_reset(&ce);
 	sb_adds(&ce, "{\"status\":\"succeeded\",\"attempt\":");
 	nd_print_num(&ce, attempts_total(j));
@@ -1747,6 +1748,9 @@ admit(cJSON *rec)
 		return;
 	}
 	j->pj.model = E.c->model ? E.c->model : rec_str(rec, "model");
+	if (!E.c->model && E.c->provider && (s = rec_str(rec, "provider")) &&
+	    strcmp(s, j->prov->name))
+		j->pj.model = NULL;	/* the plan's model is another provider's */
 	if (!j->pj.model)
 		j->pj.model = j->prov->default_model;
 	record_used(j);
