@@ -119,6 +119,13 @@ enum rp_status rp_variant_status(const struct report *r, int v);
 
 enum rp_by { RP_BY_NONE, RP_BY_VARIANT, RP_BY_PRODUCT, RP_BY_ERROR };
 
+/* Rows per product, first-seen order (free(3) the array). */
+struct rp_prow {
+	const char *product_id;
+	long variants, total, n[RP_NSTATUS];
+};
+struct rp_prow *rp_product_rows(const struct report *r, int *nrows);
+
 /* The report record (doc/contract.md "report") plus "variants"/"products" rows
  * for --by.  cJSON_Delete it. */
 cJSON *rp_json(const struct report *r, enum rp_by by);
