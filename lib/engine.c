@@ -1072,6 +1072,25 @@ job_free(struct job *j)
 	free(j);
 }
 
+/* The store as an absolute path, for the records' `store` (bg-report's
+ * hints re-run them against it). */
+static const char *
+store_abs(void)
+{
+	static char *abs;
+	char *cwd;
+
+	if (abs)
+		return abs;
+	if (!(abs = realpath(E.c->root, NULL))) {
+		cwd = getcwd(NULL, 0);
+		abs = E.c->root[0] == '/' || !cwd ? estrdup(E.c->root) :
+		    easprintf("%s/%s", cwd, E.c->root);
+		free(cwd);
+	}
+	return abs;
+}
+
 /* Write the record and forget the job. */
 static void
 job_finish(struct job *j)
@@ -1131,6 +1150,7 @@ job_fail_status(struct job *j, const char *status, const char *code,
 	cJSON_DeleteItemFromObjectCaseSensitive(j->rec, "outputs");
 	cJSON_DeleteItemFromObjectCaseSensitive(j->rec, "usage");
 	rec_set_num(j->rec, "cost", 0);	/* no image, no charge */
+	rec_set_str(j->rec, "store", store_abs());
 	rec_set_bool(j->rec, "cached", 0);
 	job_finish(j);
 }
@@ -1334,6 +1354,7 @@ job_succeeded(struct job *j)
 	rec_set(j->rec, "outputs", o);
 	rec_set(j->rec, "usage", cJSON_CreateRaw(usage.s));
 	rec_set_num(j->rec, "cost", cost);
+	rec_set_str(j->rec, "store", store_abs());
 	rec_set_bool(j->rec, "cached", 0);
 	job_finish(j);
 }
@@ -1655,6 +1676,7 @@ from_cache(struct job *j)
 	o = cJSON_DetachItemFromObjectCaseSensitive(c, "usage");
 	rec_set(j->rec, "usage", o ? o : cJSON_CreateObject());
 	rec_set_num(j->rec, "cost", 0);	/* paid once, by the run that made it */
+	rec_set_str(j->rec, "store", store_abs());
 	rec_set_bool(j->rec, "cached", 1);
 	cJSON_Delete(c);
 	E.n_cached++;

@@ -24,6 +24,8 @@ const char *const rp_status_name[RP_NSTATUS] = {
 
 struct priv {
 	GHashTable *jobs, *variants, *batches;	/* key -> index + 1 */
+	GHashTable *paid;	/* records whose cost is counted (a set) */
+	GHashTable *planned;	/* variant ids the plan has jobs for */
 	GStringChunk *pool;
 	struct sbuf key, vkey;	/* scratch: job key, card key */
 };
@@ -38,6 +40,8 @@ rp_init(struct report *r, int keep_paths)
 	p->jobs = g_hash_table_new(g_str_hash, g_str_equal);
 	p->variants = g_hash_table_new(g_str_hash, g_str_equal);
 	p->batches = g_hash_table_new(g_str_hash, g_str_equal);
+	p->paid = g_hash_table_new(g_str_hash, g_str_equal);
+	p->planned = g_hash_table_new(g_str_hash, g_str_equal);
 	p->pool = g_string_chunk_new(1 << 16);
 	r->priv = p;
 }
@@ -62,6 +66,8 @@ rp_free(struct report *r)
 	g_hash_table_destroy(p->jobs);
 	g_hash_table_destroy(p->variants);
 	g_hash_table_destroy(p->batches);
+	g_hash_table_destroy(p->paid);
+	g_hash_table_destroy(p->planned);
 	g_string_chunk_free(p->pool);
 	sb_free(&p->key);
 	sb_free(&p->vkey);
@@ -277,6 +283,88 @@ job_apply(struct report *r, struct rp_job *j, const cJSON *rec,
 	}
 }
 
+/* Add rec's cost to j->paid unless this record was counted before.
+ * Records from before `cost` existed: price x images of a fresh success. */
+static void
+add_paid(struct report *r, struct rp_job *j, const cJSON *rec,
+    enum rp_status st)
+{
+	struct priv *p = r->priv;
+	const cJSON *c = cJSON_GetObjectItemCaseSensitive(rec, "cost"), *outs;
+	double cost = -1, d;
+	const char *sha;
+
+	if (cJSON_IsNumber(c))
+		cost = c->valuedouble;
+	else if (st == RP_SUCCEEDED && !rec_bool(rec, "cached") &&
+	    ((d = rec_num(rec, "price_per_image", -1)) > 0 ||
+	    (d = j->price) > 0)) {
+		outs = cJSON_GetObjectItemCaseSensitive(rec, "outputs");
+		cost = d * (cJSON_IsArray(outs) ? cJSON_GetArraySize(outs) : 1);
+	}
+	if (!(cost > 0) || !isfinite(cost) || !j->job_id)
+		return;
+	outs = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(rec,
+	    "outputs"), 0);
+	sha = rec_str(outs, "sha256");
+	sb_reset(&p->key);
+	sb_addf(&p->key, "%s\x1f%.0f\x1f%s", j->job_id,
+	    rec_num(rec, "attempt", 0), sha ? sha : "");
+	if (g_hash_table_contains(p->paid, p->key.s))
+		return;
+	g_hash_table_add(p->paid, g_string_chunk_insert(p->pool, p->key.s));
+	j->paid += cost;
+}
+
+static void
+set_gone(struct report *r, struct rp_job *j, int gone)
+{
+	if (j->gone == gone)
+		return;
+	j->gone = gone;
+	if (gone) {
+		r->n[j->status]--;
+		r->superseded++;
+	} else {
+		r->n[j->status]++;
+		r->superseded--;
+	}
+}
+
+/* A job record of variant vid: the variant's failure before planning, if
+ * one was read, is superseded. */
+static void
+supersede(struct report *r, const char *vid, int plan)
+{
+	struct priv *p = r->priv;
+	gpointer x;
+
+	if (plan && !g_hash_table_contains(p->planned, vid))
+		g_hash_table_add(p->planned, (char *)rp_intern(r, vid));
+	sb_reset(&p->vkey);
+	sb_adds(&p->vkey, "\x01");
+	sb_adds(&p->vkey, vid);
+	if ((x = g_hash_table_lookup(p->jobs, p->vkey.s)) &&
+	    r->jobs[GPOINTER_TO_INT(x) - 1].status != RP_PENDING)
+		set_gone(r, &r->jobs[GPOINTER_TO_INT(x) - 1], 1);
+}
+
+/* The store named by a record (bg-generate's `store`). */
+static void
+note_store(struct report *r, const cJSON *rec)
+{
+	const char *s = rec_str(rec, "store");
+
+	if (!s || !*s || r->stores > 1)
+		return;
+	if (!r->store) {
+		r->store = rp_intern(r, s);
+		r->stores = 1;
+	} else if (strcmp(r->store, s)) {
+		r->stores = 2;
+	}
+}
+
 void
 rp_add(struct report *r, const cJSON *rec, int plan)
 {
@@ -318,6 +406,20 @@ rp_add(struct report *r, const cJSON *rec, int plan)
 	i = x ? GPOINTER_TO_INT(x) - 1 : job_new(r, p->key.s, job_id, rec);
 	j = &r->jobs[i];
 	variant_fill(r, &r->variants[j->variant], rec);
+	if (!plan) {
+		add_paid(r, j, rec, st);
+		note_store(r, rec);
+	}
+	if (job_id && (vid = rec_id(rec, "variant_id", vbuf))) {
+		supersede(r, vid, plan);
+	} else if (!job_id && (vid = rec_id(rec, "variant_id", vbuf))) {
+		/* failed before planning: counted again, unless the plan
+		 * being reported has jobs for the variant */
+		set_gone(r, j, 0);
+		job_apply(r, j, rec, st);
+		set_gone(r, j, g_hash_table_contains(p->planned, vid));
+		return;
+	}
 	if (plan && job_id && !j->planned) {
 		j->planned = 1;
 		r->planned++;
@@ -355,7 +457,8 @@ rp_complete(const struct report *r)
 int
 rp_all_succeeded(const struct report *r)
 {
-	return r->njobs > 0 && r->n[RP_SUCCEEDED] == r->njobs;
+	return r->njobs > r->superseded &&
+	    r->n[RP_SUCCEEDED] == r->njobs - r->superseded;
 }
 
 static int
@@ -388,14 +491,17 @@ rp_stats(const struct report *r, int batch, struct rp_stats *s)
 		j = &r->jobs[i];
 		if (batch != -2 && j->batch != batch)
 			continue;
+		s->cost += j->paid;	/* paid, even by a superseded try */
+		if (j->gone)
+			continue;
 		s->total++;
 		s->n[j->status]++;
 		if (j->cached)
 			s->cached++;
 		if (j->status == RP_SUCCEEDED) {
 			s->images += j->nimages;
-			if (j->price > 0)
-				s->cost += j->price * j->nimages;
+			if (j->cached && j->price > 0)
+				s->saved += j->price * j->nimages;
 		}
 		if ((j->status == RP_SUCCEEDED || j->status == RP_FAILED) &&
 		    j->elapsed >= 0 && !j->cached) {
@@ -423,6 +529,7 @@ rp_stats(const struct report *r, int batch, struct rp_stats *s)
 	}
 	/* cents are what people read: drop the float noise of the sum */
 	s->cost = round(s->cost * 1e6) / 1e6;
+	s->saved = round(s->saved * 1e6) / 1e6;
 	if (s->nlat)
 		qsort(s->lat, s->nlat, sizeof *s->lat, cmp_double);
 	if (s->nerrs)
@@ -452,6 +559,31 @@ rp_percentile(const struct rp_stats *s, double p)
 	return s->lat[k];
 }
 
+int
+rp_variant_gone(const struct report *r, int vi)
+{
+	const struct rp_variant *v = &r->variants[vi];
+	int i;
+
+	for (i = 0; i < v->njobs; i++)
+		if (!r->jobs[v->jobs[i]].gone)
+			return 0;
+	return v->njobs > 0;
+}
+
+int
+rp_batch_gone(const struct report *r, int b)
+{
+	int i, n = 0;
+
+	if (!r->superseded)
+		return 0;
+	for (i = 0; i < r->njobs; i++)
+		if (r->jobs[i].batch == b && (n++, !r->jobs[i].gone))
+			return 0;
+	return n > 0;
+}
+
 enum rp_status
 rp_variant_status(const struct report *r, int vi)
 {
@@ -462,7 +594,8 @@ rp_variant_status(const struct report *r, int vi)
 	int seen[RP_NSTATUS] = {0}, i;
 
 	for (i = 0; i < v->njobs; i++)
-		seen[r->jobs[v->jobs[i]].status] = 1;
+		if (!r->jobs[v->jobs[i]].gone)
+			seen[r->jobs[v->jobs[i]].status] = 1;
 	for (i = 0; i < 4; i++)
 		if (seen[order[i]])
 			return order[i];
@@ -509,6 +642,7 @@ add_stats(cJSON *o, const struct rp_stats *s)
 	add_counts(o, s->n, s->total);
 	cJSON_AddNumberToObject(o, "cached", s->cached);
 	cJSON_AddNumberToObject(o, "cost", s->cost);
+	cJSON_AddNumberToObject(o, "saved", s->saved);
 	cJSON_AddNumberToObject(o, "images", s->images);
 	lat = cJSON_AddObjectToObject(o, "latency_ms");
 	add_lat(lat, "p50", rp_percentile(s, 0.5));
@@ -536,6 +670,8 @@ json_variants(const struct report *r, cJSON *o)
 
 	for (i = 0; i < r->nvariants; i++) {
 		var = &r->variants[i];
+		if (rp_variant_gone(r, i))
+			continue;
 		memset(n, 0, sizeof n);
 		cached = 0;
 		for (k = 0; k < var->njobs; k++) {
@@ -568,6 +704,8 @@ rp_product_rows(const struct report *r, int *nrows)
 
 	for (i = 0; i < r->nvariants; i++) {
 		v = &r->variants[i];
+		if (rp_variant_gone(r, i))
+			continue;
 		x = g_hash_table_lookup(h, v->product_id ? v->product_id : "");
 		if (x) {
 			ri = GPOINTER_TO_INT(x) - 1;
@@ -623,6 +761,8 @@ rp_json(const struct report *r, enum rp_by by)
 	cJSON_AddNumberToObject(o, "records", r->records);
 	batches = cJSON_AddArrayToObject(o, "batches");
 	for (i = 0; i < r->nbatches; i++) {
+		if (rp_batch_gone(r, i))
+			continue;
 		b = cJSON_CreateObject();
 		add_str_or_null(b, "batch_id", r->batches[i].batch_id);
 		add_str_or_null(b, "batch_name", r->batches[i].batch_name);

@@ -117,6 +117,8 @@ text_variants(struct sbuf *o, const struct report *r)
 	    "product", "status", "jobs", "ok", "failed", "pending", "title");
 	for (i = 0; i < r->nvariants; i++) {
 		v = &r->variants[i];
+		if (rp_variant_gone(r, i))
+			continue;
 		memset(n, 0, sizeof n);
 		for (k = 0; k < v->njobs; k++)
 			n[r->jobs[v->jobs[k]].status]++;
@@ -178,44 +180,93 @@ text_error_table(struct sbuf *o, const struct rp_stats *s)
 	}
 }
 
-/* What to run next: the retry pipeline of doc/contract.md when something can be
- * retried, the follow command when jobs are still pending. */
+/* s as one shell word: as it is when it is safe, else in single quotes. */
+static void
+shq(struct sbuf *o, const char *s)
+{
+	const char *p;
+
+	if (*s && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789_./-=:,+@%") == strlen(s)) {
+		sb_adds(o, s);
+		return;
+	}
+	sb_addc(o, '\'');
+	for (p = s; *p; p++)
+		if (*p == '\'')
+			sb_adds(o, "'\\''");
+		else
+			sb_addc(o, *p);
+	sb_addc(o, '\'');
+}
+
+/* "| bg-generate [--root R] | bg-file [--root R] >> RESULTS" */
+static void
+rerun_tail(struct sbuf *o, const char *results, const char *root)
+{
+	sb_adds(o, " | bg-generate");
+	if (root) {
+		sb_adds(o, " --root ");
+		shq(o, root);
+	}
+	sb_adds(o, " | bg-file");
+	if (root) {
+		sb_adds(o, " --root ");
+		shq(o, root);
+	}
+	sb_adds(o, " >> ");
+	shq(o, results);
+}
+
+/* What to run next, safe on results appended over many runs: bg-retry
+ * takes the latest record of each job (a job that succeeded later is not
+ * sent again), and every command names the store the results came from. */
 static void
 text_next(struct sbuf *o, const struct rp_stats *s, const char *results,
-    const char *plan)
+    const char *plan, const char *root)
 {
-	long retry = s->n[RP_SKIPPED] + s->n[RP_CANCELED];
-	int i;
+	long retry = s->n[RP_SKIPPED] + s->n[RP_CANCELED], final;
+	int i, first = 1;
 
 	for (i = 0; i < s->nerrs; i++)
 		if (s->errs[i].retryable && strcmp(s->errs[i].code, "budget") &&
 		    strcmp(s->errs[i].code, "canceled"))
 			retry += s->errs[i].count;
+	final = s->n[RP_FAILED] - (retry - s->n[RP_SKIPPED] - s->n[RP_CANCELED]);
 	if (!results)
 		results = "results.ndjson";
-	if (retry)
-		sb_addf(o, "%-11sjq -c 'select(.status==\"skipped\" or "
-		    ".status==\"canceled\" or (.status==\"failed\" and "
-		    ".error.retryable))' %s | bg-generate | bg-file >> %s\n",
-		    "next", results, results);
-	else if (s->n[RP_FAILED])
-		sb_addf(o, "%-11sjq -c 'select(.status==\"failed\")' %s"
-		    "    # nothing retryable: fix the inputs\n",
-		    "next", results);
+	if (retry) {
+		sb_addf(o, "%-11sbg-retry ", "next");
+		shq(o, results);
+		rerun_tail(o, results, root);
+		sb_addc(o, '\n');
+		first = 0;
+	}
+	if (final > 0) {
+		sb_addf(o, "%-11sbg-retry --all-failed ", first ? "next" : "");
+		shq(o, results);
+		rerun_tail(o, results, root);
+		sb_adds(o, "    # after fixing the inputs\n");
+		first = 0;
+	}
 	if (s->n[RP_PENDING] && plan) {
-		i = retry || s->n[RP_FAILED];
-		sb_addf(o, "%-11sbg-report --follow --plan %s %s"
-		    "    # while the batch runs\n", i ? "" : "next", plan,
-		    results);
-		sb_addf(o, "%-11sbg-report --pending --plan %s %s | "
-		    "bg-generate | bg-file >> %s    # if it stopped\n", "",
-		    plan, results, results);
+		sb_addf(o, "%-11sbg-report --follow --plan ", first ? "next" : "");
+		shq(o, plan);
+		sb_addc(o, ' ');
+		shq(o, results);
+		sb_adds(o, "    # while the batch runs\n");
+		sb_addf(o, "%-11sbg-report --pending --plan ", "");
+		shq(o, plan);
+		sb_addc(o, ' ');
+		shq(o, results);
+		rerun_tail(o, results, root);
+		sb_adds(o, "    # if it stopped\n");
 	}
 }
 
 void
 rp_text(const struct report *r, enum rp_by by, const char *results,
-    const char *plan, struct sbuf *o)
+    const char *plan, const char *root, struct sbuf *o)
 {
 	struct rp_stats s, bs;
 	char *name, *id;
@@ -224,6 +275,8 @@ rp_text(const struct report *r, enum rp_by by, const char *results,
 
 	rp_stats(r, -2, &s);
 	for (i = 0; i < r->nbatches; i++) {
+		if (rp_batch_gone(r, i))
+			continue;
 		name = rp_clean(r->batches[i].batch_name ?
 		    r->batches[i].batch_name : "", 60);
 		id = rp_clean(r->batches[i].batch_id ?
@@ -246,9 +299,15 @@ rp_text(const struct report *r, enum rp_by by, const char *results,
 	sb_addf(o, "%-11s", "progress");
 	bar(o, done, s.total, 30);
 	sb_addc(o, '\n');
-	sb_addf(o, "%-11s", "cost");
+	sb_addf(o, "%-11spaid ", "cost");
 	rp_money(o, s.cost);
-	sb_addf(o, "  (%ld image%s)\n", s.images, s.images == 1 ? "" : "s");
+	sb_addf(o, "  (%ld image%s)", s.images, s.images == 1 ? "" : "s");
+	if (s.saved > 0) {
+		sb_adds(o, "  saved ");
+		rp_money(o, s.saved);
+		sb_addf(o, " (%ld cached)", s.cached);
+	}
+	sb_addc(o, '\n');
 	if (s.nlat) {
 		sb_addf(o, "%-11sp50 ", "latency");
 		duration(o, rp_percentile(&s, 0.5));
@@ -269,7 +328,7 @@ rp_text(const struct report *r, enum rp_by by, const char *results,
 	if (by != RP_BY_NONE && (s.n[RP_FAILED] || s.n[RP_PENDING] ||
 	    s.n[RP_SKIPPED] || s.n[RP_CANCELED]))
 		sb_addc(o, '\n');
-	text_next(o, &s, results, plan);
+	text_next(o, &s, results, plan, root);
 	if (!r->njobs)
 		sb_adds(o, "no jobs: nothing was read\n");
 	rp_stats_free(&s);
