@@ -1663,7 +1663,19 @@ static int
 from_cache(struct job *j)
 {
 	cJSON *c = store_cache_hit(E.c->root, j->key), *o;
+	char old[65];
 
+	if (!c && !cJSON_GetObjectItemCaseSensitive(j->rec, "reroll")) {
+		/* paid for under the key of an older bg-generate: found once,
+		 * then kept under the new key too */
+		reqkey_legacy(j->prov->name, j->pj.model, j->pj.prompt,
+		    j->pj.input, cJSON_GetObjectItemCaseSensitive(j->rec,
+		    "batch_id"), cJSON_GetObjectItemCaseSensitive(j->rec,
+		    "variation"), old);
+		if ((c = store_cache_hit(E.c->root, old)) &&
+		    store_cache_put(E.c->root, j->key, c) < 0)
+			warnx("%s/cache:", E.c->root);
+	}
 	if (!c)
 		return 0;
 	rec_set_str(j->rec, "status", "succeeded");

@@ -229,6 +229,33 @@ reqkey_compute(const struct reqkey_in *in, char key[65])
 	util_sha256_hex(b.s, b.len, key);
 }
 
+void
+reqkey_legacy(const char *provider, const char *model, const char *prompt,
+    const cJSON *input, const cJSON *batch_id, const cJSON *variation,
+    char key[65])
+{
+	static struct sbuf b;
+
+	sb_reset(&b);
+	sb_adds(&b, "[\"bg-generate/1\",");
+	json_str(&b, provider);
+	sb_addc(&b, ',');
+	json_str(&b, model);
+	sb_addc(&b, ',');
+	if (prompt)
+		json_str(&b, prompt);
+	else
+		sb_adds(&b, "null");
+	sb_addc(&b, ',');
+	canon(&b, input, 0);
+	sb_addc(&b, ',');
+	canon(&b, batch_id, 0);
+	sb_addc(&b, ',');
+	canon(&b, variation, 0);
+	sb_addc(&b, ']');
+	util_sha256_hex(b.s, b.len, key);
+}
+
 char *
 reqkey_local_path(const char *url)
 {

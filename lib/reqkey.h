@@ -36,6 +36,12 @@ struct reqkey_in {
  * a NUL into key. */
 void reqkey_compute(const struct reqkey_in *in, char key[65]);
 
+/* The key stores made before this rule used (batch id and paths
+ * included): only to find what they already paid for. */
+void reqkey_legacy(const char *provider, const char *model,
+    const char *prompt, const cJSON *input, const cJSON *batch_id,
+    const cJSON *variation, char key[65]);
+
 /* The references a job names, in the order of reqkey_in.ref_sha: fills
  * urls[] (pointers into input, at most max) and returns how many, or -1
  * when input.product_images is not a list of non-empty strings or there

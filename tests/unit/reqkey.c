@@ -39,51 +39,48 @@ key_of(const char *rec, const char *const *sha, int n, char key[65])
 	cJSON_Delete(r);
 }
 
+/* The key of a gemini job with one field changed from the base job. */
+#define BASE_IN "\"x\":1,\"y\":[1,2.5,\"s\"],\"z\":{\"q\":null,\"p\":true}," \
+	"\"product_images\":[\"a.png\",\"b.png\"]"
+static void
+key_with(const char *prov, const char *prompt, int var, const char *extra,
+    const char *in, const char *const *sha, char key[65])
+{
+	char rec[512];
+
+	snprintf(rec, sizeof rec, "{\"provider\":\"%s\",\"prompt\":\"%s\","
+	    "\"variation\":%d%s,\"input\":{%s}}", prov, prompt, var, extra, in);
+	key_of(rec, sha, 2, key);
+}
+
 static void
 test_key(void)
 {
 	const char *ab[] = {A, B}, *ba[] = {B, A}, *aa[] = {A, A};
 	char k0[65], k[65];
 
-	key_of("{\"provider\":\"gemini\",\"prompt\":\"p\",\"variation\":1,"
-	    "\"batch_id\":\"b1\",\"job_id\":\"b1-v-1\",\"input\":{\"x\":1,"
-	    "\"y\":[1,2.5,\"s\"],\"z\":{\"q\":null,\"p\":true},"
-	    "\"product_images\":[\"a.png\",\"b.png\"]}}", ab, 2, k0);
+	key_with("gemini", "p", 1, ",\"batch_id\":\"b1\",\"job_id\":\"b1-v-1\"",
+	    BASE_IN, ab, k0);
 	CHECK(strlen(k0) == 64, "key is 64 hex digits");
-	key_of("{\"provider\":\"gemini\",\"prompt\":\"p\",\"variation\":1,"
-	    "\"batch_id\":\"b2\",\"job_id\":\"b2-v-1\",\"input\":{"
+	key_with("gemini", "p", 1, ",\"batch_id\":\"b2\",\"job_id\":\"b2-v-1\"",
 	    "\"product_images\":[\"/elsewhere/x.png\",\"https://cdn/y.png\"],"
-	    "\"z\":{\"p\":true,\"q\":null},\"y\":[1,2.5,\"s\"],\"x\":1.0}}",
-	    ab, 2, k);
+	    "\"z\":{\"p\":true,\"q\":null},\"y\":[1,2.5,\"s\"],\"x\":1.0", ab, k);
 	CHECK_STR(k, k0, "key ignores batch id, job id, paths, key order, 1 vs 1.0");
-	key_of("{\"provider\":\"gemini\",\"prompt\":\"p\",\"variation\":1,"
-	    "\"input\":{\"x\":1,\"y\":[1,2.5,\"s\"],\"z\":{\"q\":null,\"p\":true},"
-	    "\"product_images\":[\"a.png\",\"b.png\"]}}", ba, 2, k);
+	key_with("gemini", "p", 1, "", BASE_IN, ba, k);
 	CHECK(strcmp(k, k0) != 0, "key sees the references' order");
-	key_of("{\"provider\":\"gemini\",\"prompt\":\"p\",\"variation\":1,"
-	    "\"input\":{\"x\":1,\"y\":[1,2.5,\"s\"],\"z\":{\"q\":null,\"p\":true},"
-	    "\"product_images\":[\"a.png\",\"b.png\"]}}", aa, 2, k);
+	key_with("gemini", "p", 1, "", BASE_IN, aa, k);
 	CHECK(strcmp(k, k0) != 0, "key sees a reference's bytes");
-	key_of("{\"provider\":\"gemini\",\"prompt\":\"p\",\"variation\":1,"
-	    "\"input\":{\"x\":1,\"y\":[2.5,1,\"s\"],\"z\":{\"q\":null,\"p\":true},"
-	    "\"product_images\":[\"a.png\",\"b.png\"]}}", ab, 2, k);
+	key_with("gemini", "p", 1, "", "\"x\":1,\"y\":[2.5,1,\"s\"],"
+	    "\"z\":{\"q\":null,\"p\":true},\"product_images\":[\"a\",\"b\"]",
+	    ab, k);
 	CHECK(strcmp(k, k0) != 0, "key sees array order in parameters");
-	key_of("{\"provider\":\"gemini\",\"prompt\":\"p \",\"variation\":1,"
-	    "\"input\":{\"x\":1,\"y\":[1,2.5,\"s\"],\"z\":{\"q\":null,\"p\":true},"
-	    "\"product_images\":[\"a.png\",\"b.png\"]}}", ab, 2, k);
+	key_with("gemini", "p ", 1, "", BASE_IN, ab, k);
 	CHECK(strcmp(k, k0) != 0, "key sees the prompt");
-	key_of("{\"provider\":\"openai\",\"prompt\":\"p\",\"variation\":1,"
-	    "\"input\":{\"x\":1,\"y\":[1,2.5,\"s\"],\"z\":{\"q\":null,\"p\":true},"
-	    "\"product_images\":[\"a.png\",\"b.png\"]}}", ab, 2, k);
+	key_with("openai", "p", 1, "", BASE_IN, ab, k);
 	CHECK(strcmp(k, k0) != 0, "key sees the provider");
-	key_of("{\"provider\":\"gemini\",\"prompt\":\"p\",\"variation\":2,"
-	    "\"input\":{\"x\":1,\"y\":[1,2.5,\"s\"],\"z\":{\"q\":null,\"p\":true},"
-	    "\"product_images\":[\"a.png\",\"b.png\"]}}", ab, 2, k);
+	key_with("gemini", "p", 2, "", BASE_IN, ab, k);
 	CHECK(strcmp(k, k0) != 0, "key sees the variation");
-	key_of("{\"provider\":\"gemini\",\"prompt\":\"p\",\"variation\":1,"
-	    "\"reroll\":7,\"input\":{\"x\":1,\"y\":[1,2.5,\"s\"],"
-	    "\"z\":{\"q\":null,\"p\":true},"
-	    "\"product_images\":[\"a.png\",\"b.png\"]}}", ab, 2, k);
+	key_with("gemini", "p", 1, ",\"reroll\":7", BASE_IN, ab, k);
 	CHECK(strcmp(k, k0) != 0, "key sees the reroll");
 }
 
@@ -153,6 +150,25 @@ test_paths(void)
 	g_free(p);
 }
 
+/* Stores made before the content key hold answers under the old key:
+ * reqkey_legacy must give exactly what that bg-generate gave (the value
+ * below was computed by its engine_request_key). */
+static void
+test_legacy(void)
+{
+	cJSON *in = cJSON_Parse("{\"product_images\":[\"a.png\"],"
+	    "\"aspect_ratio\":\"1:1\",\"x\":[1,2.5,{\"b\":1,\"a\":null}]}");
+	cJSON *b = cJSON_Parse("\"b1\""), *v = cJSON_Parse("2");
+	char k[65];
+
+	reqkey_legacy("gemini", "m", "p\"\n", in, b, v, k);
+	CHECK_STR(k, "b172c730cc7a4d08a20611d01ed3f8fdd5e61be0126c2c1184fb6edda55e26bb",
+	    "the old key, to find what older stores paid for");
+	cJSON_Delete(in);
+	cJSON_Delete(b);
+	cJSON_Delete(v);
+}
+
 static void
 test_cost(void)
 {
@@ -169,6 +185,7 @@ main(void)
 	test_key();
 	test_extra_refs();
 	test_paths();
+	test_legacy();
 	test_cost();
 	return t_failed;
 }
