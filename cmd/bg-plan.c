@@ -269,6 +269,42 @@ emit(FILE *in)
 		die(EXIT_FATAL, "spool:");
 }
 
+/* --fresh: a new reroll number (an identical request, asked anew); else
+ * the store whose cache the note counts, if there is one. */
+static void
+cache_setup(int fresh, const char *opt_root)
+{
+	struct stat st;
+
+	if (fresh)
+		reroll = 1 + (double)((guint64)g_random_int() << 16 |
+		    (g_random_int() & 0xffff));
+	else if (stat(store_root(opt_root), &st) == 0 && S_ISDIR(st.st_mode))
+		root = store_root(opt_root);
+}
+
+/* --estimate: the estimate as one JSON record. */
+static void
+print_estimate(double cost, int nbad)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "batch_id", batch_id);
+	cJSON_AddStringToObject(o, "batch_name", batch_name);
+	cJSON_AddStringToObject(o, "provider", set.provider);
+	if (set.model)
+		cJSON_AddStringToObject(o, "model", set.model);
+	cJSON_AddNumberToObject(o, "variants", nvariants);
+	cJSON_AddNumberToObject(o, "variations", variations);
+	cJSON_AddNumberToObject(o, "images", (double)nvariants * variations);
+	cJSON_AddNumberToObject(o, "price_per_image", set.price);
+	cJSON_AddNumberToObject(o, "cost", cost);
+	cJSON_AddNumberToObject(o, "failed", nfailed + nbad);
+	cJSON_AddNumberToObject(o, "cached", ncached);
+	nd_write(o);
+	cJSON_Delete(o);
+}
+
 /* Say that n jobs will come from the cache, and how to re-roll. */
 static void
 note(long n)
@@ -303,7 +339,6 @@ main(int argc, char **argv)
 	};
 	const char *settings_path = NULL, *opt_name = NULL, *opt_id = NULL,
 	    *opt_root = NULL;
-	struct stat st;
 	struct nd_reader rd;
 	int c, quiet = 0, estimate = 0, fresh = 0, bad, nbad = 0;
 	long opt_var = 0;
@@ -352,11 +387,7 @@ main(int argc, char **argv)
 	free(slug);
 	free(idpart);
 	seen = g_hash_table_new_full(g_str_hash, g_str_equal, free, NULL);
-	if (fresh)	/* a new number: an identical request, asked anew */
-		reroll = 1 + (double)((guint64)g_random_int() << 16 |
-		    (g_random_int() & 0xffff));
-	else if (stat(store_root(opt_root), &st) == 0 && S_ISDIR(st.st_mode))
-		root = store_root(opt_root);
+	cache_setup(fresh, opt_root);
 
 	out = spool_open();
 	nd_open(&rd, argc - optind, argv + optind);
@@ -381,21 +412,7 @@ main(int argc, char **argv)
 		    nvariants, max_variants, nvariants);
 	cost = (double)nvariants * variations * set.price;
 	if (estimate) {
-		o = cJSON_CreateObject();
-		cJSON_AddStringToObject(o, "batch_id", batch_id);
-		cJSON_AddStringToObject(o, "batch_name", batch_name);
-		cJSON_AddStringToObject(o, "provider", set.provider);
-		if (set.model)
-			cJSON_AddStringToObject(o, "model", set.model);
-		cJSON_AddNumberToObject(o, "variants", nvariants);
-		cJSON_AddNumberToObject(o, "variations", variations);
-		cJSON_AddNumberToObject(o, "images", (double)nvariants * variations);
-		cJSON_AddNumberToObject(o, "price_per_image", set.price);
-		cJSON_AddNumberToObject(o, "cost", cost);
-		cJSON_AddNumberToObject(o, "failed", nfailed + nbad);
-		cJSON_AddNumberToObject(o, "cached", ncached);
-		nd_write(o);
-		cJSON_Delete(o);
+		print_estimate(cost, nbad);
 	} else {
 		if (!quiet)
 			fprintf(stderr, "%s: %ld variants \xc3\x97 %d variations = %ld images, est. %.2f\n",
