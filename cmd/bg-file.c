@@ -37,7 +37,7 @@
 #define MAX_UPLOAD ((size_t)256 << 20)
 
 static const char *root;
-static char *rootabs;		/* root made absolute, for upload urls */
+static char *rootabs;		/* root made absolute: upload urls, store */
 static int rootfd = -1;
 static int copy;
 static char msg[1024];		/* why the current record was not filed */
@@ -441,6 +441,8 @@ file_record(cJSON *rec)
 		cJSON_AddStringToObject(filed, "batch", rec_str(one, "batch"));
 		cJSON_AddItemToObject(filed, "all", all);
 		rec_set(rec, "filed", filed);
+		/* where the images are, for whoever re-runs this record */
+		rec_set_str(rec, "store", rootabs);
 	} else {
 		cJSON_Delete(all);
 	}
@@ -624,17 +626,17 @@ main(int argc, char **argv)
 		die(EXIT_USAGE, "--upload needs at least one IMAGE");
 	root = store_root(optroot);
 	rootfd = store_open_root(root);
+	if (!(rootabs = realpath(root, NULL)))
+		die(EXIT_USAGE, "%s:", root);
 	if (!up) {
 		rc = nd_filter(argc, argv, STAGE, file_or_pass);
 	} else {
-		if (!(rootabs = realpath(root, NULL)))
-			die(EXIT_USAGE, "%s:", root);
 		for (i = 0; i < argc; i++)
 			if (upload(argv[i], kind ? kind : "reference") < 0)
 				rc = EXIT_BADLINES;
 		nd_finish();
-		free(rootabs);
 	}
+	free(rootabs);
 	close(rootfd);
 	return rc;
 }

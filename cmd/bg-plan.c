@@ -9,10 +9,15 @@
  * a temporary file first.  Prints the cost estimate on stderr (or, with
  * --estimate, as JSON on stdout instead of the jobs).
  *
+ * With a store at hand (--root, BG_ROOT, ./bg-data) it notes on stderr how
+ * many of the jobs the store's request cache already answers (they will
+ * not be paid again; --fresh plans a re-roll instead).
+ *
  * Exit: 0 planned, 1 some lines were not records, 2 usage/settings/too
  * many variants (nothing written), 3 fatal.
  */
 #include <getopt.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,11 +28,16 @@
 #include "models.h"
 #include "name.h"
 #include "ndjson.h"
+#include "provider.h"
 #include "record.h"
+#include "reqkey.h"
 #include "settings.h"
+#include "store.h"
 #include "util.h"
 
 #define MAX_VARIANTS 100
+#define MAX_REF_BYTES ((size_t)64 << 20)
+#define MAX_JOB_REFS 16
 
 static struct settings set;
 static const char *batch_id, *batch_name;
@@ -36,13 +46,19 @@ static int variations, max_images = 4;
 static long max_variants = MAX_VARIANTS;
 static long nvariants, nfailed;
 static GHashTable *seen;	/* variant ids already planned */
+static const char *root;	/* the store, for the cache note; NULL: none */
+static double reroll;		/* --fresh: > 0 */
+static long njobs, ncached;	/* jobs written, of them in the cache */
+static char *cached_batch;	/* a batch that paid for one of them */
+static int cached_batches;	/* how many different ones */
 
 static void __attribute__((noreturn))
 usage(int status)
 {
 	fprintf(status ? stderr : stdout,
 	    "usage: %s --settings FILE [--name NAME] [--batch-id ID] [--variations N]\n"
-	    "               [--max-variants N] [--max-images-per-variant N] [--estimate] [-q] [FILE...]\n",
+	    "               [--max-variants N] [--max-images-per-variant N] [--fresh]\n"
+	    "               [--root DIR] [--estimate] [-q] [FILE...]\n",
 	    argv0);
 	exit(status);
 }
@@ -82,6 +98,59 @@ check_images(const cJSON *sel)
 	return NULL;
 }
 
+/* The hashes of a job's references without the network (NULL-filled
+ * when one is not at hand), into sha[]; their number, or -1. */
+static int
+refs_sha(const cJSON *input, char sha[][65])
+{
+	const char *urls[MAX_JOB_REFS];
+	int i, n = reqkey_ref_urls(input, urls, MAX_JOB_REFS);
+
+	for (i = 0; i < n; i++)
+		if (reqkey_ref_sha_offline(root, urls[i], MAX_REF_BYTES,
+		    sha[i]) < 0)
+			return -1;
+	return n;
+}
+
+/* Count the job c if the store's cache answers it (bg-generate would not
+ * send it); refs are its references' hashes. */
+static void
+note_cached(const cJSON *c, char sha[][65], int nref)
+{
+	const char *ptr[MAX_JOB_REFS];
+	const struct provider *p = prov_find(set.provider);
+	struct reqkey_in k = {0};
+	char key[65];
+	const char *b;
+	cJSON *hit;
+	int i;
+
+	if (!p || nref < 0)
+		return;
+	for (i = 0; i < nref; i++)
+		ptr[i] = sha[i];
+	k.provider = p->name;
+	k.model = set.model ? set.model : models_default(p->name);
+	k.prompt = rec_str(c, "prompt");
+	k.input = cJSON_GetObjectItemCaseSensitive(c, "input");
+	k.ref_sha = ptr;
+	k.nref = nref;
+	k.variation = cJSON_GetObjectItemCaseSensitive(c, "variation");
+	k.reroll = cJSON_GetObjectItemCaseSensitive(c, "reroll");
+	reqkey_compute(&k, key);
+	if (!(hit = store_cache_hit(root, key)))
+		return;
+	ncached++;
+	if ((b = rec_str(hit, "batch_id")) && (!cached_batch ||
+	    strcmp(b, cached_batch))) {
+		cached_batches++;
+		if (!cached_batch)
+			cached_batch = estrdup(b);
+	}
+	cJSON_Delete(hit);
+}
+
 /* Plan one candidate: spool its jobs or a failed record. */
 static void
 plan(FILE *out, cJSON *c)
@@ -90,7 +159,8 @@ plan(FILE *out, cJSON *c)
 	char idbuf[32], *why = NULL, *prompt, *safe, *s;
 	const char *vid;
 	cJSON *input, *targets;
-	int v;
+	char sha[MAX_JOB_REFS][65];
+	int v, nref = -1;
 
 	if (!(vid = rec_id(c, "variant_id", idbuf))) {
 		rec_fail(c, "plan", "invalid_record", 0, "record has no variant_id");
@@ -143,11 +213,18 @@ plan(FILE *out, cJSON *c)
 	rec_set_num(c, "attempt", 0);
 	rec_set_str(c, "status", "planned");
 	cJSON_DeleteItemFromObjectCaseSensitive(c, "error");
+	if (reroll > 0)
+		rec_set_num(c, "reroll", reroll);
+	else if (root)
+		nref = refs_sha(input, sha);	/* once for all variations */
 	for (v = 1; v <= variations; v++) {
 		s = easprintf("%s-%s-%d", batch_id, safe, v);
 		rec_set_str(c, "job_id", s);
 		free(s);
 		rec_set_num(c, "variation", v);
+		if (nref >= 0)
+			note_cached(c, sha, nref);
+		njobs++;
 		spool_rec(out, c);
 	}
 	free(safe);
@@ -211,6 +288,56 @@ warn_shutdown(const char *path, const struct settings *s)
 	    models_str(m, "shutdown"), rep ? "; use " : "", rep ? rep : "");
 }
 
+/* --fresh: a new reroll number (an identical request, asked anew); else
+ * the store whose cache the note counts, if there is one. */
+static void
+cache_setup(int fresh, const char *opt_root)
+{
+	struct stat st;
+
+	if (fresh)
+		reroll = 1 + (double)((guint64)g_random_int() << 16 |
+		    (g_random_int() & 0xffff));
+	else if (stat(store_root(opt_root), &st) == 0 && S_ISDIR(st.st_mode))
+		root = store_root(opt_root);
+}
+
+/* --estimate: the estimate as one JSON record. */
+static void
+print_estimate(double cost, int nbad)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "batch_id", batch_id);
+	cJSON_AddStringToObject(o, "batch_name", batch_name);
+	cJSON_AddStringToObject(o, "provider", set.provider);
+	if (set.model)
+		cJSON_AddStringToObject(o, "model", set.model);
+	cJSON_AddNumberToObject(o, "variants", nvariants);
+	cJSON_AddNumberToObject(o, "variations", variations);
+	cJSON_AddNumberToObject(o, "images", (double)nvariants * variations);
+	cJSON_AddNumberToObject(o, "price_per_image", set.price);
+	cJSON_AddNumberToObject(o, "cost", cost);
+	cJSON_AddNumberToObject(o, "failed", nfailed + nbad);
+	cJSON_AddNumberToObject(o, "cached", ncached);
+	nd_write(o);
+	cJSON_Delete(o);
+}
+
+/* Say that n jobs will come from the cache, and how to re-roll. */
+static void
+note(long n)
+{
+	fprintf(stderr, "%s: %ld of %ld jobs are already generated in %s",
+	    argv0, n, njobs, root);
+	if (cached_batch)
+		fprintf(stderr, " (batch %.8s%s%s)", cached_batch,
+		    strlen(cached_batch) > 8 ? "\xe2\x80\xa6" : "",
+		    cached_batches > 1 ? " and others" : "");
+	fprintf(stderr, "; they will not be paid again; --fresh generates new "
+	    "images\n");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -222,14 +349,17 @@ main(int argc, char **argv)
 		{"max-variants", required_argument, NULL, 'm'},
 		{"max-images-per-variant", required_argument, NULL, 'i'},
 		{"estimate", no_argument, NULL, 'e'},
+		{"fresh", no_argument, NULL, 'f'},
+		{"root", required_argument, NULL, 'r'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0}
 	};
-	const char *settings_path = NULL, *opt_name = NULL, *opt_id = NULL;
+	const char *settings_path = NULL, *opt_name = NULL, *opt_id = NULL,
+	    *opt_root = NULL;
 	struct nd_reader rd;
-	int c, quiet = 0, estimate = 0, bad, nbad = 0;
+	int c, quiet = 0, estimate = 0, fresh = 0, bad, nbad = 0;
 	long opt_var = 0;
 	char *err, *gen_id = NULL, *slug, *idpart;
 	double cost;
@@ -237,7 +367,7 @@ main(int argc, char **argv)
 	cJSON *o;
 
 	err_init(argv[0]);
-	while ((c = getopt_long(argc, argv, "s:n:b:v:m:i:eqhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:n:b:v:m:i:efr:qhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's': settings_path = optarg; break;
 		case 'n': opt_name = optarg; break;
@@ -246,6 +376,8 @@ main(int argc, char **argv)
 		case 'm': max_variants = err_num("--max-variants", optarg, 1, 100000000); break;
 		case 'i': max_images = err_num("--max-images-per-variant", optarg, 1, 16); break;
 		case 'e': estimate = 1; break;
+		case 'f': fresh = 1; break;
+		case 'r': opt_root = optarg; break;
 		case 'q': quiet = 1; break;
 		case 'h': usage(EXIT_DONE);
 		case 'V': err_version();
@@ -275,6 +407,7 @@ main(int argc, char **argv)
 	free(slug);
 	free(idpart);
 	seen = g_hash_table_new_full(g_str_hash, g_str_equal, free, NULL);
+	cache_setup(fresh, opt_root);
 
 	out = spool_open();
 	nd_open(&rd, argc - optind, argv + optind);
@@ -299,31 +432,21 @@ main(int argc, char **argv)
 		    nvariants, max_variants, nvariants);
 	cost = (double)nvariants * variations * set.price;
 	if (estimate) {
-		o = cJSON_CreateObject();
-		cJSON_AddStringToObject(o, "batch_id", batch_id);
-		cJSON_AddStringToObject(o, "batch_name", batch_name);
-		cJSON_AddStringToObject(o, "provider", set.provider);
-		if (set.model)
-			cJSON_AddStringToObject(o, "model", set.model);
-		cJSON_AddNumberToObject(o, "variants", nvariants);
-		cJSON_AddNumberToObject(o, "variations", variations);
-		cJSON_AddNumberToObject(o, "images", (double)nvariants * variations);
-		cJSON_AddNumberToObject(o, "price_per_image", set.price);
-		cJSON_AddNumberToObject(o, "cost", cost);
-		cJSON_AddNumberToObject(o, "failed", nfailed + nbad);
-		nd_write(o);
-		cJSON_Delete(o);
+		print_estimate(cost, nbad);
 	} else {
 		if (!quiet)
 			fprintf(stderr, "%s: %ld variants \xc3\x97 %d variations = %ld images, est. %.2f\n",
 			    argv0, nvariants, variations, nvariants * variations, cost);
 		emit(out);
 	}
+	if (ncached && !quiet)
+		note(ncached);
 	fclose(out);
 	nd_finish();
 	g_hash_table_destroy(seen);
 	free(folder);
 	free(gen_id);
+	free(cached_batch);
 	settings_free(&set);
 	return nbad || nd_open_failures ? EXIT_BADLINES : EXIT_DONE;
 }

@@ -81,7 +81,7 @@ followable(int n, char **files)
 static void
 progress(const struct report *r, int tty, double t0, int final)
 {
-	long total = r->njobs, done = total - r->n[RP_PENDING];
+	long total = r->njobs - r->superseded, done = total - r->n[RP_PENDING];
 	double secs = (util_now_ms() - t0) / 1000;
 	struct sbuf b = {0};
 	int i, w = 24, k = total ? (int)(done * w / total) : 0;
@@ -308,8 +308,11 @@ main(int argc, char **argv)
 		nd_write(o);
 		cJSON_Delete(o);
 	} else {
+		/* the hints name the store the results came from */
 		rp_text(&r, by, argc == 1 && strcmp(argv[0], "-") ? argv[0] :
-		    NULL, plan, &out);
+		    NULL, plan, root_opt ? root_opt : getenv("BG_ROOT") &&
+		    *getenv("BG_ROOT") ? getenv("BG_ROOT") : r.stores == 1 ?
+		    r.store : NULL, &out);
 		if (decisions)
 			rv_text(&rc_review, &out);
 		nd_write_raw(out.s, out.len);

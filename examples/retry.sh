@@ -5,8 +5,8 @@ set -u
 results=${1:-results.ndjson}
 jobs=${2:-jobs.ndjson}
 for pass in 1 2 3; do
-	# the same as: jq -c 'select(.status=="failed" and .error.retryable)' results.ndjson
-	# but only the latest attempt of each job (see scripts/bg-retry)
+	# the latest record of each job that failed for a retryable reason
+	# (a plain jq select would also resend jobs a later pass fixed)
 	n=$(bg-retry -n "$results") || exit
 	[ "$n" -gt 0 ] || break
 	echo "retry pass $pass: $n job(s)" >&2

@@ -30,6 +30,7 @@
 #include <curl/curl.h>
 #include <glib.h>
 
+#include "cost.h"
 #include "engine.h"
 #include "err.h"
 #include "image.h"
@@ -37,6 +38,7 @@
 #include "ndjson.h"
 #include "provider.h"
 #include "record.h"
+#include "reqkey.h"
 #include "stopearly.h"
 #include "store.h"
 #include "util.h"
@@ -208,143 +210,6 @@ easy_put(CURL *h)
 		E.pool = erealloc(E.pool, E.cappool * sizeof *E.pool);
 	}
 	E.pool[E.npool++] = h;
-}
-
-/* ---- the request key ------------------------------------------------- */
-
-static int
-cmp_keys(const void *a, const void *b)
-{
-	const cJSON *x = *(const cJSON *const *)a, *y = *(const cJSON *const *)b;
-
-	return strcmp(x->string, y->string);
-}
-
-/* A JSON string literal of s: \" \\ and \u00XX below 0x20 (the key's
- * form: changing a byte here changes every key). */
-static void
-json_str(struct sbuf *b, const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s, *run;
-	char esc[8];
-
-	sb_addc(b, '"');
-	for (;;) {
-		for (run = p; *p >= 0x20 && *p != '"' && *p != '\\'; p++)
-			;
-		if (p > run)
-			sb_add(b, run, p - run);
-		if (!*p)
-			break;
-		if (*p == '"' || *p == '\\') {
-			esc[0] = '\\';
-			esc[1] = *p;
-			sb_add(b, esc, 2);
-		} else {
-			snprintf(esc, sizeof esc, "\\u%04x", *p);
-			sb_add(b, esc, 6);
-		}
-		p++;
-	}
-	sb_addc(b, '"');
-}
-
-/* A number as "%.0f" (integers below 1e15) or "%.17g" print it. */
-static void
-canon_num(struct sbuf *b, double d)
-{
-	char buf[32], *p = buf + sizeof buf;
-	unsigned long long u;
-
-	if (d == floor(d) && fabs(d) < 1e15) {
-		u = d < 0 ? (unsigned long long)-(long long)d :
-		    (unsigned long long)d;
-		do
-			*--p = '0' + u % 10;
-		while (u /= 10);
-		if (signbit(d))
-			*--p = '-';	/* "%.0f" prints -0 too */
-		sb_add(b, p, buf + sizeof buf - p);
-	} else {
-		sb_addf(b, "%.17g", d);
-	}
-}
-
-/* JSON with object keys sorted and numbers printed one way. */
-static void
-canon(struct sbuf *b, const cJSON *v)
-{
-	const cJSON *c, **kids;
-	int n, i;
-
-	if (!v || cJSON_IsNull(v)) {
-		sb_adds(b, "null");
-	} else if (cJSON_IsBool(v)) {
-		sb_adds(b, cJSON_IsTrue(v) ? "true" : "false");
-	} else if (cJSON_IsNumber(v)) {
-		canon_num(b, v->valuedouble);
-	} else if (cJSON_IsString(v)) {
-		json_str(b, v->valuestring);
-	} else if (cJSON_IsArray(v)) {
-		sb_addc(b, '[');
-		i = 0;
-		cJSON_ArrayForEach(c, v) {
-			if (i++)
-				sb_addc(b, ',');
-			canon(b, c);
-		}
-		sb_addc(b, ']');
-	} else if (cJSON_IsObject(v)) {
-		const cJSON *stack[16];
-
-		n = cJSON_GetArraySize(v);
-		kids = n <= 16 ? stack : emalloc(n * sizeof *kids);
-		i = 0;
-		cJSON_ArrayForEach(c, v)
-			kids[i++] = c;
-		qsort(kids, n, sizeof *kids, cmp_keys);
-		sb_addc(b, '{');
-		for (i = 0; i < n; i++) {
-			if (i)
-				sb_addc(b, ',');
-			json_str(b, kids[i]->string);
-			sb_addc(b, ':');
-			canon(b, kids[i]);
-		}
-		sb_addc(b, '}');
-		if (kids != stack)
-			free(kids);
-	} else {
-		sb_adds(b, "null");
-	}
-}
-
-void
-engine_request_key(const char *provider, const char *model, const char *prompt,
-    const cJSON *input, const cJSON *batch_id, const cJSON *variation,
-    char key[65])
-{
-	static struct sbuf b;
-
-	/* the canonical JSON array, written directly */
-	sb_reset(&b);
-	sb_adds(&b, "[\"bg-generate/1\",");
-	json_str(&b, provider);
-	sb_addc(&b, ',');
-	json_str(&b, model);
-	sb_addc(&b, ',');
-	if (prompt)
-		json_str(&b, prompt);
-	else
-		sb_adds(&b, "null");
-	sb_addc(&b, ',');
-	canon(&b, input);
-	sb_addc(&b, ',');
-	canon(&b, batch_id);
-	sb_addc(&b, ',');
-	canon(&b, variation);
-	sb_addc(&b, ']');
-	util_sha256_hex(b.s, b.len, key);
 }
 
 /* ---- providers ------------------------------------------------------- */
@@ -1001,30 +866,19 @@ ref_set_data(struct ref *r, unsigned char *data, size_t len)
 	r->data = data;
 	r->len = len;
 	r->state = R_READY;
+	ref_sha256(r);	/* once, for every job's request key */
 	E.ref_bytes += ref_mem(r);
-}
-
-static char *
-refmap_path(const char *url)
-{
-	char h[65];
-
-	util_sha256_hex(url, strlen(url), h);
-	return easprintf("%s/cache/refs/%.2s/%s", E.c->root, h, h);
 }
 
 /* An http(s) reference fetched by an earlier run: its object. */
 static int
 ref_from_store(struct ref *r)
 {
-	char *map = refmap_path(r->url), *rel, *path, *data;
+	char *rel, *path, *data;
 	size_t len;
 
-	rel = store_read_file(map, 4096, &len);
-	free(map);
-	if (!rel)
+	if (!(rel = reqkey_refmap_get(E.c->root, r->url)))
 		return 0;
-	rel[strcspn(rel, "\n")] = '\0';
 	path = easprintf("%s/%s", E.c->root, rel);
 	data = store_read_file(path, E.c->max_image_bytes, &len);
 	free(path);
@@ -1066,7 +920,7 @@ ref_fetched(struct xfer *x, CURLcode cc)
 			    image_ext(r->mime), sha, &rel) < 0)
 				die(EXIT_FATAL, "%s/objects:", E.c->root);
 			r->obj = rel;
-			map = refmap_path(r->url);
+			map = reqkey_refmap_path(E.c->root, r->url);
 			if (store_write_atomic(map, rel, strlen(rel)) < 0)
 				warnx("%s:", map);
 			free(map);
@@ -1075,17 +929,6 @@ ref_fetched(struct xfer *x, CURLcode cc)
 	free(u);
 	xfer_free(x);
 	ref_loaded(r);
-}
-
-/* Strip "file://" (and "file://localhost") and undo %XX. */
-static char *
-file_url_path(const char *url)
-{
-	const char *p = url + 7;
-
-	if (!strncasecmp(p, "localhost/", 10))
-		p += 9;
-	return g_uri_unescape_string(p, NULL);
 }
 
 /* Load the reference named url for j: shared if already known. */
@@ -1117,12 +960,7 @@ ref_get(const char *url, struct job *j)
 		xfer_start(x);
 		goto wait;
 	}
-	if (!strncasecmp(url, "file://", 7))
-		path = file_url_path(url);
-	else if (strstr(url, "://") || !*url)
-		path = NULL;
-	else
-		path = g_strdup(url);
+	path = reqkey_local_path(url);
 	u = redact_url(url);
 	if (!path) {
 		ref_fail(r, "image_fetch_failed", 0, "%s: unsupported URL", u);
@@ -1256,6 +1094,25 @@ abandon(struct job *j)
 	xfer_start(x);
 }
 
+/* The store as an absolute path, for the records' `store` (bg-report's
+ * hints re-run them against it). */
+static const char *
+store_abs(void)
+{
+	static char *abs;
+	char *cwd;
+
+	if (abs)
+		return abs;
+	if (!(abs = realpath(E.c->root, NULL))) {
+		cwd = getcwd(NULL, 0);
+		abs = E.c->root[0] == '/' || !cwd ? estrdup(E.c->root) :
+		    easprintf("%s/%s", cwd, E.c->root);
+		free(cwd);
+	}
+	return abs;
+}
+
 /* Write the record and forget the job. */
 static void
 job_finish(struct job *j)
@@ -1318,6 +1175,8 @@ job_fail_status(struct job *j, const char *status, const char *code,
 	cJSON_AddNumberToObject(e, "attempts", j->pj.attempt);
 	cJSON_DeleteItemFromObjectCaseSensitive(j->rec, "outputs");
 	cJSON_DeleteItemFromObjectCaseSensitive(j->rec, "usage");
+	rec_set_num(j->rec, "cost", 0);	/* no image, no charge */
+	rec_set_str(j->rec, "store", store_abs());
 	rec_set_bool(j->rec, "cached", 0);
 	job_finish(j);
 }
@@ -1507,6 +1366,8 @@ job_succeeded(struct job *j)
 	static struct sbuf outs, usage, ce;
 	cJSON *o;
 	char *why = NULL;
+	const char *s;
+	double cost;
 
 	sb_reset(&outs);
 	if (store_outputs(j, &outs, &why) < 0) {
@@ -1523,9 +1384,22 @@ job_succeeded(struct job *j)
 	usage_text(j, &usage);
 	/* the cache holds what a re-run needs to answer without paying: the
 	 * same outputs and usage text as the record, printed once */
+	/* the offline provider charges nothing, whatever the plan's price */
+	cost = cost_charged(j->price, j->prov->offline ? 0 : j->pj.nout);
 	sb_reset(&ce);
 	sb_adds(&ce, "{\"status\":\"succeeded\",\"attempt\":");
 	nd_print_num(&ce, attempts_total(j));
+	/* who paid, for bg-plan's note and for the curious */
+	if ((s = rec_str(j->rec, "batch_id"))) {
+		sb_adds(&ce, ",\"batch_id\":");
+		nd_print_str(&ce, s);
+	}
+	if ((s = rec_str(j->rec, "job_id"))) {
+		sb_adds(&ce, ",\"job_id\":");
+		nd_print_str(&ce, s);
+	}
+	sb_adds(&ce, ",\"cost\":");
+	nd_print_num(&ce, cost);
 	sb_adds(&ce, ",\"outputs\":");
 	sb_add(&ce, outs.s, outs.len);
 	sb_adds(&ce, ",\"usage\":");
@@ -1545,6 +1419,8 @@ job_succeeded(struct job *j)
 	}
 	rec_set(j->rec, "outputs", o);
 	rec_set(j->rec, "usage", cJSON_CreateRaw(usage.s));
+	rec_set_num(j->rec, "cost", cost);
+	rec_set_str(j->rec, "store", store_abs());
 	rec_set_bool(j->rec, "cached", 0);
 	job_finish(j);
 }
@@ -1809,6 +1685,29 @@ dispatch(void)
 	}
 }
 
+static int from_cache(struct job *j);
+
+/* j->key from what is sent (lib/reqkey.h). */
+static void
+job_key(struct job *j)
+{
+	const char *sha[MAX_REFS];
+	struct reqkey_in k = {0};
+	int i;
+
+	for (i = 0; i < j->pj.nrefs; i++)
+		sha[i] = ref_sha256(j->pj.refs[i]);
+	k.provider = j->prov->name;
+	k.model = j->pj.model;
+	k.prompt = j->pj.prompt;
+	k.input = j->pj.input;
+	k.ref_sha = sha;
+	k.nref = j->pj.nrefs;
+	k.variation = cJSON_GetObjectItemCaseSensitive(j->rec, "variation");
+	k.reroll = cJSON_GetObjectItemCaseSensitive(j->rec, "reroll");
+	reqkey_compute(&k, j->key);
+}
+
 static void
 job_refs_done(struct job *j)
 {
@@ -1823,6 +1722,20 @@ job_refs_done(struct job *j)
 			return;
 		}
 	}
+	/* the request is known by the bytes of its references, hashed now
+	 * that they are at hand (once per reference, see ref_set_data) */
+	job_key(j);
+	if (!E.c->force && from_cache(j))
+		return;
+	if (stop_for(j)) {	/* a stop came while its images loaded */
+		not_sent(j, stop_for(j));
+		return;
+	}
+	if (over_budget(j->price) && E.inflight == 0 && !E.nheap) {
+		/* nothing in flight can give budget back: skip it now */
+		budget_skip(j);
+		return;
+	}
 	ready_push(j, 0);
 }
 
@@ -1832,27 +1745,22 @@ job_refs_done(struct job *j)
 static int
 from_cache(struct job *j)
 {
-	cJSON *c = store_cache_get(E.c->root, j->key), *o, *outs;
-	const char *rel;
-	char *path;
-	struct stat st;
+	cJSON *c = store_cache_hit(E.c->root, j->key), *o;
+	char old[65];
 
+	if (!c && !cJSON_GetObjectItemCaseSensitive(j->rec, "reroll")) {
+		/* paid for under the key of an older bg-generate: found once,
+		 * then kept under the new key too */
+		reqkey_legacy(j->prov->name, j->pj.model, j->pj.prompt,
+		    j->pj.input, cJSON_GetObjectItemCaseSensitive(j->rec,
+		    "batch_id"), cJSON_GetObjectItemCaseSensitive(j->rec,
+		    "variation"), old);
+		if ((c = store_cache_hit(E.c->root, old)) &&
+		    store_cache_put(E.c->root, j->key, c) < 0)
+			warnx("%s/cache:", E.c->root);
+	}
 	if (!c)
 		return 0;
-	outs = cJSON_GetObjectItemCaseSensitive(c, "outputs");
-	if (strcmp(rec_status(c), "succeeded") || !cJSON_IsArray(outs))
-		goto miss;
-	cJSON_ArrayForEach(o, outs) {
-		/* the objects must still be there */
-		if (!(rel = rec_str(o, "path")))
-			goto miss;
-		path = easprintf("%s/%s", E.c->root, rel);
-		if (stat(path, &st) < 0) {
-			free(path);
-			goto miss;
-		}
-		free(path);
-	}
 	rec_set_str(j->rec, "status", "succeeded");
 	cJSON_DeleteItemFromObjectCaseSensitive(j->rec, "error");
 	rec_set_num(j->rec, "attempt", rec_num(c, "attempt", j->prev_attempt));
@@ -1862,14 +1770,13 @@ from_cache(struct job *j)
 	rec_set(j->rec, "outputs", o);
 	o = cJSON_DetachItemFromObjectCaseSensitive(c, "usage");
 	rec_set(j->rec, "usage", o ? o : cJSON_CreateObject());
+	rec_set_num(j->rec, "cost", 0);	/* paid once, by the run that made it */
+	rec_set_str(j->rec, "store", store_abs());
 	rec_set_bool(j->rec, "cached", 1);
 	cJSON_Delete(c);
 	E.n_cached++;
 	job_finish(j);
 	return 1;
-miss:
-	cJSON_Delete(c);
-	return 0;
 }
 
 static void
@@ -1882,16 +1789,41 @@ add_ref(struct job *j, const char *url)
 		ref_want_raw(r);
 }
 
+/* The record says what is used, not only what was planned: provider and
+ * model as sent, the plan's own kept as planned_provider/planned_model
+ * when an override (--provider, --model) changed them. */
+static void
+record_used(struct job *j)
+{
+	const char *f[2][2] = {{"provider", "planned_provider"},
+	    {"model", "planned_model"}}, *used[2], *was, *plan;
+	int i;
+
+	used[0] = j->prov->name;
+	used[1] = j->pj.model;
+	for (i = 0; i < 2; i++) {
+		was = rec_str(j->rec, f[i][0]);
+		plan = rec_str(j->rec, f[i][1]);
+		if (was && strcmp(was, used[i]) && !plan)
+			rec_set_str(j->rec, f[i][1], was);
+		else if (plan && !strcmp(plan, used[i]))
+			cJSON_DeleteItemFromObjectCaseSensitive(j->rec,
+			    f[i][1]);
+		if (!was || strcmp(was, used[i]))
+			rec_set_str(j->rec, f[i][0], used[i]);
+	}
+	/* used[1] may have pointed at the string just replaced */
+	j->pj.model = rec_str(j->rec, "model");
+}
+
 static void
 admit(cJSON *rec)
 {
 	struct job *j = ecalloc(1, sizeof *j);
 	const cJSON *err, *imgs, *it;
-	const char *pname, *s, *extra[] = {"model_image_url",
-	    "background_image_url"};
+	const char *pname, *s;
 	char *why = NULL;
-	size_t i;
-	int n;
+	int i, n;
 
 	j->rec = rec;
 	j->hidx = -1;
@@ -1933,6 +1865,9 @@ admit(cJSON *rec)
 		return;
 	}
 	j->pj.model = E.c->model ? E.c->model : rec_str(rec, "model");
+	if (!E.c->model && E.c->provider && (s = rec_str(rec, "provider")) &&
+	    strcmp(s, j->prov->name))
+		j->pj.model = NULL;	/* the plan's model is another provider's */
 	if (!j->pj.model && !(j->pj.model = models_default(j->prov->name))) {
 		why = easprintf("no model in the job and no default for %s in "
 		    "%s", j->prov->name, models_path());
@@ -1940,6 +1875,7 @@ admit(cJSON *rec)
 		free(why);
 		return;
 	}
+	record_used(j);
 	j->pj.prompt = rec_str(rec, "prompt");
 	j->pj.input = cJSON_GetObjectItemCaseSensitive(rec, "input");
 	if (!cJSON_IsObject(j->pj.input))
@@ -1973,29 +1909,13 @@ admit(cJSON *rec)
 		free(why);
 		return;
 	}
-	engine_request_key(j->prov->name, j->pj.model, j->pj.prompt,
-	    j->pj.input, cJSON_GetObjectItemCaseSensitive(rec, "batch_id"),
-	    cJSON_GetObjectItemCaseSensitive(rec, "variation"), j->key);
-	if (!E.c->force && from_cache(j))
-		return;
-	if (stop_for(j)) {
-		/* no reference image is fetched for it either */
-		not_sent(j, stop_for(j));
-		return;
-	}
-	if (over_budget(j->price) && E.inflight == 0 && !E.nheap) {
-		/* nothing in flight can give budget back: skip it now,
-		 * without fetching its images */
-		budget_skip(j);
-		return;
-	}
 	j->pj.refs = ecalloc(MAX_REFS, sizeof *j->pj.refs);
 	j->state = J_REFS;
 	cJSON_ArrayForEach(it, imgs)
 		add_ref(j, it->valuestring);
 	j->pj.nproduct = j->pj.nrefs;
-	for (i = 0; i < sizeof extra / sizeof *extra; i++)
-		if ((s = rec_str(j->pj.input, extra[i])) && *s)
+	for (i = 0; reqkey_extra_refs[i]; i++)
+		if ((s = rec_str(j->pj.input, reqkey_extra_refs[i])) && *s)
 			add_ref(j, s);
 	if (j->pending == 0)
 		job_refs_done(j);

@@ -1,7 +1,7 @@
 /* engine: bg-generate's event loop.  One libcurl multi handle driven by
  * curl_multi_socket_action over epoll, which also watches stdin and a
  * signalfd; jobs flow
- *   read -> cache? -> reference images -> ready queue (slot, --rpm token,
+ *   read -> reference images -> cache? (lib/reqkey.h) -> ready queue (slot, --rpm token,
  *   budget) -> provider requests (lib/provider.h) -> store -> one record.
  * Memory is bounded by the number of jobs in progress (-j plus a quarter,
  * at least 8, read ahead), never by the input's length. */
@@ -48,11 +48,5 @@ int engine_check_provider(const struct engine_conf *c, char **err);
  * stdout until the end of the input or a signal.  Returns the exit status
  * (EXIT_DONE, EXIT_BADLINES, or EXIT_FATAL when interrupted). */
 int engine_run(const struct engine_conf *c, struct nd_reader *r);
-
-/* The request key of a job: SHA-256 hex of a canonical JSON array of
- * (provider, model, prompt, input, batch_id, variation). */
-void engine_request_key(const char *provider, const char *model,
-    const char *prompt, const cJSON *input, const cJSON *batch_id,
-    const cJSON *variation, char key[65]);
 
 #endif

@@ -273,9 +273,48 @@ done:
 	return out;
 }
 
+/* Variation k (0 = the plain layout) of the cells and background: each
+ * image shrunk by 8, 16 or 24 % towards a corner of its cell, and the
+ * background tinted 30 % towards one of four hues, so the variations of a
+ * job are different pictures, and the same k always the same one. */
+static void
+vary(int k, int n, struct rect *c, double bg[3])
+{
+	static const double hue[4][3] = {
+		{ 255, 214, 170 }, { 170, 200, 255 },
+		{ 180, 235, 185 }, { 225, 190, 245 },
+	};
+	double s;
+	int i, dw, dh, t;
+
+	if (k <= 0)
+		return;
+	t = (k - 1) % 4;
+	for (i = 0; i < 3; i++)
+		bg[i] = floor(bg[i] * 0.7 + hue[t][i] * 0.3 + 0.5);
+	s = 0.08 * (1 + (k - 1) % 3);
+	for (i = 0; i < n; i++) {
+		dw = (int)(c[i].w * s);
+		dh = (int)(c[i].h * s);
+		c[i].w -= dw;
+		c[i].h -= dh;
+		c[i].x += k % 2 ? dw : 0;
+		c[i].y += k / 2 % 2 ? dh : 0;
+	}
+}
+
 unsigned char *
 layout_render(const struct layout_src *src, int n, const char *aspect,
     const char *background, int long_side, size_t *len, char **err)
+{
+	return layout_render_var(src, n, aspect, background, long_side, 0,
+	    len, err);
+}
+
+unsigned char *
+layout_render_var(const struct layout_src *src, int n, const char *aspect,
+    const char *background, int long_side, int variant, size_t *len,
+    char **err)
 {
 	VipsImage *t = NULL, *canvas = NULL, *tile;
 	struct rect cell[LAYOUT_MAX_IMAGES];
@@ -311,6 +350,7 @@ layout_render(const struct layout_src *src, int n, const char *aspect,
 		return NULL;
 	}
 	cells(n, w, h, cell);
+	vary(variant, n, cell, bg);
 
 	if (vips_black(&t, w, h, "bands", 3, NULL) ||
 	    !(canvas = vips_image_copy_memory(t)) ||

@@ -32,6 +32,14 @@ struct layout_src { const unsigned char *data; size_t len; };
 unsigned char *layout_render(const struct layout_src *src, int n, const char *aspect,
     const char *background, int long_side, size_t *len, char **err);
 
+/* The same with variant k >= 0: 0 is layout_render's picture; k > 0
+ * shrinks every image 8, 16 or 24 % towards a corner of its cell and
+ * tints the background towards one of four hues (period 12), so that a
+ * job's variations differ; the same k gives the same bytes. */
+unsigned char *layout_render_var(const struct layout_src *src, int n,
+    const char *aspect, const char *background, int long_side, int variant,
+    size_t *len, char **err);
+
 /* The canvas size for aspect ("W:H", W and H positive numbers such as 16 or
  * 1.91, at most 10:1 either way) and long_side (16..8192): 0 with *w, *h
  * set, or -1 if either is invalid.  Needs no libvips. */

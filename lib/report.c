@@ -24,6 +24,8 @@ const char *const rp_status_name[RP_NSTATUS] = {
 
 struct priv {
 	GHashTable *jobs, *variants, *batches;	/* key -> index + 1 */
+	GHashTable *paid;	/* records whose cost is counted (a set) */
+	GHashTable *planned;	/* variant ids the plan has jobs for */
 	GStringChunk *pool;
 	struct sbuf key, vkey;	/* scratch: job key, card key */
 };
@@ -38,6 +40,8 @@ rp_init(struct report *r, int keep_paths)
 	p->jobs = g_hash_table_new(g_str_hash, g_str_equal);
 	p->variants = g_hash_table_new(g_str_hash, g_str_equal);
 	p->batches = g_hash_table_new(g_str_hash, g_str_equal);
+	p->paid = g_hash_table_new(g_str_hash, g_str_equal);
+	p->planned = g_hash_table_new(g_str_hash, g_str_equal);
 	p->pool = g_string_chunk_new(1 << 16);
 	r->priv = p;
 }
@@ -64,6 +68,8 @@ rp_free(struct report *r)
 	g_hash_table_destroy(p->jobs);
 	g_hash_table_destroy(p->variants);
 	g_hash_table_destroy(p->batches);
+	g_hash_table_destroy(p->paid);
+	g_hash_table_destroy(p->planned);
 	g_string_chunk_free(p->pool);
 	sb_free(&p->key);
 	sb_free(&p->vkey);
@@ -283,6 +289,88 @@ job_apply(struct report *r, struct rp_job *j, const cJSON *rec,
 	}
 }
 
+/* Add rec's cost to j->paid unless this record was counted before.
+ * Records from before `cost` existed: price x images of a fresh success. */
+static void
+add_paid(struct report *r, struct rp_job *j, const cJSON *rec,
+    enum rp_status st)
+{
+	struct priv *p = r->priv;
+	const cJSON *c = cJSON_GetObjectItemCaseSensitive(rec, "cost"), *outs;
+	double cost = -1, d;
+	const char *sha;
+
+	if (cJSON_IsNumber(c))
+		cost = c->valuedouble;
+	else if (st == RP_SUCCEEDED && !rec_bool(rec, "cached") &&
+	    ((d = rec_num(rec, "price_per_image", -1)) > 0 ||
+	    (d = j->price) > 0)) {
+		outs = cJSON_GetObjectItemCaseSensitive(rec, "outputs");
+		cost = d * (cJSON_IsArray(outs) ? cJSON_GetArraySize(outs) : 1);
+	}
+	if (!(cost > 0) || !isfinite(cost) || !j->job_id)
+		return;
+	outs = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(rec,
+	    "outputs"), 0);
+	sha = rec_str(outs, "sha256");
+	sb_reset(&p->key);
+	sb_addf(&p->key, "%s\x1f%.0f\x1f%s", j->job_id,
+	    rec_num(rec, "attempt", 0), sha ? sha : "");
+	if (g_hash_table_contains(p->paid, p->key.s))
+		return;
+	g_hash_table_add(p->paid, g_string_chunk_insert(p->pool, p->key.s));
+	j->paid += cost;
+}
+
+static void
+set_gone(struct report *r, struct rp_job *j, int gone)
+{
+	if (j->gone == gone)
+		return;
+	j->gone = gone;
+	if (gone) {
+		r->n[j->status]--;
+		r->superseded++;
+	} else {
+		r->n[j->status]++;
+		r->superseded--;
+	}
+}
+
+/* A job record of variant vid: the variant's failure before planning, if
+ * one was read, is superseded. */
+static void
+supersede(struct report *r, const char *vid, int plan)
+{
+	struct priv *p = r->priv;
+	gpointer x;
+
+	if (plan && !g_hash_table_contains(p->planned, vid))
+		g_hash_table_add(p->planned, (char *)rp_intern(r, vid));
+	sb_reset(&p->vkey);
+	sb_adds(&p->vkey, "\x01");
+	sb_adds(&p->vkey, vid);
+	if ((x = g_hash_table_lookup(p->jobs, p->vkey.s)) &&
+	    r->jobs[GPOINTER_TO_INT(x) - 1].status != RP_PENDING)
+		set_gone(r, &r->jobs[GPOINTER_TO_INT(x) - 1], 1);
+}
+
+/* The store named by a record (bg-generate's `store`). */
+static void
+note_store(struct report *r, const cJSON *rec)
+{
+	const char *s = rec_str(rec, "store");
+
+	if (!s || !*s || r->stores > 1)
+		return;
+	if (!r->store) {
+		r->store = rp_intern(r, s);
+		r->stores = 1;
+	} else if (strcmp(r->store, s)) {
+		r->stores = 2;
+	}
+}
+
 void
 rp_add(struct report *r, const cJSON *rec, int plan)
 {
@@ -324,6 +412,20 @@ rp_add(struct report *r, const cJSON *rec, int plan)
 	i = x ? GPOINTER_TO_INT(x) - 1 : job_new(r, p->key.s, job_id, rec);
 	j = &r->jobs[i];
 	variant_fill(r, &r->variants[j->variant], rec);
+	if (!plan) {
+		add_paid(r, j, rec, st);
+		note_store(r, rec);
+	}
+	if (job_id && (vid = rec_id(rec, "variant_id", vbuf))) {
+		supersede(r, vid, plan);
+	} else if (!job_id && (vid = rec_id(rec, "variant_id", vbuf))) {
+		/* failed before planning: counted again, unless the plan
+		 * being reported has jobs for the variant */
+		set_gone(r, j, 0);
+		job_apply(r, j, rec, st);
+		set_gone(r, j, g_hash_table_contains(p->planned, vid));
+		return;
+	}
 	if (plan && job_id && !j->planned) {
 		j->planned = 1;
 		r->planned++;
@@ -361,7 +463,8 @@ rp_complete(const struct report *r)
 int
 rp_all_succeeded(const struct report *r)
 {
-	return r->njobs > 0 && r->n[RP_SUCCEEDED] == r->njobs;
+	return r->njobs > r->superseded &&
+	    r->n[RP_SUCCEEDED] == r->njobs - r->superseded;
 }
 
 static int
@@ -394,14 +497,17 @@ rp_stats(const struct report *r, int batch, struct rp_stats *s)
 		j = &r->jobs[i];
 		if (batch != -2 && j->batch != batch)
 			continue;
+		s->cost += j->paid;	/* paid, even by a superseded try */
+		if (j->gone)
+			continue;
 		s->total++;
 		s->n[j->status]++;
 		if (j->cached)
 			s->cached++;
 		if (j->status == RP_SUCCEEDED) {
 			s->images += j->nimages;
-			if (j->price > 0)
-				s->cost += j->price * j->nimages;
+			if (j->cached && j->price > 0)
+				s->saved += j->price * j->nimages;
 		}
 		if ((j->status == RP_SUCCEEDED || j->status == RP_FAILED) &&
 		    j->elapsed >= 0 && !j->cached) {
@@ -429,6 +535,7 @@ rp_stats(const struct report *r, int batch, struct rp_stats *s)
 	}
 	/* cents are what people read: drop the float noise of the sum */
 	s->cost = round(s->cost * 1e6) / 1e6;
+	s->saved = round(s->saved * 1e6) / 1e6;
 	if (s->nlat)
 		qsort(s->lat, s->nlat, sizeof *s->lat, cmp_double);
 	if (s->nerrs)
@@ -458,6 +565,31 @@ rp_percentile(const struct rp_stats *s, double p)
 	return s->lat[k];
 }
 
+int
+rp_variant_gone(const struct report *r, int vi)
+{
+	const struct rp_variant *v = &r->variants[vi];
+	int i;
+
+	for (i = 0; i < v->njobs; i++)
+		if (!r->jobs[v->jobs[i]].gone)
+			return 0;
+	return v->njobs > 0;
+}
+
+int
+rp_batch_gone(const struct report *r, int b)
+{
+	int i, n = 0;
+
+	if (!r->superseded)
+		return 0;
+	for (i = 0; i < r->njobs; i++)
+		if (r->jobs[i].batch == b && (n++, !r->jobs[i].gone))
+			return 0;
+	return n > 0;
+}
+
 enum rp_status
 rp_variant_status(const struct report *r, int vi)
 {
@@ -468,7 +600,8 @@ rp_variant_status(const struct report *r, int vi)
 	int seen[RP_NSTATUS] = {0}, i;
 
 	for (i = 0; i < v->njobs; i++)
-		seen[r->jobs[v->jobs[i]].status] = 1;
+		if (!r->jobs[v->jobs[i]].gone)
+			seen[r->jobs[v->jobs[i]].status] = 1;
 	for (i = 0; i < 4; i++)
 		if (seen[order[i]])
 			return order[i];
@@ -515,6 +648,7 @@ add_stats(cJSON *o, const struct rp_stats *s)
 	add_counts(o, s->n, s->total);
 	cJSON_AddNumberToObject(o, "cached", s->cached);
 	cJSON_AddNumberToObject(o, "cost", s->cost);
+	cJSON_AddNumberToObject(o, "saved", s->saved);
 	cJSON_AddNumberToObject(o, "images", s->images);
 	lat = cJSON_AddObjectToObject(o, "latency_ms");
 	add_lat(lat, "p50", rp_percentile(s, 0.5));
@@ -542,6 +676,8 @@ json_variants(const struct report *r, cJSON *o)
 
 	for (i = 0; i < r->nvariants; i++) {
 		var = &r->variants[i];
+		if (rp_variant_gone(r, i))
+			continue;
 		memset(n, 0, sizeof n);
 		cached = 0;
 		for (k = 0; k < var->njobs; k++) {
@@ -563,22 +699,19 @@ json_variants(const struct report *r, cJSON *o)
 }
 
 /* Rows per product, first-seen order: products with their counts. */
-struct prow {
-	const char *product_id;
-	long variants, total, n[RP_NSTATUS];
-};
-
-static struct prow *
-product_rows(const struct report *r, int *nrows)
+struct rp_prow *
+rp_product_rows(const struct report *r, int *nrows)
 {
 	GHashTable *h = g_hash_table_new(g_str_hash, g_str_equal);
-	struct prow *rows = NULL;
+	struct rp_prow *rows = NULL;
 	int cap = 0, n = 0, i, k, ri;
 	const struct rp_variant *v;
 	gpointer x;
 
 	for (i = 0; i < r->nvariants; i++) {
 		v = &r->variants[i];
+		if (rp_variant_gone(r, i))
+			continue;
 		x = g_hash_table_lookup(h, v->product_id ? v->product_id : "");
 		if (x) {
 			ri = GPOINTER_TO_INT(x) - 1;
@@ -606,10 +739,10 @@ static void
 json_products(const struct report *r, cJSON *o)
 {
 	cJSON *a = cJSON_AddArrayToObject(o, "products"), *p;
-	struct prow *rows;
+	struct rp_prow *rows;
 	int n, i;
 
-	rows = product_rows(r, &n);
+	rows = rp_product_rows(r, &n);
 	for (i = 0; i < n; i++) {
 		p = cJSON_CreateObject();
 		add_str_or_null(p, "product_id", rows[i].product_id);
@@ -636,6 +769,8 @@ rp_json(const struct report *r, enum rp_by by)
 		cJSON_AddItemToObject(o, "exports", b);
 	batches = cJSON_AddArrayToObject(o, "batches");
 	for (i = 0; i < r->nbatches; i++) {
+		if (rp_batch_gone(r, i))
+			continue;
 		b = cJSON_CreateObject();
 		add_str_or_null(b, "batch_id", r->batches[i].batch_id);
 		add_str_or_null(b, "batch_name", r->batches[i].batch_name);
@@ -651,272 +786,3 @@ rp_json(const struct report *r, enum rp_by by)
 	return o;
 }
 
-/* ---- text ---- */
-
-char *
-rp_clean(const char *s, size_t max)
-{
-	size_t n = strlen(s), i;
-	char *c;
-
-	if (n > max) {
-		n = max;
-		while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
-			n--;	/* do not cut a UTF-8 sequence */
-	}
-	c = estrndup(s, n);
-	for (i = 0; i < n; i++)
-		if ((unsigned char)c[i] < 0x20 || c[i] == 0x7f)
-			c[i] = c[i] == '\t' || c[i] == '\n' ? ' ' : '?';
-	return c;
-}
-
-void
-rp_money(struct sbuf *o, double v)
-{
-	char b[64];
-	size_t n;
-
-	snprintf(b, sizeof b, "%.4f", v);
-	n = strlen(b);
-	while (n > 0 && b[n - 1] == '0' && b[n - 3] != '.')
-		b[--n] = '\0';	/* 2.8000 -> 2.80, 0.0390 -> 0.039 */
-	sb_adds(o, b);
-}
-
-static void
-duration(struct sbuf *o, double ms)
-{
-	if (ms < 0)
-		sb_adds(o, "-");
-	else if (ms < 1000)
-		sb_addf(o, "%.0f ms", ms);
-	else if (ms < 600000)
-		sb_addf(o, "%.1f s", ms / 1000);
-	else
-		sb_addf(o, "%.1f min", ms / 60000);
-}
-
-static void
-counts_line(struct sbuf *o, const long n[RP_NSTATUS], long total,
-    long cached)
-{
-	int i;
-
-	sb_addf(o, "%ld", total);
-	sb_addf(o, "  succeeded %ld", n[RP_SUCCEEDED]);
-	for (i = RP_FAILED; i < RP_NSTATUS; i++)
-		if (n[i] || i == RP_FAILED)
-			sb_addf(o, "  %s %ld", rp_status_name[i], n[i]);
-	if (n[RP_PENDING])
-		sb_addf(o, "  pending %ld", n[RP_PENDING]);
-	if (cached)
-		sb_addf(o, "  (cached %ld)", cached);
-	sb_addc(o, '\n');
-}
-
-static void
-bar(struct sbuf *o, long done, long total, int width)
-{
-	int i, k = total ? (int)(done * width / total) : 0;
-
-	sb_addc(o, '[');
-	for (i = 0; i < width; i++)
-		sb_addc(o, i < k ? '#' : '-');
-	sb_addf(o, "] %3d%%", total ? (int)(done * 100 / total) : 0);
-}
-
-static void
-text_errors(struct sbuf *o, const struct rp_stats *s)
-{
-	int w = 0, i, len;
-	char *ex, *code;
-
-	for (i = 0; i < s->nerrs; i++)
-		if ((len = (int)strlen(s->errs[i].code)) > w)
-			w = len > 24 ? 24 : len;
-	for (i = 0; i < s->nerrs; i++) {
-		code = rp_clean(s->errs[i].code, 24);
-		sb_addf(o, "%-11s%-*s %5ld  %-9s", i ? "" : "errors",
-		    w, code, s->errs[i].count,
-		    s->errs[i].retryable ? "retryable" : "");
-		free(code);
-		if (s->errs[i].example) {
-			ex = rp_clean(s->errs[i].example, 100);
-			sb_addf(o, "  %s", ex);
-			free(ex);
-		}
-		sb_addc(o, '\n');
-	}
-}
-
-static void
-text_variants(struct sbuf *o, const struct report *r)
-{
-	const struct rp_variant *v;
-	char *id, *pid, *t, *vt;
-	long n[RP_NSTATUS];
-	int i, k;
-
-	sb_addf(o, "\n%-20s %-14s %-9s %5s %5s %6s %7s  %s\n", "variant",
-	    "product", "status", "jobs", "ok", "failed", "pending", "title");
-	for (i = 0; i < r->nvariants; i++) {
-		v = &r->variants[i];
-		memset(n, 0, sizeof n);
-		for (k = 0; k < v->njobs; k++)
-			n[r->jobs[v->jobs[k]].status]++;
-		id = rp_clean(v->variant_id ? v->variant_id : "-", 20);
-		pid = rp_clean(v->product_id ? v->product_id : "-", 14);
-		t = rp_clean(v->title ? v->title : "", 40);
-		vt = rp_clean(v->variant_title ? v->variant_title : "", 30);
-		sb_addf(o, "%-20s %-14s %-9s %5d %5ld %6ld %7ld  %s%s%s\n",
-		    id, pid, rp_status_name[rp_variant_status(r, i)],
-		    v->njobs, n[RP_SUCCEEDED],
-		    n[RP_FAILED] + n[RP_SKIPPED] + n[RP_CANCELED],
-		    n[RP_PENDING], t, *vt ? " / " : "", vt);
-		free(id);
-		free(pid);
-		free(t);
-		free(vt);
-	}
-}
-
-static void
-text_products(struct sbuf *o, const struct report *r)
-{
-	struct prow *rows;
-	char *pid;
-	int n, i;
-
-	rows = product_rows(r, &n);
-	sb_addf(o, "\n%-20s %8s %5s %5s %6s %7s %8s %8s\n", "product",
-	    "variants", "jobs", "ok", "failed", "pending", "skipped",
-	    "canceled");
-	for (i = 0; i < n; i++) {
-		pid = rp_clean(rows[i].product_id ? rows[i].product_id : "-",
-		    20);
-		sb_addf(o, "%-20s %8ld %5ld %5ld %6ld %7ld %8ld %8ld\n", pid,
-		    rows[i].variants, rows[i].total, rows[i].n[RP_SUCCEEDED],
-		    rows[i].n[RP_FAILED], rows[i].n[RP_PENDING],
-		    rows[i].n[RP_SKIPPED], rows[i].n[RP_CANCELED]);
-		free(pid);
-	}
-	free(rows);
-}
-
-static void
-text_error_table(struct sbuf *o, const struct rp_stats *s)
-{
-	char *ex, *code;
-	int i;
-
-	sb_addf(o, "\n%-20s %6s  %-9s  %s\n", "error", "count", "retryable",
-	    "example");
-	for (i = 0; i < s->nerrs; i++) {
-		ex = rp_clean(s->errs[i].example ? s->errs[i].example : "",
-		    120);
-		code = rp_clean(s->errs[i].code, 40);
-		sb_addf(o, "%-20s %6ld  %-9s  %s\n", code,
-		    s->errs[i].count, s->errs[i].retryable ? "yes" : "no", ex);
-		free(ex);
-		free(code);
-	}
-}
-
-/* What to run next: the retry pipeline of doc/contract.md when something can be
- * retried, the follow command when jobs are still pending. */
-static void
-text_next(struct sbuf *o, const struct rp_stats *s, const char *results,
-    const char *plan)
-{
-	long retry = s->n[RP_SKIPPED] + s->n[RP_CANCELED];
-	int i;
-
-	for (i = 0; i < s->nerrs; i++)
-		if (s->errs[i].retryable && strcmp(s->errs[i].code, "budget") &&
-		    strcmp(s->errs[i].code, "canceled"))
-			retry += s->errs[i].count;
-	if (!results)
-		results = "results.ndjson";
-	if (retry)
-		sb_addf(o, "%-11sjq -c 'select(.status==\"skipped\" or "
-		    ".status==\"canceled\" or (.status==\"failed\" and "
-		    ".error.retryable))' %s | bg-generate | bg-file >> %s\n",
-		    "next", results, results);
-	else if (s->n[RP_FAILED])
-		sb_addf(o, "%-11sjq -c 'select(.status==\"failed\")' %s"
-		    "    # nothing retryable: fix the inputs\n",
-		    "next", results);
-	if (s->n[RP_PENDING] && plan) {
-		i = retry || s->n[RP_FAILED];
-		sb_addf(o, "%-11sbg-report --follow --plan %s %s"
-		    "    # while the batch runs\n", i ? "" : "next", plan,
-		    results);
-		sb_addf(o, "%-11sbg-report --pending --plan %s %s | "
-		    "bg-generate | bg-file >> %s    # if it stopped\n", "",
-		    plan, results, results);
-	}
-}
-
-void
-rp_text(const struct report *r, enum rp_by by, const char *results,
-    const char *plan, struct sbuf *o)
-{
-	struct rp_stats s, bs;
-	char *name, *id;
-	long done;
-	int i;
-
-	rp_stats(r, -2, &s);
-	for (i = 0; i < r->nbatches; i++) {
-		name = rp_clean(r->batches[i].batch_name ?
-		    r->batches[i].batch_name : "", 60);
-		id = rp_clean(r->batches[i].batch_id ?
-		    r->batches[i].batch_id : "(no batch id)", 60);
-		sb_addf(o, "%-11s%s%s%s", "batch", name, *name ? "  " : "", id);
-		free(name);
-		free(id);
-		if (r->nbatches > 1) {
-			rp_stats(r, i, &bs);
-			sb_addf(o, "\n%-11s", "");
-			counts_line(o, bs.n, bs.total, bs.cached);
-			rp_stats_free(&bs);
-		} else {
-			sb_addc(o, '\n');
-		}
-	}
-	sb_addf(o, "%-11s", "jobs");
-	counts_line(o, s.n, s.total, s.cached);
-	done = s.total - s.n[RP_PENDING];
-	sb_addf(o, "%-11s", "progress");
-	bar(o, done, s.total, 30);
-	sb_addc(o, '\n');
-	sb_addf(o, "%-11s", "cost");
-	rp_money(o, s.cost);
-	sb_addf(o, "  (%ld image%s)\n", s.images, s.images == 1 ? "" : "s");
-	if (s.nlat) {
-		sb_addf(o, "%-11sp50 ", "latency");
-		duration(o, rp_percentile(&s, 0.5));
-		sb_adds(o, "  p90 ");
-		duration(o, rp_percentile(&s, 0.9));
-		sb_adds(o, "  max ");
-		duration(o, rp_percentile(&s, 1));
-		sb_addc(o, '\n');
-	}
-	rp_exports_text(r, o);
-	if (by == RP_BY_ERROR)
-		text_error_table(o, &s);
-	else
-		text_errors(o, &s);
-	if (by == RP_BY_VARIANT)
-		text_variants(o, r);
-	else if (by == RP_BY_PRODUCT)
-		text_products(o, r);
-	if (by != RP_BY_NONE && (s.n[RP_FAILED] || s.n[RP_PENDING] ||
-	    s.n[RP_SKIPPED] || s.n[RP_CANCELED]))
-		sb_addc(o, '\n');
-	text_next(o, &s, results, plan);
-	if (!r->njobs)
-		sb_adds(o, "no jobs: nothing was read\n");
-	rp_stats_free(&s);
-}

@@ -43,7 +43,10 @@ struct rp_job {
 	int attempt;		/* attempt of the winning record */
 	int source;		/* report.source when it was read */
 	int nimages;		/* outputs of the winning record */
+	unsigned char gone;	/* a failure before planning that a later
+				 * plan of its variant superseded: not counted */
 	double price;		/* price_per_image, < 0 unknown */
+	double paid;		/* cost summed over its distinct records */
 	double elapsed;		/* usage.elapsed_ms, < 0 unknown */
 	const char *code;	/* error.code of the winning record */
 	char *message;		/* error.message (owned, bounded), or NULL */
@@ -68,6 +71,9 @@ struct report {
 	long planned;		/* jobs named by the plan */
 	long records;		/* records read */
 	long ignored;		/* records without job_id that did not fail */
+	long superseded;	/* jobs with gone set */
+	const char *store;	/* the records' store (result field store) */
+	int stores;		/* how many different ones: 0, 1 or 2 (more) */
 	int source;		/* caller: the input the next records are from */
 	void *priv;		/* hash tables and the string pool */
 };
@@ -83,7 +89,12 @@ void rp_free(struct report *r);
  * record with a lower attempt does not replace one with a higher attempt.
  * Records without a job_id count only when they failed (a failure before
  * planning), once per variant_id or bad line (error.file, error.line).
- * plan marks records of the plan: their jobs are counted in r->planned. */
+ * plan marks records of the plan: their jobs are counted in r->planned.
+ * Every record's cost adds to its job's paid, once per distinct record
+ * (job_id, attempt, first output): a record passed on again by a later
+ * stage or run is not paid twice.  A job record of a variant supersedes
+ * the variant's earlier failure before planning (invalid_images…): that
+ * one no longer counts (gone), unless it fails again later. */
 void rp_add(struct report *r, const cJSON *rec, int plan);
 
 /* The index of the job with this job_id, or -1. */
@@ -106,7 +117,8 @@ struct rp_err {
 };
 struct rp_stats {
 	long total, n[RP_NSTATUS], cached, images;
-	double cost;
+	double cost;		/* paid: cost over every distinct record */
+	double saved;		/* what the cached latest records would cost */
 	int nlat, caplat;
 	double *lat;		/* sorted elapsed_ms, finished uncached jobs */
 	struct rp_err *errs;	/* sorted by count, then code */
@@ -119,20 +131,33 @@ void rp_stats_free(struct rp_stats *s);
 /* Nearest-rank percentile (0 < p <= 1) of the latencies; -1 if none. */
 double rp_percentile(const struct rp_stats *s, double p);
 
+/* True when every job of card vi, or of batch b, is gone (superseded
+ * failures before planning): it is not shown. */
+int rp_variant_gone(const struct report *r, int vi);
+int rp_batch_gone(const struct report *r, int b);
+
 /* The status shown for a variant's card: failed if any job failed, else
  * pending, canceled, skipped, succeeded in that order of precedence. */
 enum rp_status rp_variant_status(const struct report *r, int v);
 
 enum rp_by { RP_BY_NONE, RP_BY_VARIANT, RP_BY_PRODUCT, RP_BY_ERROR };
 
+/* Rows per product, first-seen order (free(3) the array). */
+struct rp_prow {
+	const char *product_id;
+	long variants, total, n[RP_NSTATUS];
+};
+struct rp_prow *rp_product_rows(const struct report *r, int *nrows);
+
 /* The report record (doc/contract.md "report") plus "variants"/"products" rows
  * for --by.  cJSON_Delete it. */
 cJSON *rp_json(const struct report *r, enum rp_by by);
 
 /* The text summary, appended to out; results names the file for the retry
- * command it ends with when something failed. */
+ * commands it ends with when something failed, root (NULL: none) the
+ * store they must use. */
 void rp_text(const struct report *r, enum rp_by by, const char *results,
-    const char *plan, struct sbuf *out);
+    const char *plan, const char *root, struct sbuf *out);
 
 /* bg-export's verdicts of a job's winning record, per profile: how many
  * of its images pass and fail, and how often each problem code came up

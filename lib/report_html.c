@@ -349,7 +349,7 @@ header(struct sbuf *o, const struct report *r, const struct rp_stats *s)
 	};
 	long nv[RP_NSTATUS] = {0};
 	const char *name = NULL;
-	int i, k;
+	int i, k, nall;
 
 	for (i = k = 0; i < r->nbatches; i++) {
 		if (!r->batches[i].batch_id)
@@ -371,9 +371,14 @@ header(struct sbuf *o, const struct report *r, const struct rp_stats *s)
 		sb_addf(o, " · <b>%ld</b> canceled", s->n[RP_CANCELED]);
 	if (s->cached)
 		sb_addf(o, " · %ld cached", s->cached);
-	sb_adds(o, " · cost <b>");
+	sb_adds(o, " · paid <b class=\"paid\">");
 	rp_money(o, s->cost);
 	sb_adds(o, "</b>");
+	if (s->saved > 0) {
+		sb_adds(o, " · saved <b class=\"saved\">");
+		rp_money(o, s->saved);
+		sb_addf(o, "</b> (%ld cached)", s->cached);
+	}
 	if (s->nlat)
 		sb_addf(o, " · latency p50 %.1f s, p90 %.1f s",
 		    rp_percentile(s, 0.5) / 1000, rp_percentile(s, 0.9) / 1000);
@@ -385,9 +390,11 @@ header(struct sbuf *o, const struct report *r, const struct rp_stats *s)
 	sb_adds(o, "</div>\n");
 
 	for (i = 0; i < r->nvariants; i++)
-		nv[rp_variant_status(r, i)]++;
-	sb_addf(o, "<nav><button data-f=\"all\">all (%d)</button>",
-	    r->nvariants);
+		if (!rp_variant_gone(r, i))
+			nv[rp_variant_status(r, i)]++;
+	for (i = nall = 0; i < r->nvariants; i++)
+		nall += !rp_variant_gone(r, i);
+	sb_addf(o, "<nav><button data-f=\"all\">all (%d)</button>", nall);
 	for (k = 0; k < 5; k++)
 		if (nv[shown[k]])
 			sb_addf(o, "<button data-f=\"%s\">%s (%ld)</button>",
@@ -438,6 +445,8 @@ rp_html(const struct report *r, const char *root, const char *root_url,
 	header(o, r, &s);
 	for (k = 0; k < r->nbatches; k++) {
 		b = &r->batches[k];
+		if (rp_batch_gone(r, k))
+			continue;
 		if (r->nbatches > 1) {
 			sb_adds(o, "<h2 class=\"batch\">");
 			html_esc(o, b->batch_name ? b->batch_name :
@@ -447,7 +456,8 @@ rp_html(const struct report *r, const char *root, const char *root_url,
 		}
 		sb_adds(o, "<section class=\"grid\">\n");
 		for (i = 0; i < r->nvariants; i++)
-			if (r->variants[i].batch == k)
+			if (r->variants[i].batch == k &&
+			    !rp_variant_gone(r, i))
 				card(o, r, i, &pg);
 		sb_adds(o, "</section>\n");
 	}

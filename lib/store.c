@@ -331,6 +331,39 @@ store_cache_get(const char *root, const char *key)
 	return o;
 }
 
+cJSON *
+store_cache_hit(const char *root, const char *key)
+{
+	cJSON *c = store_cache_get(root, key), *o, *outs;
+	const cJSON *st;
+	char *path;
+	struct stat sb;
+
+	if (!c)
+		return NULL;
+	outs = cJSON_GetObjectItemCaseSensitive(c, "outputs");
+	st = cJSON_GetObjectItemCaseSensitive(c, "status");
+	if (!cJSON_IsString(st) || strcmp(st->valuestring, "succeeded") ||
+	    !cJSON_IsArray(outs))
+		goto miss;
+	cJSON_ArrayForEach(o, outs) {
+		/* the objects must still be there */
+		st = cJSON_GetObjectItemCaseSensitive(o, "path");
+		if (!cJSON_IsString(st))
+			goto miss;
+		path = easprintf("%s/%s", root, st->valuestring);
+		if (stat(path, &sb) < 0) {
+			free(path);
+			goto miss;
+		}
+		free(path);
+	}
+	return c;
+miss:
+	cJSON_Delete(c);
+	return NULL;
+}
+
 int
 store_cache_put_text(const char *root, const char *key, const char *json,
     size_t len)

@@ -45,6 +45,9 @@ int store_append(const char *path, const char *line, size_t len);
 /* The request cache: cache/<aa>/<key>.json holds a finished result record.
  * store_cache_get returns the record (cJSON_Delete it) or NULL. */
 cJSON *store_cache_get(const char *root, const char *key);
+/* A cached success whose output objects are all still in the store (the
+ * record: cJSON_Delete it), or NULL. */
+cJSON *store_cache_hit(const char *root, const char *key);
 int store_cache_put(const char *root, const char *key, const cJSON *rec);
 /* The same with the record already printed (json, len bytes: one object). */
 int store_cache_put_text(const char *root, const char *key, const char *json,

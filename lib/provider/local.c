@@ -1,6 +1,7 @@
 /* local: the offline provider.  It lays the job's reference images out on a
  * canvas of input.aspect_ratio (lib/layout.c): no key, no network, the same
- * inputs give the same bytes. */
+ * inputs give the same bytes; each variation (and re-roll) its own layout. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +15,21 @@ static int
 local_init(struct prov_conf *c, const char *base_url, char **err)
 {
 	return 0;
+}
+
+/* Variation 1 is the plain layout; variation N and a re-roll get their
+ * own (lib/layout.h): two variations are two pictures. */
+static int
+local_variant(const cJSON *rec)
+{
+	double v = rec_num(rec, "variation", 1), r = rec_num(rec, "reroll", 0);
+	long k = 0;
+
+	if (isfinite(v) && v >= 1 && v < 1e9)
+		k = (long)v - 1;
+	if (isfinite(r) && r > 0)
+		k += 1 + (long)fmod(r, 11);
+	return (int)(k % 12);
 }
 
 static int
@@ -47,7 +63,8 @@ local_build(struct pjob *j, struct prov_req *rq)
 		src[i].data = j->refs[i]->data;
 		src[i].len = j->refs[i]->len;
 	}
-	png = layout_render(src, n, aspect, bg, (int)side, &len, &err);
+	png = layout_render_var(src, n, aspect, bg, (int)side,
+	    local_variant(j->rec), &len, &err);
 	if (!png) {
 		prov_fail(j, "bad_request", 0, 0, "layout: %s",
 		    err ? err : "failed");

@@ -41,10 +41,11 @@ sh examples/retry.sh results.ndjson jobs.ndjson >retry.out 2>retry.err
 is "retry.sh: the report passes" "$?" 0
 is "retry.sh: every job succeeded in the end" "$(bg-report --json --plan jobs.ndjson results.ndjson | jq -c '[.succeeded,.failed]')" "[6,0]"
 
-# fanout.sh: four processes, each job once
+# fanout.sh: four processes, each job once (--fresh: the batch above made
+# the same requests, which the cache would answer)
 rm -f results.ndjson; before=$(nreq)
 bg-candidates --catalog examples/catalog.ndjson --all </dev/null \
-	| bg-plan -q --settings examples/settings-gemini.json --name fan >fjobs.ndjson
+	| bg-plan -q --fresh --settings examples/settings-gemini.json --name fan >fjobs.ndjson
 sh examples/fanout.sh fjobs.ndjson 4 8 >fan.out 2>fan.err
 is "fanout.sh: the report passes" "$?" 0
 is "fanout.sh: 60 jobs, once each" "$(jq -r .job_id results.ndjson | sort -u | wc -l | tr -d ' ')/$(wc -l <results.ndjson | tr -d ' ')" "60/60"

@@ -91,4 +91,29 @@ bg-pg-load --decisions older.ndjson 2>/dev/null
 is "decisions: an older decision loaded later does not win" \
 	"$(q "SELECT decision FROM decisions WHERE job_id = '$(head -n 1 decisions.ndjson | jq -r .job_id)'")" \
 	"$(head -n 1 decisions.ndjson | jq -r .decision)"
+
+# cost: a run, a failed run and a cached re-run of one batch, generated
+# against the stub; the summary says what was paid across all of them
+mkpng a.png 40 30 255 0 0; mkpng b.png 30 40 0 0 255
+start_stub
+export BG_GEMINI_BASE_URL=$STUB GEMINI_API_KEY=test-key BG_ROOT="$T/cost-store"
+unset GOOGLE_API_KEY
+printf '{"name":"Cost","provider":"gemini","model":"gemini-3.1-flash-image","variations":2,"prompt":"Photo of {title}","input":{},"price_per_image":0.039}\n' >cs.json
+printf '%s\n' '{"variant_id":"c1","title":"one","selected":["a.png"]}' \
+    '{"variant_id":"c2","title":"two [[fault:503*4]]","selected":["b.png"]}' >cc.ndjson
+bg-plan -q -s cs.json --batch-id cost1 cc.ndjson >cjobs.ndjson
+G="bg-generate --max-attempts 1 --backoff 0.01"
+$G cjobs.ndjson | bg-file >c1.ndjson			# c1 paid, c2 failed
+$G cjobs.ndjson | bg-file >c2.ndjson			# c1 cached, c2 fails again
+$G cjobs.ndjson | bg-file >c3.ndjson			# c1 cached, c2 paid
+is "three runs: paid, failed, cached + paid" "$(cat c1.ndjson c2.ndjson c3.ndjson | jq -c '[.variant_id,.status,.cached,.cost]' | sort | uniq -c | tr -s ' ' | tr '\n' ';')" \
+    ' 2 ["c1","succeeded",false,0.039]; 4 ["c1","succeeded",true,0]; 4 ["c2","failed",false,0]; 2 ["c2","succeeded",false,0.039];'
+for f in c1 c2 c3; do bg-pg-load $f.ndjson 2>/dev/null; done
+bg-pg-load c1.ndjson c3.ndjson 2>/dev/null	# again: nothing paid twice
+want=$(cat c1.ndjson c2.ndjson c3.ndjson | jq -s 'map(.cost) | add')
+is "bg_batch_summary cost = the sum of cost over all records" \
+    "$(q "SELECT cost, saved, cached, succeeded FROM bg_batch_summary WHERE batch_id = 'cost1'")" "$want|0.078|2|4"
+is "generation_jobs.cost: the latest record's" \
+    "$(q "SELECT string_agg(cost::text, ' ' ORDER BY job_id) FROM generation_jobs WHERE batch_id = 'cost1'")" "0 0 0.039 0.039"
+is "one generation_costs row per paid attempt" "$(q "SELECT count(*) FROM generation_costs WHERE batch_id = 'cost1'")" 4
 done_testing

@@ -23,5 +23,5 @@ for b in block*.sh; do
 done
 is "recipes: every job of the run succeeded" "$(bg-report --json --plan jobs.ndjson results.ndjson | jq -c '[.failed,.pending]')" "[0,0]"
 check "recipes: the bg-batch folder holds every intermediate" \
-	sh -c 'ls spring | tr "\n" " " | grep -q "candidates.ndjson jobs.ndjson report.html report.html.assets results.ndjson"'
+	sh -c 'ls spring | tr "\n" " " | grep -q "candidates.ndjson jobs.ndjson plan.sum report.html report.html.assets results.ndjson"'
 done_testing

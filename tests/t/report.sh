@@ -51,7 +51,7 @@ is "counts per status with the plan" \
 	"$(jq -c '[.total,.succeeded,.failed,.skipped,.canceled,.pending,.cached]' out.json)" \
 	"[6,2,1,1,1,1,1]"
 is "exit 1 while a job is pending" "$rc" 1
-is "cost is price_per_image per image of succeeded jobs" "$(jq .cost out.json)" 0.5
+is "cost is what was paid, saved what the cached results would have cost" "$(jq -c '[.cost,.saved]' out.json)" '[0.25,0.25]'
 is "latency over finished uncached jobs" "$(jq -c '.latency_ms' out.json)" \
 	'{"p50":100,"p90":1000,"max":1000}'
 is "complete is false while jobs are pending" "$(jq .complete out.json)" false
@@ -103,10 +103,19 @@ is "failures in the plan count before any result" \
 # --- text ------------------------------------------------------------------
 bg-report --plan jobs.ndjson results.ndjson >out.txt
 check "text: counts line" grep -q '^jobs  *6  succeeded 2  failed 1  skipped 1  canceled 1  pending 1  (cached 1)$' out.txt
-check "text: cost" grep -q '^cost  *0.50  (2 images)$' out.txt
+check "text: cost paid and saved" grep -q '^cost  *paid 0.25  (2 images)  saved 0.25 (1 cached)$' out.txt
 check "text: error with example" grep -q '^errors  *blocked  *1  .*blocked by the safety filter$' out.txt
 check "text: the retry command names the results file" \
-	grep -q "^next .*jq -c 'select(.status==\"skipped\" or .status==\"canceled\" or (.status==\"failed\" and .error.retryable))' results.ndjson | bg-generate | bg-file >> results.ndjson" out.txt
+	grep -q "^next  *bg-retry results.ndjson | bg-generate | bg-file >> results.ndjson\$" out.txt
+check "text: non-retryable failures: bg-retry --all-failed" \
+	grep -q "^  *bg-retry --all-failed results.ndjson | bg-generate | bg-file >> results.ndjson    # after fixing the inputs\$" out.txt
+BG_ROOT="$T/my store" bg-report --plan jobs.ndjson results.ndjson >root.txt
+check "text: the commands carry BG_ROOT, quoted" \
+	grep -q "^next  *bg-retry results.ndjson | bg-generate --root '$T/my store' | bg-file --root '$T/my store' >> results.ndjson\$" root.txt
+jq -c '.store="/srv/bg data"' results.ndjson >stored.ndjson
+bg-report --plan jobs.ndjson stored.ndjson >stored.txt
+check "text: or the store the records name" \
+	grep -q "bg-report --pending --plan jobs.ndjson stored.ndjson | bg-generate --root '/srv/bg data' | bg-file --root '/srv/bg data' >> stored.ndjson    # if it stopped" stored.txt
 check "text: the follow command for pending jobs" \
 	grep -q 'bg-report --follow --plan jobs.ndjson results.ndjson' out.txt
 bg-report retry.ndjson >ok.txt

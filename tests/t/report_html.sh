@@ -38,6 +38,13 @@ is "one script element: ours" "$(grep -o '<script' page.html | wc -l)" 1
 check "no network: nothing loads from http(s)" sh -c '! grep -qiE "(src|href)=\"?(https?:)?//" page.html'
 check "remote reference shown as a placeholder" grep -q 'title="https://cdn.example/p1.jpg">remote image' page.html
 check "missing reference shown as a placeholder" grep -q 'title="refs/missing.png">missing image' page.html
+# paid and saved: v1's two fresh images were paid, v3 comes from the cache
+{ cat results.ndjson
+  echo "{$J,\"job_id\":\"b1-v3-1\",\"variant_id\":\"v3\",\"status\":\"succeeded\",\"price_per_image\":0.04,\"cost\":0,\"cached\":true,\"outputs\":[{\"path\":\"objects/aa/out1.png\"}]}"
+} >cached.ndjson
+bg-report --plan jobs.ndjson --html cached.html cached.ndjson >/dev/null 2>&1
+check "the page shows what was paid and what the cache saved" \
+	grep -q 'paid <b class="paid">0.08</b> · saved <b class="saved">0.04</b> (1 cached)' cached.html
 check "references with quotes in the name are thumbnailed" grep -q 'title="refs/red &quot;q&quot;.png"' page.html
 check "no stderr" test ! -s err
 thumbs=$(ls -l --time-style=+%s.%N page.html.assets | md5sum)

@@ -1,6 +1,6 @@
-/* Unit tests for bg-generate's pieces without the network: the request
- * key, Retry-After and duration parsing, the generic HTTP mapping, and the
- * gemini provider's request and answers. */
+/* Unit tests for bg-generate's pieces without the network: Retry-After
+ * and duration parsing, the generic HTTP mapping, and the gemini
+ * provider's request and answers (the request key: tests/unit/reqkey.c). */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -18,32 +18,6 @@ static cJSON *
 J(const char *s)
 {
 	return cJSON_Parse(s);
-}
-
-static void
-key_of(const char *input, const char *prompt, char key[65])
-{
-	cJSON *in = J(input), *b = J("\"b1\""), *v = J("2");
-
-	engine_request_key("gemini", "m", prompt, in, b, v, key);
-	cJSON_Delete(in);
-	cJSON_Delete(b);
-	cJSON_Delete(v);
-}
-
-static void
-test_key(void)
-{
-	char a[65], b[65], c[65], d[65];
-
-	key_of("{\"x\":1,\"y\":[1,2.5,\"s\"],\"z\":{\"q\":null,\"p\":true}}", "p", a);
-	key_of("{\"z\":{\"p\":true,\"q\":null},\"y\":[1,2.5,\"s\"],\"x\":1.0}", "p", b);
-	key_of("{\"x\":1,\"y\":[2.5,1,\"s\"],\"z\":{\"q\":null,\"p\":true}}", "p", c);
-	key_of("{\"x\":1,\"y\":[1,2.5,\"s\"],\"z\":{\"q\":null,\"p\":true}}", "p ", d);
-	CHECK(strlen(a) == 64, "key is 64 hex digits");
-	CHECK_STR(a, b, "key ignores object key order and 1 vs 1.0");
-	CHECK(strcmp(a, c) != 0, "key sees array order");
-	CHECK(strcmp(a, d) != 0, "key sees the prompt");
 }
 
 static void
@@ -224,7 +198,6 @@ int
 main(int argc, char *argv[])
 {
 	err_init(argv[0]);
-	test_key();
 	test_retry_after();
 	test_gemini();
 	return t_failed;

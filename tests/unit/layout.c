@@ -565,6 +565,40 @@ test_determinism(void)
 	g_free(b.data);
 }
 
+/* A job's variations are different pictures (the demo's "2 variations"
+ * must not be one file under two names), each one stable. */
+static void
+test_variants(void)
+{
+	struct buf a = make("png", 120, 80, 200, 100, 50, -1);
+	struct layout_src s[1] = { { a.data, a.len } };
+	unsigned char *p[4], *again;
+	size_t l[4], la = 0;
+	char *err = NULL;
+	int i, k, differ = 1;
+
+	for (i = 0; i < 4; i++)
+		p[i] = layout_render_var(s, 1, "1:1", "white", 128, i, &l[i],
+		    &err);
+	for (i = 0; i < 4; i++)
+		for (k = i + 1; k < 4; k++)
+			if (!p[i] || !p[k] || (l[i] == l[k] &&
+			    !memcmp(p[i], p[k], l[i])))
+				differ = 0;
+	CHECK(differ, "variants 0..3 give four different pictures");
+	again = layout_render_var(s, 1, "1:1", "white", 128, 2, &la, &err);
+	CHECK(again && la == l[2] && !memcmp(again, p[2], la),
+	    "the same variant gives the same bytes");
+	free(again);
+	again = layout_render(s, 1, "1:1", "white", 128, &la, &err);
+	CHECK(again && la == l[0] && !memcmp(again, p[0], la),
+	    "variant 0 is the plain layout");
+	free(again);
+	for (i = 0; i < 4; i++)
+		free(p[i]);
+	g_free(a.data);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -579,5 +613,6 @@ main(int argc, char **argv)
 	test_header_and_profile();
 	test_errors();
 	test_determinism();
+	test_variants();
 	return t_failed;
 }

@@ -16,6 +16,43 @@ add(struct report *r, const char *json, int plan)
 	cJSON_Delete(o);
 }
 
+/* Paid once per distinct record; saved for cached results; a later plan
+ * of a variant supersedes its failure before planning. */
+static void
+test_paid_and_superseded(void)
+{
+	struct report r;
+	struct rp_stats s;
+	const char *ok1 = "{\"job_id\":\"j\",\"variant_id\":\"v9\","
+	    "\"batch_id\":\"b\",\"status\":\"succeeded\",\"attempt\":1,"
+	    "\"price_per_image\":0.04,\"cost\":0.04,\"cached\":false,"
+	    "\"outputs\":[{\"sha256\":\"aa\"}]}";
+
+	rp_init(&r, 0);
+	add(&r, "{\"variant_id\":\"v9\",\"status\":\"failed\",\"error\":"
+	    "{\"stage\":\"plan\",\"code\":\"invalid_images\"}}", 0);
+	CHECK(r.n[RP_FAILED] == 1, "a failure before planning counts");
+	add(&r, ok1, 0);
+	add(&r, ok1, 0);	/* passed on again by a later stage */
+	add(&r, "{\"job_id\":\"j\",\"variant_id\":\"v9\",\"batch_id\":\"b\","
+	    "\"status\":\"succeeded\",\"attempt\":1,\"price_per_image\":0.04,"
+	    "\"cost\":0.04,\"outputs\":[{\"sha256\":\"bb\"}]}", 0);
+	add(&r, "{\"job_id\":\"j\",\"variant_id\":\"v9\",\"batch_id\":\"b\","
+	    "\"status\":\"succeeded\",\"attempt\":1,\"price_per_image\":0.04,"
+	    "\"cost\":0,\"cached\":true,\"outputs\":[{\"sha256\":\"bb\"}]}", 0);
+	CHECK(r.n[RP_FAILED] == 0 && r.superseded == 1 && rp_all_succeeded(&r),
+	    "a later plan of the variant supersedes its failure");
+	rp_stats(&r, -2, &s);
+	CHECK(s.total == 1 && s.cost == 0.08 && s.saved == 0.04 && s.cached == 1,
+	    "paid once per distinct record (a --force re-run too), saved when cached");
+	rp_stats_free(&s);
+	add(&r, "{\"variant_id\":\"v9\",\"status\":\"failed\",\"error\":"
+	    "{\"stage\":\"plan\",\"code\":\"invalid_images\"}}", 0);
+	CHECK(r.n[RP_FAILED] == 1 && r.superseded == 0,
+	    "failing to plan again counts again");
+	rp_free(&r);
+}
+
 int
 main(void)
 {
@@ -25,6 +62,7 @@ main(void)
 	char *c;
 
 	err_init("report");
+	test_paid_and_superseded();
 	html_esc(&b, "<a href=\"x\">'&'</a>");
 	CHECK_STR(b.s, "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;",
 	    "html_esc escapes the five characters");
