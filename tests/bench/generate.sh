@@ -39,9 +39,9 @@ for i in range(200):
 EOF
 
 mkjobs_a() { awk -v n="$1" 'BEGIN { for (i = 1; i <= n; i++)
-	printf "{\"job_id\":\"a%d\",\"batch_id\":\"bench\",\"variation\":1,\"provider\":\"gemini\",\"model\":\"gemini-2.5-flash-image\",\"prompt\":\"bench photo %d\",\"input\":{\"product_images\":[\"small.png\"],\"aspect_ratio\":\"1:1\"}}\n", i, i }'; }
+	printf "{\"job_id\":\"a%d\",\"batch_id\":\"bench\",\"variation\":1,\"provider\":\"gemini\",\"model\":\"gemini-3.1-flash-image\",\"prompt\":\"bench photo %d\",\"input\":{\"product_images\":[\"small.png\"],\"aspect_ratio\":\"1:1\"}}\n", i, i }'; }
 mkjobs_b() { awk -v n="$1" -v d="$PWD/refs" 'BEGIN { for (i = 0; i < n; i++) { v = int(i / 4); r = 4 * (v % 50)
-	printf "{\"job_id\":\"b%d\",\"batch_id\":\"bench\",\"variation\":%d,\"provider\":\"gemini\",\"model\":\"gemini-2.5-flash-image\",\"prompt\":\"variant %d\",\"input\":{\"product_images\":[\"%s/r%03d.png\",\"%s/r%03d.png\",\"%s/r%03d.png\",\"%s/r%03d.png\"],\"aspect_ratio\":\"1:1\"}}\n", i, i % 4 + 1, v, d, r, d, r + 1, d, r + 2, d, r + 3 } }'; }
+	printf "{\"job_id\":\"b%d\",\"batch_id\":\"bench\",\"variation\":%d,\"provider\":\"gemini\",\"model\":\"gemini-3.1-flash-image\",\"prompt\":\"variant %d\",\"input\":{\"product_images\":[\"%s/r%03d.png\",\"%s/r%03d.png\",\"%s/r%03d.png\",\"%s/r%03d.png\"],\"aspect_ratio\":\"1:1\"}}\n", i, i % 4 + 1, v, d, r, d, r + 1, d, r + 2, d, r + 3 } }'; }
 mkjobs_a "$N" >a.ndjson
 mkjobs_a 2000 >a2k.ndjson
 mkjobs_b "$N2" >b.ndjson
@@ -131,7 +131,7 @@ url=$1 out=$2 prompt=$3; shift 3
 	for f; do printf ',{"inline_data":{"mime_type":"image/png","data":"'; base64 -w0 "$f"; printf '"}}'; done
 	printf ']}],"generationConfig":{"responseModalities":["TEXT","IMAGE"],"imageConfig":{"aspectRatio":"1:1"}}}'
 } | curl -sS -o "$out" -H "x-goog-api-key: $GEMINI_API_KEY" -H 'Content-Type: application/json' \
-	-H 'Expect:' --data-binary @- "$url/v1beta/models/gemini-2.5-flash-image:generateContent"
+	-H 'Expect:' --data-binary @- "$url/v1beta/models/gemini-3.1-flash-image:generateContent"
 EOF
 chmod +x one.sh
 cat >par.sh <<'EOF'

@@ -9,7 +9,7 @@ export BG_GEMINI_BASE_URL=$STUB GEMINI_API_KEY=test-key
 unset GOOGLE_API_KEY BG_ROOT
 S=$T/the-store
 cat >settings.json <<'J'
-{"name":"Hints","provider":"gemini","model":"gemini-2.5-flash-image","variations":1,
+{"name":"Hints","provider":"gemini","model":"gemini-3.1-flash-image","variations":1,
  "prompt":"Photo of {title}","input":{"aspect_ratio":"1:1"},"price_per_image":0.04}
 J
 for t in "A fine" "B once [[fault:503*1]]" "C bad [[fault:400]]" "D thrice [[fault:503*3]]"; do

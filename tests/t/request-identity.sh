@@ -11,7 +11,7 @@ start_stub --static static
 export BG_ROOT=$T/store BG_GEMINI_BASE_URL=$STUB GEMINI_API_KEY=test-key
 unset GOOGLE_API_KEY
 cat >settings.json <<'J'
-{"name":"Identity","provider":"gemini","model":"gemini-2.5-flash-image","variations":2,
+{"name":"Identity","provider":"gemini","model":"gemini-3.1-flash-image","variations":2,
  "prompt":"Photo of {title}","input":{"aspect_ratio":"1:1"},"price_per_image":0.039}
 J
 cand() {	# cand VARIANT TITLE IMAGE...
@@ -74,10 +74,10 @@ is "sum of cost = successful requests x price" "$total" "$(( $(ok200) * 39 ))"
 
 # 6. an override is recorded as what was used
 bg-generate --provider local jobs1.ndjson >r8.ndjson
-is "--provider local: its own model, the planned ones kept, free" "$(jq -c '[.provider,.model,.planned_provider,.planned_model,.cost]' r8.ndjson | sort -u)" '["local","layout","gemini","gemini-2.5-flash-image",0]'
+is "--provider local: its own model, the planned ones kept, free" "$(jq -c '[.provider,.model,.planned_provider,.planned_model,.cost]' r8.ndjson | sort -u)" '["local","layout","gemini","gemini-3.1-flash-image",0]'
 bg-generate --model gemini-3-pro-image-preview jobs1.ndjson >r9.ndjson
-is "--model: model used, planned model kept, provider unchanged" "$(jq -c '[.provider,.model,.planned_provider,.planned_model]' r9.ndjson | sort -u)" '["gemini","gemini-3-pro-image-preview",null,"gemini-2.5-flash-image"]'
+is "--model: model used, planned model kept, provider unchanged" "$(jq -c '[.provider,.model,.planned_provider,.planned_model]' r9.ndjson | sort -u)" '["gemini","gemini-3-pro-image-preview",null,"gemini-3.1-flash-image"]'
 is "the override reached the server" "$(jq -r 'select(.provider=="gemini")|.model' "$T/stub.log" | sort | uniq -c | awk '{print $2":"$1}' | tail -1)" "gemini-3-pro-image-preview:6"
 jq -c '.status="failed" | .error={"stage":"generate","code":"timeout","retryable":true}' r9.ndjson | head -1 | bg-generate >r10.ndjson
-is "a retry of an overridden result goes on with what was used" "$(jq -c '[.model,.planned_model,.cached]' r10.ndjson)" '["gemini-3-pro-image-preview","gemini-2.5-flash-image",true]'
+is "a retry of an overridden result goes on with what was used" "$(jq -c '[.model,.planned_model,.cached]' r10.ndjson)" '["gemini-3-pro-image-preview","gemini-3.1-flash-image",true]'
 done_testing
