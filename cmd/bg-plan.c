@@ -280,7 +280,11 @@ main(int argc, char **argv)
 	cost = (double)nvariants * variations * set.price;
 	if (estimate) {
 		o = cJSON_CreateObject();
-		cJSON_AddStringToObject(o, "batch_id", batch_id);
+		/* a made-up id would differ from the real plan's: none */
+		if (gen_id)
+			cJSON_AddNullToObject(o, "batch_id");
+		else
+			cJSON_AddStringToObject(o, "batch_id", batch_id);
 		cJSON_AddStringToObject(o, "batch_name", batch_name);
 		cJSON_AddStringToObject(o, "provider", set.provider);
 		if (set.model)
