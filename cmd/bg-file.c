@@ -499,7 +499,7 @@ run_filing(int argc, char **argv)
 			continue;
 		rec = rc == 1 ? nd_parse(&r, line, len) : NULL;
 		if (!rec) {
-			warnx("%s:%ld: %s", r.name, r.lineno, r.err);
+			nd_warn_bad(&r);
 			rec = rec_bad_line(STAGE, r.name, r.lineno, line, len,
 			    r.err);
 			nd_write(rec);

@@ -1988,7 +1988,7 @@ read_input(void)
 			continue;
 		}
 		E.badlines++;
-		warnx("%s:%ld: %s", E.rd->name, E.rd->lineno, E.rd->err);
+		nd_warn_bad(E.rd);
 		o = rec_bad_line(STAGE, E.rd->name, E.rd->lineno, line, len,
 		    E.rd->err);
 		nd_write(o);
@@ -2028,8 +2028,7 @@ drain_input(void)
 			}
 		} else {
 			E.badlines++;
-			warnx("%s:%ld: %s", E.rd->name, E.rd->lineno,
-			    E.rd->err);
+			nd_warn_bad(E.rd);
 			o = rec_bad_line(STAGE, E.rd->name, E.rd->lineno,
 			    line, len, E.rd->err);
 		}
