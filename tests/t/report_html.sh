@@ -38,6 +38,11 @@ is "one script element: ours" "$(grep -o '<script' page.html | wc -l)" 1
 check "no network: nothing loads from http(s)" sh -c '! grep -qiE "(src|href)=\"?(https?:)?//" page.html'
 check "remote reference shown as a placeholder" grep -q 'title="https://cdn.example/p1.jpg">remote image' page.html
 check "missing reference shown as a placeholder" grep -q 'title="refs/missing.png">missing image' page.html
+# a corrupt file that is there is not "missing": it cannot be read
+echo 'not an image' >refs/corrupt.png
+printf '{"job_id":"c1","variant_id":"vc","status":"planned","input":{"product_images":["refs/corrupt.png"]}}\n' >corrupt.ndjson
+bg-report --html corrupt.html corrupt.ndjson >/dev/null 2>&1
+check "corrupt reference shown as an unreadable image" grep -q 'title="refs/corrupt.png">unreadable image' corrupt.html
 check "references with quotes in the name are thumbnailed" grep -q 'title="refs/red &quot;q&quot;.png"' page.html
 check "no stderr" test ! -s err
 thumbs=$(ls -l --time-style=+%s.%N page.html.assets | md5sum)
