@@ -2,27 +2,24 @@
 # unix socket in a temp folder); loading twice gives the same rows.
 . "$TOP/tests/lib.sh"
 . "$TOP/tests/t/file-lib.inc"
-PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
-if [ -z "$PGBIN" ] || [ ! -x "$PGBIN/initdb" ] || ! command -v psql >/dev/null; then
-	flunk "PostgreSQL server binaries missing (make deps installs postgresql)"
+# the server: bg-pg-up, as a user would start it (as root it runs the
+# server as postgres, in a /tmp folder when postgres cannot reach $T)
+if ! command -v psql >/dev/null; then
+	flunk "psql missing (make deps installs postgresql)"
 	done_testing
 fi
-
-# the server runs as postgres when we are root (initdb refuses root)
-D=$(mktemp -d /tmp/bg-pg.XXXXXX)
+trap 'bg-pg-up --remove "$T/pg" 2>/dev/null' EXIT
+up=$(bg-pg-up "$T/pg" 2>up.err) || { flunk "bg-pg-up: $(cat up.err)"; done_testing; }
+is "bg-pg-up prints one export line" \
+    "$(echo "$up" | sed 's/=[^ ]*/=X/g')" "export PGHOST=X PGPORT=X PGUSER=X PGDATABASE=X"
+eval "$up"
+is "bg-pg-up: a server answers on the socket" "$(psql -X -At -c 'SELECT current_database()')" batchgen
+is "bg-pg-up again: the same line, the same server" "$(bg-pg-up "$T/pg" 2>/dev/null)" "$up"
+is "bg-pg-up: no TCP port" "$(psql -X -At -c 'SHOW listen_addresses')" ""
 if [ "$(id -u)" = 0 ]; then
-	chown postgres "$D"
-	as_pg() { runuser -u postgres -- "$@"; }
-else
-	as_pg() { "$@"; }
+	is "as root: the server runs as postgres" \
+	    "$(ps -o user= -p "$(head -n 1 "$PGHOST/data/postmaster.pid")")" postgres
 fi
-trap 'as_pg "$PGBIN/pg_ctl" -D "$D/data" -m immediate stop >/dev/null 2>&1; rm -rf "$D"' EXIT
-as_pg "$PGBIN/initdb" -D "$D/data" -A trust -U postgres -E UTF8 --no-sync >"$T/initdb.log" 2>&1 ||
-    { flunk "initdb"; cat "$T/initdb.log"; done_testing; }
-as_pg "$PGBIN/pg_ctl" -D "$D/data" -l "$D/log" -w \
-    -o "-k $D -c listen_addresses= -c fsync=off" start >/dev/null 2>&1 ||
-    { flunk "pg_ctl start"; cat "$D/log"; done_testing; }
-export PGHOST="$D" PGUSER=postgres PGDATABASE=postgres
 
 # results: 4 jobs filed (one with 2 outputs), a retried job whose later
 # attempt succeeded, a failed job, a skipped one and a bad line
@@ -81,4 +78,26 @@ bg-pg-load old.ndjson 2>/dev/null
 is "older attempt loaded later: the newer one stays" \
     "$(q "SELECT status, attempt FROM generation_jobs WHERE job_id = 'b2-v1-1'")" "succeeded|2"
 bg-pg-load --nope >/dev/null 2>&1; is "bad option: exit 2" "$?" 2
+bg-pg-load results.ndjson 2>load3.err
+is "loading again: no NOTICE lines" "$(cat load3.err)" "bg-pg-load: 8 record(s) loaded, 1 line(s) skipped"
+# --help lists every column the tables and the view have
+cols=$(q "SELECT table_name || '.' || column_name FROM information_schema.columns
+    WHERE table_schema = 'public' ORDER BY table_name, ordinal_position")
+missing=
+for tc in $cols; do
+	bg-pg-load --help | tr -s ' \n' '  ' | tr -d '()' | grep -qw -- "${tc#*.}" || missing="$missing $tc"
+done
+is "--help names every column of every table" "$missing" ""
+check "columns were listed" [ "$(echo "$cols" | wc -l)" -gt 30 ]
+
+# --stop keeps the data, starting again brings it back
+bg-pg-up --stop "$T/pg" 2>/dev/null
+check "--stop: the server is gone" sh -c '! psql -X -At -c "SELECT 1" >/dev/null 2>&1'
+eval "$(bg-pg-up "$T/pg" 2>/dev/null)"
+is "started again: the data is still there" "$(q 'SELECT count(*) FROM generation_jobs')" 7
+c=$(cd "$T/pg/cluster" && pwd -P)
+bg-pg-up --remove "$T/pg" 2>/dev/null
+check "--remove: the folder and the cluster are gone" sh -c "[ ! -e '$T/pg' ] && [ ! -e '$c' ]"
+bg-pg-up --stop "$T/nothing" 2>/dev/null; is "--stop where there is no cluster: exit 3" "$?" 3
+bg-pg-up -p x 2>/dev/null; is "bad port: exit 2" "$?" 2
 done_testing
