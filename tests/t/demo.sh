@@ -18,6 +18,20 @@ is "PG=1: the demo batch is in the database" \
 	"$(psql -X -At -c "SELECT count(*) FROM generation_jobs WHERE status = 'succeeded'")" 60
 check "PG=1: no NOTICE lines" sh -c '! grep -q NOTICE local.out local.err'
 
+# the README's PostgreSQL block, as written, after the demo (a fresh
+# cluster: the demo's is removed first)
+bg-pg-up --remove "$DEMO_DIR/pg" 2>/dev/null
+mkdir rd && ln -s "$TOP/scripts" rd/scripts && ln -s "$DEMO_DIR" rd/demo
+awk '/^## PostgreSQL/ { on = 1; next } /^## / { on = 0 }
+	on && /^```sh$/ { inb = 1; next } on && inb && /^```$/ { exit }
+	on && inb { print }' "$TOP/README.md" >rd/pg.sh
+check "the README has a PostgreSQL block" grep -q bg-pg-load rd/pg.sh
+(cd rd && env -u PGHOST -u PGPORT -u PGUSER -u PGDATABASE bash -e -o pipefail pg.sh) >rd.out 2>rd.err; rc=$?
+is "README PostgreSQL lines: exit 0" "$rc" 0
+check "README PostgreSQL lines: the demo batch summary is printed" \
+	grep -Eq '^ [0-9a-f-]{36} \| +60 \| +60 \| +0 \| +0 \| ' rd.out
+check "README PostgreSQL lines: no NOTICE" sh -c '! grep -q NOTICE rd.err'
+
 # a second provider (gemini, answered by the loopback stub) keeps the first
 start_stub
 GEMINI_API_KEY=fake-key BG_GEMINI_BASE_URL=$STUB PROVIDER=gemini \
