@@ -5,7 +5,9 @@
 . "$TOP/tests/lib.sh"
 export DEMO_DIR=$T/demo
 unset GEMINI_API_KEY GOOGLE_API_KEY OPENAI_API_KEY REPLICATE_API_TOKEN PG
-trap 'bg-pg-up --remove "$DEMO_DIR/pg" 2>/dev/null' EXIT
+start_stub	# (sets its own EXIT trap: ours replaces it, stopping both)
+trap 'kill $STUB_PID 2>/dev/null; wait $STUB_PID 2>/dev/null
+	bg-pg-up --remove "$DEMO_DIR/pg" 2>/dev/null' EXIT
 
 PG=1 "$TOP/scripts/demo.sh" >local.out 2>local.err; rc=$?
 is "local demo with PG=1: exit 0" "$rc" 0
@@ -33,7 +35,6 @@ check "README PostgreSQL lines: the demo batch summary is printed" \
 check "README PostgreSQL lines: no NOTICE" sh -c '! grep -q NOTICE rd.err'
 
 # a second provider (gemini, answered by the loopback stub) keeps the first
-start_stub
 GEMINI_API_KEY=fake-key BG_GEMINI_BASE_URL=$STUB PROVIDER=gemini \
 	"$TOP/scripts/demo.sh" >gemini.out 2>gemini.err; rc=$?
 is "gemini demo (stub): exit 0" "$rc" 0
