@@ -89,6 +89,8 @@ test: deps
 test-fast: all
 	@tests/run.sh build
 
+# The example batch offline in demo/local/ (PROVIDER=gemini: demo/gemini/;
+# PG=1: loaded into a private PostgreSQL cluster too, see scripts/demo.sh).
 demo: deps
 	@$(MAKE) -s all
 	@scripts/demo.sh

@@ -55,6 +55,7 @@ static struct hist_list *uploads;
 static cJSON *uploads_arr;	/* shown on every candidate (referenced) */
 static struct sbuf out;
 static struct pk_page *page;	/* --html */
+static const char *probing;	/* the variant whose images are ranked */
 
 /* --summary counts */
 struct slot_count {
@@ -204,7 +205,7 @@ area(cJSON *im)
 			probe_note(rec_str(im, "url"), (int)w, (int)h);
 		return w * h;
 	}
-	if (probe_size(root, rec_str(im, "url"), &pw, &ph) < 0)
+	if (probe_size(root, rec_str(im, "url"), probing, &pw, &ph) < 0)
 		return 0;
 	rec_set_num(im, "width", pw);
 	rec_set_num(im, "height", ph);
@@ -445,6 +446,7 @@ emit(cJSON *sel, const struct cat_variant *v, const char *ctx)
 		    cJSON_CreateObjectReference(gen->it[i].obj->child));
 	rec_set(rec, "generated", gen_arr);
 	rec_set(rec, "uploads", cJSON_CreateArrayReference(uploads_arr->child));
+	probing = v->id;
 	if (!given)
 		rec_set(rec, "selected", selection(rec, gen));
 	if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(rec,

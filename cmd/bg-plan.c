@@ -302,13 +302,18 @@ cache_setup(int fresh, const char *opt_root)
 		root = store_root(opt_root);
 }
 
-/* --estimate: the estimate as one JSON record. */
+/* --estimate: the estimate as one JSON record (gen_id: the batch id is
+ * made up, so none is printed). */
 static void
-print_estimate(double cost, int nbad)
+print_estimate(double cost, int nbad, int gen_id)
 {
 	cJSON *o = cJSON_CreateObject();
 
-	cJSON_AddStringToObject(o, "batch_id", batch_id);
+	/* a made-up id would differ from the real plan's: none */
+	if (gen_id)
+		cJSON_AddNullToObject(o, "batch_id");
+	else
+		cJSON_AddStringToObject(o, "batch_id", batch_id);
 	cJSON_AddStringToObject(o, "batch_name", batch_name);
 	cJSON_AddStringToObject(o, "provider", set.provider);
 	if (set.model)
@@ -432,7 +437,7 @@ main(int argc, char **argv)
 		    nvariants, max_variants, nvariants);
 	cost = (double)nvariants * variations * set.price;
 	if (estimate) {
-		print_estimate(cost, nbad);
+		print_estimate(cost, nbad, gen_id != NULL);
 	} else {
 		if (!quiet)
 			fprintf(stderr, "%s: %ld variants \xc3\x97 %d variations = %ld images, est. %.2f\n",

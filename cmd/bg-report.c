@@ -261,7 +261,7 @@ main(int argc, char **argv)
 			rp_add(&r, o, 0);
 			cJSON_Delete(o);
 		} else if (rc != 2) {
-			warnx("%s:%ld: %s", rd.name, rd.lineno, rd.err);
+			nd_warn_bad(&rd);
 			o = rec_bad_line("report", rd.name, rd.lineno, line, len,
 			    rd.err);
 			rp_add(&r, o, 0);
@@ -292,6 +292,7 @@ main(int argc, char **argv)
 		}
 	}
 	nd_close(&rd);
+	nd_warn_summary();
 	if (follow)
 		progress(&r, tty, t0, 1);
 	if (html)

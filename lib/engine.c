@@ -848,6 +848,17 @@ ref_fail(struct ref *r, const char *code, int retryable, const char *fmt, ...)
 	r->fail_retryable = retryable;
 }
 
+/* A reference over --max-image-bytes: the message names the option to
+ * raise, in MB as people think of image sizes. */
+static void
+ref_too_large(struct ref *r, const char *u)
+{
+	ref_fail(r, "image_too_large", 0, "%s: larger than %.4g MB "
+	    "(--max-image-bytes %zu): shrink the image or raise "
+	    "--max-image-bytes", u, E.c->max_image_bytes / 1048576.0,
+	    E.c->max_image_bytes);
+}
+
 /* Take the bytes: sniff them, keep them. */
 static void
 ref_set_data(struct ref *r, unsigned char *data, size_t len)
@@ -902,8 +913,7 @@ ref_fetched(struct xfer *x, CURLcode cc)
 
 	curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &st);
 	if (x->too_large || cc == CURLE_FILESIZE_EXCEEDED) {
-		ref_fail(r, "image_too_large", 0, "%s: larger than %zu bytes",
-		    u, E.c->max_image_bytes);
+		ref_too_large(r, u);
 	} else if (cc != CURLE_OK) {
 		ref_fail(r, "image_fetch_failed", 1, "%s: %s", u,
 		    *x->errbuf ? x->errbuf : curl_easy_strerror(cc));
@@ -966,9 +976,7 @@ ref_get(const char *url, struct job *j)
 		ref_fail(r, "image_fetch_failed", 0, "%s: unsupported URL", u);
 	} else if (!(data = store_read_file(path, E.c->max_image_bytes, &len))) {
 		if (errno == EFBIG)
-			ref_fail(r, "image_too_large", 0,
-			    "%s: larger than %zu bytes", u,
-			    E.c->max_image_bytes);
+			ref_too_large(r, u);
 		else
 			ref_fail(r, "image_fetch_failed", 0, "%s: %s", u,
 			    strerror(errno));
@@ -1989,7 +1997,7 @@ read_input(void)
 			continue;
 		}
 		E.badlines++;
-		warnx("%s:%ld: %s", E.rd->name, E.rd->lineno, E.rd->err);
+		nd_warn_bad(E.rd);
 		o = rec_bad_line(STAGE, E.rd->name, E.rd->lineno, line, len,
 		    E.rd->err);
 		nd_write(o);
@@ -2031,8 +2039,7 @@ drain_input(void)
 			}
 		} else {
 			E.badlines++;
-			warnx("%s:%ld: %s", E.rd->name, E.rd->lineno,
-			    E.rd->err);
+			nd_warn_bad(E.rd);
 			o = rec_bad_line(STAGE, E.rd->name, E.rd->lineno,
 			    line, len, E.rd->err);
 		}

@@ -223,6 +223,31 @@ nd_parse(struct nd_reader *r, const char *line, size_t len)
 	return o;
 }
 
+/* Bad lines warned and left unwarned, for the whole process: a file of a
+ * million bad lines gives a few examples and one count, not a million
+ * lines on stderr. */
+static long warned_bad, unwarned_bad;
+
+void
+nd_warn_bad(const struct nd_reader *r)
+{
+	if (warned_bad < ND_WARN_BAD) {
+		warned_bad++;
+		warnx("%s:%ld: %s", r->name, r->lineno, r->err);
+	} else {
+		unwarned_bad++;
+	}
+}
+
+void
+nd_warn_summary(void)
+{
+	if (unwarned_bad)
+		warnx("... and %ld more bad line%s", unwarned_bad,
+		    unwarned_bad == 1 ? "" : "s");
+	unwarned_bad = 0;
+}
+
 cJSON *
 nd_next(struct nd_reader *r, const char *stage, int *bad)
 {
@@ -238,7 +263,7 @@ nd_next(struct nd_reader *r, const char *stage, int *bad)
 	if (rc == 1 && (o = nd_parse(r, line, len)))
 		return o;
 	*bad = 1;
-	warnx("%s:%ld: %s", r->name, r->lineno, r->err);
+	nd_warn_bad(r);
 	return rec_bad_line(stage, r->name, r->lineno, line, len, r->err);
 }
 
@@ -258,7 +283,7 @@ nd_filter(int argc, char **argv, const char *stage,
 			continue;
 		rec = rc == 1 ? nd_parse(&r, line, len) : NULL;
 		if (!rec) {
-			warnx("%s:%ld: %s", r.name, r.lineno, r.err);
+			nd_warn_bad(&r);
 			rec = rec_bad_line(stage, r.name, r.lineno, line, len,
 			    r.err);
 			bad = 1;
@@ -477,6 +502,7 @@ nd_print(const cJSON *obj)
 void
 nd_finish(void)
 {
+	nd_warn_summary();
 	if (fflush(stdout) == EOF || ferror(stdout)) {
 		if (errno == EPIPE)
 			exit(EXIT_FATAL);

@@ -43,6 +43,13 @@ int nd_line(struct nd_reader *r, char **line, size_t *len);
  * cJSON_Delete) or NULL with r->err describing why (allocated, reader owns). */
 cJSON *nd_parse(struct nd_reader *r, const char *line, size_t len);
 
+/* Warn about the line r just rejected (r->err): the first ND_WARN_BAD
+ * of the process are shown, the rest only counted; nd_warn_summary (and
+ * nd_finish) then prints "... and N more bad lines" once. */
+#define ND_WARN_BAD 10
+void nd_warn_bad(const struct nd_reader *r);
+void nd_warn_summary(void);
+
 /* Read the next record: a parsed object, or for a bad line a failed record
  * (stage, code "bad_json") with *bad set.  Returns NULL at the end. */
 cJSON *nd_next(struct nd_reader *r, const char *stage, int *bad);
@@ -72,7 +79,8 @@ char *nd_print(const cJSON *obj);
 int nd_print_append(struct sbuf *b, const cJSON *v);
 void nd_print_str(struct sbuf *b, const char *s);
 void nd_print_num(struct sbuf *b, double d);
-/* Flush and check stdout at exit: die(3) if it failed. */
+/* Flush and check stdout at exit: die(3) if it failed.  Prints the
+ * nd_warn_summary first. */
 void nd_finish(void);
 
 /* Count of operands that could not be opened, for exit status 1 */

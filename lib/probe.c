@@ -104,8 +104,8 @@ cache_put(const char *file, const char *path, int w, int h)
 }
 
 static int
-probe_local(const char *root, const char *src, const char *path, int *w,
-    int *h)
+probe_local(const char *root, const char *src, const char *who,
+    const char *path, int *w, int *h)
 {
 	struct stat st;
 	char *file;
@@ -113,7 +113,8 @@ probe_local(const char *root, const char *src, const char *path, int *w,
 
 	if (stat(path, &st) < 0 || (!S_ISREG(st.st_mode) &&
 	    (errno = EINVAL))) {
-		warnx("%s: cannot probe image:", cat_shown(path));
+		warnx("%s%s%s: cannot probe image:", who ? cat_shown(who) : "",
+		    who ? ": " : "", cat_shown(path));
 		remember(src, 0, 0, 0);
 		return -1;
 	}
@@ -123,8 +124,9 @@ probe_local(const char *root, const char *src, const char *path, int *w,
 		if (rc == 0 && *w > 0 && *h > 0)
 			cache_put(file, path, *w, *h);
 		else {
-			warnx("%s: cannot probe image: not an image libvips "
-			    "reads", cat_shown(path));
+			warnx("%s%s%s: cannot probe image: not an image "
+			    "libvips reads", who ? cat_shown(who) : "",
+			    who ? ": " : "", cat_shown(path));
 			rc = -1;
 		}
 	}
@@ -134,7 +136,8 @@ probe_local(const char *root, const char *src, const char *path, int *w,
 }
 
 int
-probe_size(const char *root, const char *src, int *w, int *h)
+probe_size(const char *root, const char *src, const char *who, int *w,
+    int *h)
 {
 	guint64 *v;
 	const char *path = src;
@@ -159,5 +162,5 @@ probe_size(const char *root, const char *src, int *w, int *h)
 		remember(src, 0, 0, 0);
 		return -1;
 	}
-	return probe_local(root, src, path, w, h);
+	return probe_local(root, src, who, path, w, h);
 }

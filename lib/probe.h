@@ -9,8 +9,10 @@
  * root, keyed by path, size, mtime and inode.  http(s) URLs are not
  * fetched: they are unknown (warned once per process), unless an earlier
  * probe_note gave their size.  Returns 0, or -1 if unknown (unreadable
- * files are warned once each). */
-int probe_size(const char *root, const char *src, int *w, int *h);
+ * files are warned once each, naming who, the variant that asked first,
+ * when not NULL). */
+int probe_size(const char *root, const char *src, const char *who, int *w,
+    int *h);
 /* Remember the size of src given by the catalog for this process. */
 void probe_note(const char *src, int w, int h);
 /* Forget everything (free the process table). */

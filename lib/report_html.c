@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "err.h"
 #include "report.h"
@@ -177,6 +178,8 @@ image(struct sbuf *o, const struct page *pg, const char *file,
 	sb_adds(o, "\">");
 	if (!file)
 		sb_adds(o, "remote image");
+	else if (access(file, F_OK) == 0)
+		sb_adds(o, "unreadable image");	/* there, but not an image */
 	else
 		sb_adds(o, "missing image");
 	sb_adds(o, "</div>");

@@ -330,7 +330,10 @@ rp_text(const struct report *r, enum rp_by by, const char *results,
 	    s.n[RP_SKIPPED] || s.n[RP_CANCELED]))
 		sb_addc(o, '\n');
 	text_next(o, &s, results, plan, root);
-	if (!r->njobs)
+	if (!r->njobs && !r->records)
 		sb_adds(o, "no jobs: nothing was read\n");
+	else if (!r->njobs)
+		sb_addf(o, "no jobs: none of the %ld lines read is a batchgen "
+		    "record (job_id, status)\n", r->records);
 	rp_stats_free(&s);
 }

@@ -9,6 +9,11 @@ check() { d=$1; shift; if "$@"; then pass "$d"; else flunk "$d"; fi; }
 is() { if [ "$2" = "$3" ]; then pass "$1"; else flunk "$1: got '$2', want '$3'"; fi; }
 # the last line of a test: exit status from the count of failures
 done_testing() { exit $((n_fail > 0)); }
+# at_exit COMMAND: run COMMAND at exit, after those registered later (one
+# EXIT trap for all, so a stub and a database server are both stopped)
+BG_AT_EXIT=
+at_exit() { BG_AT_EXIT="$1
+$BG_AT_EXIT"; trap 'eval "$BG_AT_EXIT"' EXIT; }
 # a free loopback TCP port
 free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
 # start_stub [stub options...]: start the loopback provider stub in the
@@ -19,7 +24,7 @@ start_stub() {
 	/usr/bin/python3 "$TOP/tests/stub/bg-stub.py" --port-file "$T/stub.port" \
 		--log "$T/stub.log" "$@" 2>"$T/stub.err" &
 	STUB_PID=$!
-	trap 'kill $STUB_PID 2>/dev/null; wait $STUB_PID 2>/dev/null' EXIT
+	at_exit 'kill $STUB_PID 2>/dev/null; wait $STUB_PID 2>/dev/null'
 	i=0
 	while [ ! -s "$T/stub.port" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
 	[ -s "$T/stub.port" ] || { flunk "stub did not start: $(cat "$T/stub.err")"; done_testing; }

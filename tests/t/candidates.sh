@@ -98,6 +98,12 @@ is "a cached probe answers instead of libvips" \
 printf b | bg-candidates --catalog cat.ndjson --root "$R" --slot PT02 >o.ndjson 2>e.txt
 check "http images without a size: not probed, with a warning" grep -q 'not probed' e.txt
 is "an unprobed image is still chosen when it is the only one" "$(j .selected o.ndjson)" '["https://cdn.example/nosize.jpg"]'
+# a corrupt image file: the warning says which variant to fix
+echo 'not an image' >broken.jpg
+echo '{"product_id":"p9","variant_id":"v-broken","title":"T","images":[{"url":"broken.jpg","slot":"MAIN"}]}' >catb.ndjson
+echo v-broken | bg-candidates --catalog catb.ndjson --root "$R" >o.ndjson 2>e.txt
+is "unprobeable image: the variant is named" "$(cat e.txt)" \
+	"bg-candidates: v-broken: broken.jpg: cannot probe image: not an image libvips reads"
 
 echo "# history and uploads: newest first, bounded"
 cat >"$R/history.ndjson" <<EOF

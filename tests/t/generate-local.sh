@@ -42,6 +42,8 @@ is "missing file" "$(r l4 '[.status,.error.stage,.error.code,.error.retryable]')
 is "not an image" "$(r l5 '.error.code')" '"unsupported_image"'
 is "no images" "$(r l6 '.error.code')" '"invalid_images"'
 is "too large" "$(r l7 '.error.code')" '"image_too_large"'
+is "too large: the message names --max-image-bytes, in MB" "$(r l7 '.error.message')" \
+	'"big.png: larger than 0.001907 MB (--max-image-bytes 2000): shrink the image or raise --max-image-bytes"'
 is "succeeded record passes through untouched" "$(grep '"s1"' out)" '{"job_id":"s1","status":"succeeded","outputs":[],"z":[1,2]}'
 is "other stage's failure passes through untouched" "$(grep '"f1"' out)" "$(grep '"f1"' jobs.ndjson)"
 check "no temp files left in the store" sh -c "! find '$BG_ROOT' -name '*.tmp.*' | grep -q ."

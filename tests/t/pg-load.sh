@@ -3,6 +3,15 @@
 . "$TOP/tests/lib.sh"
 . "$TOP/tests/t/file-lib.inc"
 . "$TOP/tests/t/pg-lib.inc"
+is "bg-pg-up prints one export line" \
+    "$(echo "$PG_UP" | sed 's/=[^ ]*/=X/g')" "export PGHOST=X PGPORT=X PGUSER=X PGDATABASE=X"
+is "bg-pg-up: a server answers on the socket" "$(psql -X -At -c 'SELECT current_database()')" batchgen
+is "bg-pg-up again: the same line, the same server" "$(bg-pg-up "$T/pg" 2>/dev/null)" "$PG_UP"
+is "bg-pg-up: no TCP port" "$(psql -X -At -c 'SHOW listen_addresses')" ""
+if [ "$(id -u)" = 0 ]; then
+	is "as root: the server runs as postgres" \
+	    "$(ps -o user= -p "$(head -n 1 "$PGHOST/data/postmaster.pid")")" postgres
+fi
 
 # results: 4 jobs filed (one with 2 outputs), a retried job whose later
 # attempt succeeded, a failed job, a skipped one and a bad line
@@ -61,6 +70,18 @@ bg-pg-load old.ndjson 2>/dev/null
 is "older attempt loaded later: the newer one stays" \
     "$(q "SELECT status, attempt FROM generation_jobs WHERE job_id = 'b2-v1-1'")" "succeeded|2"
 bg-pg-load --nope >/dev/null 2>&1; is "bad option: exit 2" "$?" 2
+bg-pg-load results.ndjson 2>load3.err
+is "loading again: no NOTICE lines" "$(cat load3.err)" "bg-pg-load: 8 record(s) loaded, 1 line(s) skipped"
+# --help lists every column the tables and the view have
+cols=$(q "SELECT table_name || '.' || column_name FROM information_schema.columns
+    WHERE table_schema = 'public' ORDER BY table_name, ordinal_position")
+missing=
+for tc in $cols; do
+	bg-pg-load --help | tr -s ' \n' '  ' | tr -d '()' | grep -qw -- "${tc#*.}" || missing="$missing $tc"
+done
+is "--help names every column of every table" "$missing" ""
+check "columns were listed" [ "$(echo "$cols" | wc -l)" -gt 30 ]
+
 
 # review decisions: a table joined to images; strays kept and reported
 grep -v '^not json' results.ndjson | jq -c 'select(.status == "succeeded") | .outputs[0] as $o
@@ -116,4 +137,16 @@ is "bg_batch_summary cost = the sum of cost over all records" \
 is "generation_jobs.cost: the latest record's" \
     "$(q "SELECT string_agg(cost::text, ' ' ORDER BY job_id) FROM generation_jobs WHERE batch_id = 'cost1'")" "0 0 0.039 0.039"
 is "one generation_costs row per paid attempt" "$(q "SELECT count(*) FROM generation_costs WHERE batch_id = 'cost1'")" 4
+
+# --stop keeps the data, starting again brings it back
+njobs=$(q 'SELECT count(*) FROM generation_jobs')
+bg-pg-up --stop "$T/pg" 2>/dev/null
+check "--stop: the server is gone" sh -c '! psql -X -At -c "SELECT 1" >/dev/null 2>&1'
+eval "$(bg-pg-up "$T/pg" 2>/dev/null)"
+is "started again: the data is still there" "$(q 'SELECT count(*) FROM generation_jobs')" "$njobs"
+c=$(cd "$T/pg/cluster" && pwd -P)
+bg-pg-up --remove "$T/pg" 2>/dev/null
+check "--remove: the folder and the cluster are gone" sh -c "[ ! -e '$T/pg' ] && [ ! -e '$c' ]"
+bg-pg-up --stop "$T/nothing" 2>/dev/null; is "--stop where there is no cluster: exit 3" "$?" 3
+bg-pg-up -p x 2>/dev/null; is "bad port: exit 2" "$?" 2
 done_testing

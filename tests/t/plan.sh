@@ -110,6 +110,11 @@ bg-plan --settings "$S" --batch-id ../x </dev/null 2>err; is "hostile --batch-id
 bg-plan --settings "$S" --estimate --batch-id b1 "$C3" >out 2>err
 is "--estimate JSON" "$(jq -c '[.variants,.variations,.images,.cost]' out)" "[3,2,6,0.234]"
 is "--estimate prints no jobs" "$(wc -l <out | tr -d ' ')" 1
+bg-plan -q --settings "$S" --batch-id b1 "$C3" >jobs-b1.ndjson
+is "--estimate --batch-id: the id the plan then uses" \
+    "$(jq -r .batch_id out) $(jq -r .batch_id jobs-b1.ndjson | sort -u)" "b1 b1"
+bg-plan --settings "$S" --estimate "$C3" >out 2>/dev/null
+is "--estimate without --batch-id: no made-up id" "$(jq -c .batch_id out)" null
 bg-plan --settings "$S" "$C3" 2>err >/dev/null
 is "estimate on stderr" "$(cat err)" "bg-plan: 3 variants × 2 variations = 6 images, est. 0.23"
 bg-plan --settings "$S" --variations 3 --name "Other" --batch-id b2 "$C3" >out 2>/dev/null

@@ -86,6 +86,23 @@ is "a variant failed before planning counts once" \
 check "bad line reported with file and line" grep -q '^bg-report: bad.ndjson:2: invalid JSON' err
 check "NUL line reported" grep -q '^bg-report: bad.ndjson:3: NUL byte in line' err
 is "exit 1 with bad lines" "$rc" 1
+# a million lines that are no records: say so, and do not flood stderr
+yes x | head -n 1000000 >xs.ndjson
+bg-report xs.ndjson >out 2>err
+is "1,000,000 bad lines: 10 shown, then one summary line" \
+	"$(wc -l <err | tr -d ' ') $(tail -n 1 err)" "11 bg-report: ... and 999990 more bad lines"
+yes '{}' | head -n 1000000 | bg-report >out 2>err
+is "1,000,000 {} lines: no line was a batchgen record" "$(tail -n 1 out)" \
+	"no jobs: none of the 1000000 lines read is a batchgen record (job_id, status)"
+is "{} lines: nothing on stderr" "$(cat err)" ""
+: | bg-report >out 2>/dev/null
+is "no input: nothing was read" "$(tail -n 1 out)" "no jobs: nothing was read"
+printf 'x\n' | bg-plan -q --settings "$TOP/examples/settings.json" 2>err >/dev/null
+is "other programs: a few bad lines are each warned, no summary" "$(cat err)" \
+	"bg-plan: <stdin>:1: invalid JSON near column 1"
+yes x | head -n 25 | bg-generate 2>err >/dev/null
+is "other programs: the summary comes with nd_finish" "$(tail -n 1 err)" \
+	"bg-generate: ... and 15 more bad lines"
 is "failures before planning have their own batch" \
 	"$(jq -c '[.batches[]|.batch_id]' out.json)" '["b1",null]'
 

@@ -45,6 +45,11 @@ check "missing reference shown as a placeholder" grep -q 'title="refs/missing.pn
 bg-report --plan jobs.ndjson --html cached.html cached.ndjson >/dev/null 2>&1
 check "the page shows what was paid and what the cache saved" \
 	grep -q 'paid <b class="paid">0.08</b> · saved <b class="saved">0.04</b> (1 cached)' cached.html
+# a corrupt file that is there is not "missing": it cannot be read
+echo 'not an image' >refs/corrupt.png
+printf '{"job_id":"c1","variant_id":"vc","status":"planned","input":{"product_images":["refs/corrupt.png"]}}\n' >corrupt.ndjson
+bg-report --html corrupt.html corrupt.ndjson >/dev/null 2>&1
+check "corrupt reference shown as an unreadable image" grep -q 'title="refs/corrupt.png">unreadable image' corrupt.html
 check "references with quotes in the name are thumbnailed" grep -q 'title="refs/red &quot;q&quot;.png"' page.html
 check "no stderr" test ! -s err
 thumbs=$(ls -l --time-style=+%s.%N page.html.assets | md5sum)

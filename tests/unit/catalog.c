@@ -102,9 +102,9 @@ test_probe(void)
 	int w, h;
 
 	probe_note("https://h/x.png", 30, 20);
-	CHECK(probe_size(dir, "https://h/x.png", &w, &h) == 0 && w == 30 &&
+	CHECK(probe_size(dir, "https://h/x.png", NULL, &w, &h) == 0 && w == 30 &&
 	    h == 20, "a noted size answers");
-	CHECK(probe_size(dir, "/nonexistent.png", &w, &h) < 0,
+	CHECK(probe_size(dir, "/nonexistent.png", NULL, &w, &h) < 0,
 	    "a missing file is unknown");
 	probe_free();
 }

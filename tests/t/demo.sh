@@ -1,0 +1,66 @@
+# make demo's script: one folder per provider (a second provider keeps the
+# first one's report), a run where no job succeeds says so, a missing key
+# stops before anything is sent, and PG=1 loads the batch into a private
+# PostgreSQL cluster (bg-pg-up) and prints the summary view.
+. "$TOP/tests/lib.sh"
+export DEMO_DIR=$T/demo
+unset GEMINI_API_KEY GOOGLE_API_KEY OPENAI_API_KEY REPLICATE_API_TOKEN PG
+start_stub	# (sets its own EXIT trap: ours replaces it, stopping both)
+trap 'kill $STUB_PID 2>/dev/null; wait $STUB_PID 2>/dev/null
+	bg-pg-up --remove "$DEMO_DIR/pg" 2>/dev/null' EXIT
+
+PG=1 "$TOP/scripts/demo.sh" >local.out 2>local.err; rc=$?
+is "local demo with PG=1: exit 0" "$rc" 0
+check "local demo: its report in demo/local" test -s "$DEMO_DIR/local/report.html"
+check "local demo: says where the report is" grep -q "^demo: HTML report: $DEMO_DIR/local/report.html" local.out
+check "PG=1: the summary view is printed" \
+	grep -Eq '^ [0-9a-f-]{36} \| +60 \| +60 \| +0 \| +0 \| ' local.out
+eval "$(bg-pg-up "$DEMO_DIR/pg" 2>/dev/null)"
+is "PG=1: the demo batch is in the database" \
+	"$(psql -X -At -c "SELECT count(*) FROM generation_jobs WHERE status = 'succeeded'")" 60
+check "PG=1: no NOTICE lines" sh -c '! grep -q NOTICE local.out local.err'
+
+# the README's PostgreSQL block, as written, after the demo (a fresh
+# cluster: the demo's is removed first)
+bg-pg-up --remove "$DEMO_DIR/pg" 2>/dev/null
+mkdir rd && ln -s "$TOP/scripts" rd/scripts && ln -s "$DEMO_DIR" rd/demo
+awk '/^## PostgreSQL/ { on = 1; next } /^## / { on = 0 }
+	on && /^```sh$/ { inb = 1; next } on && inb && /^```$/ { exit }
+	on && inb { print }' "$TOP/README.md" >rd/pg.sh
+check "the README has a PostgreSQL block" grep -q bg-pg-load rd/pg.sh
+(cd rd && env -u PGHOST -u PGPORT -u PGUSER -u PGDATABASE bash -e -o pipefail pg.sh) >rd.out 2>rd.err; rc=$?
+is "README PostgreSQL lines: exit 0" "$rc" 0
+check "README PostgreSQL lines: the demo batch summary is printed" \
+	grep -Eq '^ [0-9a-f-]{36} \| +60 \| +60 \| +0 \| +0 \| ' rd.out
+check "README PostgreSQL lines: no NOTICE" sh -c '! grep -q NOTICE rd.err'
+
+# a second provider (gemini, answered by the loopback stub) keeps the first
+GEMINI_API_KEY=fake-key BG_GEMINI_BASE_URL=$STUB PROVIDER=gemini \
+	"$TOP/scripts/demo.sh" >gemini.out 2>gemini.err; rc=$?
+is "gemini demo (stub): exit 0" "$rc" 0
+is "two provider demos leave two folders" "$(ls "$DEMO_DIR" | grep -v -e bg-data -e pg | tr '\n' ' ')" "gemini local "
+check "the local report is still there" test -s "$DEMO_DIR/local/report.html"
+is "the gemini batch went to the stub" "$(grep -c generateContent "$T/stub.log")" 60
+
+# again: the same folder resumes, nothing is sent twice
+GEMINI_API_KEY=fake-key BG_GEMINI_BASE_URL=$STUB PROVIDER=gemini \
+	"$TOP/scripts/demo.sh" >gemini2.out 2>&1; rc=$?
+is "gemini demo again: exit 0" "$rc" 0
+check "gemini demo again: says it resumes" grep -q "^demo: resuming $DEMO_DIR/gemini" gemini2.out
+is "gemini demo again: nothing sent again" "$(grep -c generateContent "$T/stub.log")" 60
+
+# a key the provider refuses: every job fails, and the demo says so
+OPENAI_API_KEY=bad-key BG_OPENAI_BASE_URL=$STUB PROVIDER=openai \
+	"$TOP/scripts/demo.sh" >openai.out 2>&1; rc=$?
+is "every job failed: exit 1" "$rc" 1
+check "every job failed: said so" grep -q '^demo: no job succeeded with the openai provider' openai.out
+check "every job failed: the error is named" grep -q '^demo: most common error: 60 x auth: ' openai.out
+check "every job failed: no 'HTML report:' line as if all went well" sh -c '! grep -q "HTML report:" openai.out'
+
+# no key at all: nothing runs
+PROVIDER=replicate "$TOP/scripts/demo.sh" >rep.out 2>&1; rc=$?
+is "no key: exit 1" "$rc" 1
+is "no key: says which variable" "$(cat rep.out)" \
+	"demo: PROVIDER=replicate needs REPLICATE_API_TOKEN: set it (README, Environment) and run again; nothing was sent"
+check "no key: no folder made" test ! -e "$DEMO_DIR/replicate"
+done_testing
