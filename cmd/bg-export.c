@@ -23,6 +23,7 @@
 
 #include <glib.h>
 
+#include "decisions.h"
 #include "err.h"
 #include "filing.h"
 #include "image.h"
@@ -43,12 +44,13 @@ static int rootfd = -1;
 static const struct profile *profs[MAX_PROFILES];
 static char *prints[MAX_PROFILES];	/* profile fingerprints */
 static int nprof;
+static struct dc_set *approved;	/* --approved: export only these images */
 
 static void
 usage(void)
 {
 	fputs("usage: bg-export --profile NAME... [--profiles FILE] "
-	    "[--root DIR] [FILE...]\n"
+	    "[--approved FILE] [--root DIR] [FILE...]\n"
 	    "       bg-export --list-profiles [--profiles FILE]\n", stderr);
 	exit(EXIT_USAGE);
 }
@@ -57,7 +59,7 @@ static void
 help(void)
 {
 	printf("usage: bg-export --profile NAME... [--profiles FILE] "
-	    "[--root DIR] [FILE...]\n"
+	    "[--approved FILE] [--root DIR] [FILE...]\n"
 	    "       bg-export --list-profiles [--profiles FILE]\n"
 	    "Make checked, listing-ready copies of filed images under "
 	    "exports/.\n"
@@ -69,6 +71,10 @@ help(void)
 	    "--list-profiles prints)\n"
 	    "  -l, --list-profiles  print every known profile as JSON and "
 	    "exit\n"
+	    "  -a, --approved FILE  export only the images approved in FILE "
+	    "(the review\n"
+	    "                       page's decisions.ndjson); say which "
+	    "decisions match none\n"
 	    "  -r, --root DIR       the store (default $BG_ROOT or "
 	    "./bg-data)\n"
 	    "  -h, --help           this help\n"
@@ -318,6 +324,22 @@ bad:
 	return e;
 }
 
+/* Without --approved every output is exported; with it, only the images
+ * approved there (the decision is marked used). */
+static int
+wanted(const cJSON *rec, const cJSON *out)
+{
+	struct dc_entry *e;
+
+	if (!approved)
+		return 1;
+	e = dc_find(approved, rec_str(rec, "job_id"), rec_str(out, "sha256"));
+	if (!e)
+		return 0;
+	e->used = 1;
+	return e->kind == DC_APPROVED;
+}
+
 static void
 export_record(cJSON *rec, const char *where)
 {
@@ -331,6 +353,8 @@ export_record(cJSON *rec, const char *where)
 	if (!stem)
 		stem = estrdup("image");
 	cJSON_ArrayForEach(out, outs) {
+		if (!wanted(rec, out))
+			continue;
 		memset(&m, 0, sizeof m);
 		m.out = out;
 		sha = rec_str(out, "sha256");
@@ -353,9 +377,15 @@ export_or_pass(cJSON *rec, const char *where)
 {
 	cJSON *outs = cJSON_GetObjectItemCaseSensitive(rec, "outputs");
 
-	if (strcmp(rec_status(rec), "succeeded") || !cJSON_IsArray(outs) ||
-	    !cJSON_GetArraySize(outs))
+	const cJSON *out;
+	int n = 0;
+
+	if (strcmp(rec_status(rec), "succeeded") || !cJSON_IsArray(outs))
 		return ND_PASS;
+	cJSON_ArrayForEach(out, outs)
+		n += wanted(rec, out);
+	if (!n)
+		return ND_PASS;	/* nothing to export: the record as read */
 	export_record(rec, where);
 	return ND_WRITE;
 }
@@ -410,17 +440,19 @@ main(int argc, char **argv)
 		{ "profiles", required_argument, NULL, 'P' },
 		{ "list-profiles", no_argument, NULL, 'l' },
 		{ "root", required_argument, NULL, 'r' },
+		{ "approved", required_argument, NULL, 'a' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *optroot = NULL, *file = NULL, *root;
+	const char *optroot = NULL, *file = NULL, *root, *dfile = NULL;
+	struct dc_set dset;
 	char *names[MAX_PROFILES], why[256];
 	struct profile *own = NULL;
 	int c, nnames = 0, nown = 0, list = 0, rc, i;
 
 	err_init(argv[0]);
-	while ((c = getopt_long(argc, argv, "p:P:lr:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "p:P:lr:a:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			if (nnames == MAX_PROFILES)
@@ -431,6 +463,7 @@ main(int argc, char **argv)
 		case 'P': file = optarg; break;
 		case 'l': list = 1; break;
 		case 'r': optroot = optarg; break;
+		case 'a': dfile = optarg; break;
 		case 'h': help(); break;
 		case 'V': err_version(); break;
 		default: usage();
@@ -446,10 +479,23 @@ main(int argc, char **argv)
 		die(EXIT_USAGE, "no --profile given (--list-profiles lists "
 		    "them)");
 	pick_profiles(names, nnames, own, nown);
+	if (dfile) {
+		dc_init(&dset);
+		if (dc_load(&dset, dfile) < 0)
+			exit(EXIT_USAGE);
+		approved = &dset;
+	}
 	root = store_root(optroot);
 	rootfd = store_open_root(root);
 	image_init();
 	rc = nd_filter(argc, argv, STAGE, export_or_pass);
+	if (approved) {
+		/* a decision for an image not in the results is said, not
+		 * dropped */
+		if (dc_warn_unused(approved, "the results") || approved->bad)
+			rc = rc == EXIT_DONE ? EXIT_BADLINES : rc;
+		dc_free(approved);
+	}
 	close(rootfd);
 	for (i = 0; i < nprof; i++)
 		free(prints[i]);

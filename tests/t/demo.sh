@@ -49,13 +49,16 @@ is "gemini demo again: exit 0" "$rc" 0
 check "gemini demo again: says it resumes" grep -q "^demo: resuming $DEMO_DIR/gemini" gemini2.out
 is "gemini demo again: nothing sent again" "$(grep -c generateContent "$T/stub.log")" 60
 
-# a key the provider refuses: every job fails, and the demo says so
+# a key the provider refuses: bg-batch's check stops it before any job is
+# sent, and the demo says so
+n0=$(grep -c '/v1/images/' "$T/stub.log")
 OPENAI_API_KEY=bad-key BG_OPENAI_BASE_URL=$STUB PROVIDER=openai \
 	"$TOP/scripts/demo.sh" >openai.out 2>&1; rc=$?
-is "every job failed: exit 1" "$rc" 1
-check "every job failed: said so" grep -q '^demo: no job succeeded with the openai provider' openai.out
-check "every job failed: the error is named" grep -q '^demo: most common error: 60 x auth: ' openai.out
-check "every job failed: no 'HTML report:' line as if all went well" sh -c '! grep -q "HTML report:" openai.out'
+is "a refused key: exit 2" "$rc" 2
+check "a refused key: the check names the key" grep -q '^bg-generate: openai: the key is refused (HTTP 401: .*check OPENAI_API_KEY$' openai.out
+check "a refused key: the demo says it stopped" grep -q '^demo: stopped (exit 2)' openai.out
+is "a refused key: no image request sent" "$(grep -c '/v1/images/' "$T/stub.log")" "$n0"
+check "a refused key: no 'HTML report:' line as if all went well" sh -c '! grep -q "HTML report:" openai.out'
 
 # no key at all: nothing runs
 PROVIDER=replicate "$TOP/scripts/demo.sh" >rep.out 2>&1; rc=$?

@@ -75,9 +75,9 @@ is "sum of cost = successful requests x price" "$total" "$(( $(ok200) * 39 ))"
 # 6. an override is recorded as what was used
 bg-generate --provider local jobs1.ndjson >r8.ndjson
 is "--provider local: its own model, the planned ones kept, free" "$(jq -c '[.provider,.model,.planned_provider,.planned_model,.cost]' r8.ndjson | sort -u)" '["local","layout","gemini","gemini-3.1-flash-image",0]'
-bg-generate --model gemini-3-pro-image-preview jobs1.ndjson >r9.ndjson
-is "--model: model used, planned model kept, provider unchanged" "$(jq -c '[.provider,.model,.planned_provider,.planned_model]' r9.ndjson | sort -u)" '["gemini","gemini-3-pro-image-preview",null,"gemini-3.1-flash-image"]'
-is "the override reached the server" "$(jq -r 'select(.provider=="gemini")|.model' "$T/stub.log" | sort | uniq -c | awk '{print $2":"$1}' | tail -1)" "gemini-3-pro-image-preview:6"
+bg-generate --model gemini-3-pro-image jobs1.ndjson >r9.ndjson
+is "--model: model used, planned model kept, provider unchanged" "$(jq -c '[.provider,.model,.planned_provider,.planned_model]' r9.ndjson | sort -u)" '["gemini","gemini-3-pro-image",null,"gemini-3.1-flash-image"]'
+is "the override reached the server" "$(jq -r 'select(.provider=="gemini" and .model=="gemini-3-pro-image")|.model' "$T/stub.log" | wc -l | tr -d ' ')" 6
 jq -c '.status="failed" | .error={"stage":"generate","code":"timeout","retryable":true}' r9.ndjson | head -1 | bg-generate >r10.ndjson
-is "a retry of an overridden result goes on with what was used" "$(jq -c '[.model,.planned_model,.cached]' r10.ndjson)" '["gemini-3-pro-image-preview","gemini-3.1-flash-image",true]'
+is "a retry of an overridden result goes on with what was used" "$(jq -c '[.model,.planned_model,.cached]' r10.ndjson)" '["gemini-3-pro-image","gemini-3.1-flash-image",true]'
 done_testing
