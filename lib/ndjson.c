@@ -104,21 +104,30 @@ fill(struct nd_reader *r)
 	return n;
 }
 
-/* Skip to the end of an overlong line. */
-static void
+/* Skip to the end of an overlong line: 0 when done, -1 when a
+ * non-blocking input has no more yet (r->discarding stays set and the
+ * next nd_line goes on, once the caller saw it readable: looping here
+ * burned a core while a slow writer paused). */
+static int
 discard_line(struct nd_reader *r)
 {
 	char *nl;
+	ssize_t got;
 
 	for (;;) {
 		nl = memchr(r->buf + r->start, '\n', r->end - r->start);
 		if (nl) {
 			r->start = nl - r->buf + 1;
-			return;
+			r->discarding = 0;
+			return 0;
 		}
 		r->start = r->end = 0;
-		if (fill(r) == 0)
-			return;	/* (-1, non-blocking: try again) */
+		if ((got = fill(r)) < 0)
+			return -1;
+		if (got == 0) {
+			r->discarding = 0;
+			return 0;
+		}
 	}
 }
 
@@ -144,11 +153,14 @@ nd_line(struct nd_reader *r, char **line, size_t *len)
 
 	if (r->fd < 0 && !next_file(r))
 		return 0;
+	if (r->discarding && discard_line(r) < 0)
+		return 3;
 	for (;;) {
 		nl = memchr(r->buf + r->start + scanned, '\n',
 		    r->end - r->start - scanned);
 		if (!nl && r->end - r->start > r->maxlen) {
 			too_long(r, r->buf + r->start, line, len);
+			r->discarding = 1;
 			discard_line(r);
 			return -1;
 		}

@@ -22,6 +22,7 @@ struct nd_reader {
 	int eof;		/* current input reached end of file */
 	int follow;		/* at EOF of the last input, wait for more */
 	int retried;		/* internal: EOF seen once in follow mode */
+	int discarding;		/* internal: skipping an overlong line */
 	char *err;		/* why the last line was rejected */
 	char trunc[ND_RAWMAX + 1];	/* prefix of an overlong line */
 };

@@ -287,16 +287,27 @@ prov_fail(struct pjob *j, const char *code, int retryable, long http,
 	return PROV_FAIL;
 }
 
-void
+int
 prov_output(struct pjob *j, unsigned char *data, size_t len, const char *mime)
 {
 	struct prov_output *o;
 
-	j->out = erealloc(j->out, (j->nout + 1) * sizeof *j->out);
+	if (j->nout >= PROV_MAX_OUTPUTS) {
+		/* 50 MB of tiny parts made 1.69 M outputs before this cap */
+		free(data);
+		return prov_fail(j, "bad_response", 0, 0, "%s: more than %d "
+		    "images in one answer", j->conf->p->name,
+		    PROV_MAX_OUTPUTS);
+	}
+	/* capacity is the next power of two: grow when nout reaches one */
+	if ((j->nout & (j->nout - 1)) == 0)
+		j->out = erealloc(j->out, (j->nout ? 2 * j->nout : 1) *
+		    sizeof *j->out);
 	o = &j->out[j->nout++];
 	o->data = data;
 	o->len = len;
 	o->mime = mime ? estrdup(mime) : NULL;
+	return 0;
 }
 
 void
