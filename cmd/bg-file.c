@@ -392,10 +392,10 @@ file_record(cJSON *rec)
 
 	if (!cJSON_IsArray(outs) || cJSON_GetArraySize(outs) == 0)
 		return fail("the record has no outputs");
-	if (!filing_path_ok(vf, "variants"))
+	if (!name_variant_folder_ok(vf))
 		return fail("targets.variant_folder is not a safe folder "
 		    "under variants/");
-	if (!filing_path_ok(bf, "batches"))
+	if (!name_batches_folder_ok(bf))
 		return fail("targets.batch_folder is not a safe folder "
 		    "under batches/");
 	vid = rec_id(rec, "variant_id", buf);

@@ -15,64 +15,21 @@
 
 #include "err.h"
 #include "filing.h"
+#include "name.h"
 #include "store.h"
 #include "ndjson.h"
 #include "record.h"
 
-#define MAXDEPTH 16
-
-static int
-okchar(unsigned char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
-}
-
-static int
-comp_ok(const char *s, size_t n)
-{
-	size_t i;
-
-	if (n == 0 || n > FILING_NAME_MAX || s[0] == '.' || s[0] == '-')
-		return 0;
-	for (i = 0; i < n; i++) {
-		if (!okchar(s[i]))
-			return 0;
-		if (s[i] == '.' && i + 1 < n && s[i + 1] == '.')
-			return 0;
-	}
-	return 1;
-}
-
 int
 filing_name_ok(const char *s)
 {
-	return s && comp_ok(s, strlen(s));
+	return s && name_ok(s, strlen(s));
 }
 
 int
 filing_path_ok(const char *rel, const char *first)
 {
-	const char *p, *sl;
-	int depth = 0;
-
-	if (!rel || !*rel)
-		return 0;
-	for (p = rel; ; p = sl + 1) {
-		size_t n;
-
-		sl = strchr(p, '/');
-		n = sl ? (size_t)(sl - p) : strlen(p);
-		if (!comp_ok(p, n))
-			return 0;
-		if (depth == 0 && first &&
-		    (n != strlen(first) || strncmp(p, first, n)))
-			return 0;
-		if (++depth > MAXDEPTH)
-			return 0;
-		if (!sl)
-			return 1;
-	}
+	return name_path_ok(rel, first);
 }
 
 int
