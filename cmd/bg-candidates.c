@@ -696,9 +696,9 @@ main(int argc, char **argv)
 	if (!catalog)
 		catalog = cat_default = easprintf("%s/catalog.ndjson", root);
 	hist_file = hist_path ? estrdup(hist_path) :
-	    easprintf("%s/history.ndjson", root);
+	    easprintf("%s/" HIST_HISTORY, root);
 	up_file = up_path ? estrdup(up_path) :
-	    easprintf("%s/uploads.ndjson", root);
+	    easprintf("%s/" HIST_UPLOADS, root);
 	cat_load(&cat, catalog);
 	if (cat.bad)
 		ret = EXIT_BADLINES;

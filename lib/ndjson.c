@@ -447,6 +447,18 @@ nd_print(const cJSON *obj)
 	return b.s;
 }
 
+char *
+nd_print_line(const cJSON *obj, size_t *len)
+{
+	struct sbuf b = {0};
+
+	if (nd_print_append(&b, obj) < 0)
+		die(EXIT_FATAL, "record cannot be printed (invalid JSON value)");
+	sb_addc(&b, '\n');
+	*len = b.len;
+	return b.s;
+}
+
 void
 nd_finish(void)
 {

@@ -56,6 +56,8 @@ void nd_write_raw(const char *s, size_t len);
 /* Print a record to an allocated compact string (cJSON_free it).  Both
  * print exactly what cJSON_PrintUnformatted would, faster. */
 char *nd_print(const cJSON *obj);
+/* obj as one line, '\n' included (free(3)); *len its length. */
+char *nd_print_line(const cJSON *obj, size_t *len);
 /* The same printer, appending to b: the value, a string (as cJSON escapes
  * it; NULL prints ""), a number.  nd_print_append returns -1 for a value
  * cJSON cannot print (cJSON_Invalid, a raw item without text). */
