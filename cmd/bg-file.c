@@ -396,29 +396,23 @@ run_filing(int argc, char **argv)
 {
 	struct nd_reader r;
 	struct sbuf raw = { 0 };
-	char *line;
-	size_t len;
 	cJSON *rec;
 	int rc, bad = 0;
 
 	nd_open(&r, argc, argv);
-	while ((rc = nd_line(&r, &line, &len)) != 0) {
-		if (rc != 1 && rc != -1)
-			continue;
-		rec = rc == 1 ? nd_parse(&r, line, len) : NULL;
-		if (!rec) {
-			warnx("%s:%ld: %s", r.name, r.lineno, r.err);
-			rec = rec_bad_line(STAGE, r.name, r.lineno, line, len,
-			    r.err);
+	while ((rc = nd_get(&r, STAGE, &rec)) != ND_END) {
+		if (rc == ND_BAD) {
 			nd_write(rec);
 			cJSON_Delete(rec);
 			bad = 1;
 			continue;
 		}
+		if (rc != ND_LINE)
+			continue;
 		if (!wants_filing(rec)) {
 			/* not ours: the very bytes we read */
 			sb_reset(&raw);
-			sb_add(&raw, line, len);
+			sb_add(&raw, r.line, r.len);
 			sb_addc(&raw, '\n');
 			nd_write_raw(raw.s, raw.len);
 			cJSON_Delete(rec);

@@ -258,7 +258,7 @@ main(int argc, char **argv)
 		if (bad) {
 			nbad++;
 			spool_rec(out, o);
-		} else if (rec_is_final_failure(o)) {
+		} else if (rec_passes(o, NULL)) {
 			spool_rec(out, o);	/* failed earlier: pass through */
 		} else {
 			plan(out, o);

@@ -185,16 +185,15 @@ each_line(const char *path, int (*fn)(cJSON *o, long seq, void *arg),
     void *arg)
 {
 	struct nd_reader r;
-	char *files[1], *line;
-	size_t len;
+	char *files[1];
 	cJSON *o;
 	int rc;
 
 	files[0] = (char *)path;
 	nd_open(&r, 1, files);
 	r.maxlen = (size_t)1 << 20;
-	while ((rc = nd_line(&r, &line, &len)) != 0) {
-		if (rc < 0 || !(o = nd_parse(&r, line, len))) {
+	while ((rc = nd_get(&r, NULL, &o)) != ND_END) {
+		if (rc != ND_LINE) {
 			warnx("%s:%ld: %s, line skipped", r.name, r.lineno,
 			    r.err);
 			continue;

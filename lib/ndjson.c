@@ -152,9 +152,9 @@ nd_line(struct nd_reader *r, char **line, size_t *len)
 	int last;
 
 	if (r->fd < 0 && !next_file(r))
-		return 0;
+		return ND_END;
 	if (r->discarding && discard_line(r) < 0)
-		return 3;
+		return ND_AGAIN;
 	for (;;) {
 		nl = memchr(r->buf + r->start + scanned, '\n',
 		    r->end - r->start - scanned);
@@ -162,7 +162,7 @@ nd_line(struct nd_reader *r, char **line, size_t *len)
 			too_long(r, r->buf + r->start, line, len);
 			r->discarding = 1;
 			discard_line(r);
-			return -1;
+			return ND_BAD;
 		}
 		if (!nl) {
 			scanned = r->end - r->start;
@@ -170,19 +170,19 @@ nd_line(struct nd_reader *r, char **line, size_t *len)
 			if (got > 0)
 				continue;
 			if (got < 0)
-				return 3;	/* O_NONBLOCK input would block */
+				return ND_AGAIN;
 			r->eof = 1;
 			last = r->idx >= (r->nfiles ? r->nfiles : 1);
 			if (r->follow && last) {
 				r->eof = 0;	/* the rest may come later */
-				return 2;
+				return ND_FOLLOW;
 			} else if (r->end > r->start) {
 				nl = r->buf + r->end;	/* no final newline */
 			} else if (next_file(r)) {
 				scanned = 0;
 				continue;
 			} else {
-				return 0;
+				return ND_END;
 			}
 		}
 		s = r->buf + r->start;
@@ -191,7 +191,7 @@ nd_line(struct nd_reader *r, char **line, size_t *len)
 		scanned = 0;
 		if (n > r->maxlen) {
 			too_long(r, s, line, len);
-			return -1;
+			return ND_BAD;
 		}
 		*nl = '\0';
 		r->lineno++;
@@ -201,13 +201,13 @@ nd_line(struct nd_reader *r, char **line, size_t *len)
 			seterr(r, estrdup("NUL byte in line"));
 			*line = s;
 			*len = strlen(s);
-			return -1;
+			return ND_BAD;
 		}
 		if (strspn(s, " \t") == n)
 			continue;	/* blank lines carry no record */
 		*line = s;
 		*len = n;
-		return 1;
+		return ND_LINE;
 	}
 }
 
@@ -235,23 +235,36 @@ nd_parse(struct nd_reader *r, const char *line, size_t len)
 	return o;
 }
 
-cJSON *
-nd_next(struct nd_reader *r, const char *stage, int *bad)
+int
+nd_get(struct nd_reader *r, const char *stage, cJSON **rec)
 {
 	char *line;
 	size_t len;
-	cJSON *o;
 	int rc;
 
-	*bad = 0;
+	*rec = NULL;
 	rc = nd_line(r, &line, &len);
-	if (rc == 0 || rc == 2 || rc == 3)
-		return NULL;
-	if (rc == 1 && (o = nd_parse(r, line, len)))
-		return o;
-	*bad = 1;
-	warnx("%s:%ld: %s", r->name, r->lineno, r->err);
-	return rec_bad_line(stage, r->name, r->lineno, line, len, r->err);
+	if (rc != ND_LINE && rc != ND_BAD)
+		return rc;
+	r->line = line;
+	r->len = len;
+	if (rc == ND_LINE && (*rec = nd_parse(r, line, len)))
+		return ND_LINE;
+	if (stage) {
+		warnx("%s:%ld: %s", r->name, r->lineno, r->err);
+		*rec = rec_bad_line(stage, r->name, r->lineno, line, len,
+		    r->err);
+	}
+	return ND_BAD;
+}
+
+cJSON *
+nd_next(struct nd_reader *r, const char *stage, int *bad)
+{
+	cJSON *o;
+
+	*bad = nd_get(r, stage, &o) == ND_BAD;
+	return o;
 }
 
 /* ---- printing --------------------------------------------------------
@@ -425,16 +438,32 @@ nd_write_raw(const char *s, size_t len)
 	}
 }
 
-void
-nd_write(const cJSON *obj)
+/* The one record writer: print into one reused buffer, repair UTF-8
+ * when asked, write the line with one write(2). */
+static void
+write_rec(const cJSON *obj, int fix)
 {
 	static struct sbuf b;
 
 	sb_reset(&b);
 	if (nd_print_append(&b, obj) < 0)
 		die(EXIT_FATAL, "record cannot be printed (invalid JSON value)");
+	if (fix)
+		util_utf8_fix(b.s, b.len);
 	sb_addc(&b, '\n');
 	nd_write_raw(b.s, b.len);
+}
+
+void
+nd_write(const cJSON *obj)
+{
+	write_rec(obj, 0);
+}
+
+void
+nd_write_utf8(const cJSON *obj)
+{
+	write_rec(obj, 1);
 }
 
 char *
