@@ -297,10 +297,17 @@ put_c(struct sbuf *b, char c)
 	}
 }
 
-/* A JSON string as cJSON writes it: \" \\ \b \f \n \r \t, other
- * bytes below 0x20 as \u00XX, the rest (UTF-8 included) as they are. */
 void
 nd_print_str(struct sbuf *b, const char *s)
+{
+	nd_json_str(b, s, 1);
+}
+
+/* The one JSON string escaper: \" and \\, with short_esc \b \f \n
+ * \r \t as cJSON writes them, other bytes below 0x20 as \u00XX, the
+ * rest (UTF-8 included) as they are. */
+void
+nd_json_str(struct sbuf *b, const char *s, int short_esc)
 {
 	static const char hex[] = "0123456789abcdef";
 	const unsigned char *p = (const unsigned char *)(s ? s : ""), *run;
@@ -315,7 +322,7 @@ nd_print_str(struct sbuf *b, const char *s)
 		if (!*p)
 			break;
 		esc[0] = '\\';
-		switch (*p) {
+		switch (*p == '"' || *p == '\\' || short_esc ? *p : 0) {
 		case '"': case '\\': esc[1] = *p; break;
 		case '\b': esc[1] = 'b'; break;
 		case '\f': esc[1] = 'f'; break;

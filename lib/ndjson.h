@@ -84,6 +84,10 @@ char *nd_print_line(const cJSON *obj, size_t *len);
  * cJSON cannot print (cJSON_Invalid, a raw item without text). */
 int nd_print_append(struct sbuf *b, const cJSON *v);
 void nd_print_str(struct sbuf *b, const char *s);
+/* The one JSON string escaper (nd_print_str is it with short_esc): \" \\,
+ * with short_esc \b \f \n \r \t, every other byte below 0x20 as
+ * \u00XX (without short_esc, the request key's form). */
+void nd_json_str(struct sbuf *b, const char *s, int short_esc);
 void nd_print_num(struct sbuf *b, double d);
 /* Flush and check stdout at exit: die(3) if it failed. */
 void nd_finish(void);

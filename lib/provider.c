@@ -12,6 +12,7 @@
 
 #include "err.h"
 #include "image.h"
+#include "ndjson.h"
 #include "provider.h"
 #include "util.h"
 
@@ -155,24 +156,8 @@ void
 prov_body_json_str(struct prov_req *rq, const char *s)
 {
 	struct sbuf b = {0};
-	const unsigned char *p;
 
-	sb_addc(&b, '"');
-	for (p = (const unsigned char *)s; *p; p++) {
-		switch (*p) {
-		case '"': sb_adds(&b, "\\\""); break;
-		case '\\': sb_adds(&b, "\\\\"); break;
-		case '\n': sb_adds(&b, "\\n"); break;
-		case '\r': sb_adds(&b, "\\r"); break;
-		case '\t': sb_adds(&b, "\\t"); break;
-		default:
-			if (*p < 0x20)
-				sb_addf(&b, "\\u%04x", *p);
-			else
-				sb_addc(&b, *p);
-		}
-	}
-	sb_addc(&b, '"');
+	nd_json_str(&b, s, 1);
 	prov_body_add(rq, b.s, b.len);
 	sb_free(&b);
 }
