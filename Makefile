@@ -5,11 +5,12 @@ VERSION = 0.1.0
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 MANDIR ?= $(PREFIX)/share/man
+DATADIR ?= $(PREFIX)/share
 DESTDIR ?=
 
 # Build folder: build/ normally, build/asan for the sanitizer run.
 B ?= build
-PKGS = libcurl libcjson vips libcrypto
+PKGS = libcurl libcjson vips libcrypto gexiv2
 CC ?= cc
 OPT ?= -O2 -g
 SAN ?=
@@ -17,6 +18,7 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CFLAGS ?=
 CFLAGS += $(OPT) $(SAN) -std=c11 -D_GNU_SOURCE -DBG_VERSION='"$(VERSION)"' \
+	-DBG_DATADIR='"$(DATADIR)/batchgen"' \
 	-Wall -Wextra -Wno-unused-parameter -Wshadow -Wformat=2 \
 	-Ilib $(PKG_CFLAGS)
 LDFLAGS += $(SAN)
@@ -38,7 +40,8 @@ UNITS := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 # missing ones; make test and make demo run it first).
 DEB_PKGS = gcc make pkg-config libcurl4-openssl-dev libcjson-dev libvips-dev \
 	jq parallel curl python3 postgresql chromium openssh-client libssl-dev \
-	openssh-server procps libvips-tools clang libclang-rt-14-dev dpkg-dev
+	openssh-server procps libvips-tools nodejs \
+	libgexiv2-dev libimage-exiftool-perl clang libclang-rt-14-dev dpkg-dev
 
 .PHONY: all test test-fast demo bench install uninstall clean deps check-deps \
 	fuzz fuzz-build fuzzers
@@ -100,6 +103,11 @@ deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
 		apt-get install -y -qq --no-install-recommends $$missing >/dev/null || exit 1; \
 	fi
+	@# the browser tests' pinned npm packages (tests/browser/package-lock.json)
+	@command -v npm >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -qq --no-install-recommends npm >/dev/null; } || exit 1
+	@cd tests/browser && if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then \
+		npm ci --no-audit --no-fund --loglevel=error && touch node_modules; fi
 
 # The whole suite, then again under AddressSanitizer + UBSan.
 test: deps
@@ -124,10 +132,13 @@ install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
 	install -m 755 $(BINS) $(SCRIPTS) $(DESTDIR)$(BINDIR)
 	install -m 644 $(MANS) $(DESTDIR)$(MANDIR)/man1
+	install -d $(DESTDIR)$(DATADIR)/batchgen
+	install -m 644 share/batchgen/models.json $(DESTDIR)$(DATADIR)/batchgen
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(CMDS) $(notdir $(SCRIPTS))) \
-		$(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(MANS)))
+		$(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(MANS))) \
+		$(DESTDIR)$(DATADIR)/batchgen/models.json
 
 clean:
 	rm -rf build

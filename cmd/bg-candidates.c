@@ -7,7 +7,9 @@
  * history.ndjson and uploads.ndjson; writes one candidate record per
  * variant (doc/contract.md "candidate") with a default `selected` list, or a
  * failed record (not_found, invalid_record, bad_json).  --summary writes
- * per-slot counts instead.
+ * per-slot counts instead.  --html FILE also writes the picker page, where
+ * a person checks 1 to 4 images per variant and saves selection.ndjson,
+ * which this program reads back as selectors with `selected`.
  *
  * Exit: 0 processed, 1 some selector or catalog lines were not records,
  * 2 usage (bad option, unreadable catalog), 3 fatal.
@@ -24,6 +26,7 @@
 #include "err.h"
 #include "history.h"
 #include "ndjson.h"
+#include "picker_html.h"
 #include "probe.h"
 #include "record.h"
 #include "store.h"
@@ -50,6 +53,7 @@ static GHashTable *seen;	/* selected ids -> times seen */
 static GHashTable *history;	/* variant id -> struct hist_list */
 static struct hist_list *uploads;
 static cJSON *uploads_arr;	/* shown on every candidate (referenced) */
+static struct pk_page *page;	/* --html */
 
 /* --summary counts */
 struct slot_count {
@@ -65,7 +69,8 @@ usage(int status)
 	fprintf(status ? stderr : stdout,
 	    "usage: %s [--catalog FILE] [--history FILE] [--uploads FILE] [--root DIR]\n"
 	    "                     [--all | --product ID]... [--slot CODE] [--pick SPEC]\n"
-	    "                     [--max-generated N] [--max-uploads N] [--summary] [FILE...]\n",
+	    "                     [--max-generated N] [--max-uploads N] [--summary]\n"
+	    "                     [--html FILE] [FILE...]\n",
 	    argv0);
 	exit(status);
 }
@@ -421,6 +426,8 @@ emit(cJSON *sel, const struct cat_variant *v, const char *ctx)
 		warnx("%s: %s: no image to select", ctx, cat_shown(v->id));
 	rec_set_str(rec, "status", "candidate");
 	nd_write_utf8(rec);
+	if (page)
+		pk_row(page, rec);
 	cJSON_Delete(rec);
 }
 
@@ -617,18 +624,21 @@ main(int argc, char **argv)
 		{ "max-generated", required_argument, NULL, 'g' },
 		{ "max-uploads", required_argument, NULL, 'u' },
 		{ "summary", no_argument, NULL, 'S' },
+		{ "html", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *catalog = NULL, *pick = NULL, *opt_root = NULL;
+	const char *html = NULL;
+	struct pk_page pk;
 	char **products = NULL, *cat_default = NULL, *ctx;
 	int c, all = 0, nproducts = 0, i;
 	size_t k;
 
 	err_init(argv[0]);
 	products = ecalloc(argc, sizeof *products);
-	while ((c = getopt_long(argc, argv, "c:r:ap:s:P:Sh", lopts,
+	while ((c = getopt_long(argc, argv, "c:r:ap:s:P:So:h", lopts,
 	    NULL)) != -1) {
 		switch (c) {
 		case 'c': catalog = optarg; break;
@@ -657,6 +667,11 @@ main(int argc, char **argv)
 			    100000);
 			break;
 		case 'S': summary = 1; break;
+		case 'o':
+			if (!*optarg)
+				die(EXIT_USAGE, "--html: empty file name");
+			html = optarg;
+			break;
 		case 'h': usage(0);
 		case 'V': err_version();
 		default: usage(EXIT_USAGE);
@@ -666,6 +681,12 @@ main(int argc, char **argv)
 	argv += optind;
 	if (pick)
 		parse_pick(pick);
+	if (html && summary)
+		die(EXIT_USAGE, "--html and --summary: choose one");
+	if (html) {
+		pk_begin(&pk, html);
+		page = &pk;
+	}
 	root = store_root(opt_root);
 	if (!catalog)
 		catalog = cat_default = easprintf("%s/catalog.ndjson", root);
@@ -701,6 +722,8 @@ main(int argc, char **argv)
 		ret = EXIT_BADLINES;
 	if (summary)
 		print_summary();
+	if (page && pk_write(page) < 0)
+		die(EXIT_FATAL, "%s:", html);
 	nd_finish();
 
 	for (i = 0; i < npicks; i++)

@@ -293,8 +293,7 @@ file_record(cJSON *rec)
 	cJSON *out, *all, *one, *meta, *hist, *filed;
 	const char *vf = rec_str(tg, "variant_folder");
 	const char *bf = rec_str(tg, "batch_folder");
-	const char *vid, *var;
-	char buf[32], vbuf[32], now[32], *stem, *s, *vpath, *bpath;
+	char now[32], *stem, *vpath, *bpath;
 	struct obj o;
 	int vd = -1, bd = -1, rc = 0;
 
@@ -306,19 +305,8 @@ file_record(cJSON *rec)
 	if (!name_batches_folder_ok(bf))
 		return fail("targets.batch_folder is not a safe folder "
 		    "under batches/");
-	vid = rec_id(rec, "variant_id", buf);
-	if (!vid)
+	if (!(stem = filing_stem(rec)))
 		return fail("the record has no variant_id");
-	s = name_safe(vid, 48);
-	if ((var = rec_id(rec, "variation", vbuf))) {
-		char *v = name_safe(var, 16);
-
-		stem = easprintf("%s-%s", s, v);
-		free(v);
-		free(s);
-	} else {
-		stem = s;
-	}
 	util_now_iso(now);
 	all = cJSON_CreateArray();
 	cJSON_ArrayForEach(out, outs) {
@@ -391,48 +379,22 @@ wants_filing(cJSON *rec)
 	return 1;
 }
 
+/* nd_filter's callback: file what bg-file files, pass the rest. */
 static int
-run_filing(int argc, char **argv)
+file_or_pass(cJSON *rec, const char *where)
 {
-	struct nd_reader r;
-	struct sbuf raw = { 0 };
-	cJSON *rec;
-	int rc, bad = 0;
+	char buf[32];
+	const char *job;
 
-	nd_open(&r, argc, argv);
-	while ((rc = nd_get(&r, STAGE, &rec)) != ND_END) {
-		if (rc == ND_BAD) {
-			nd_write(rec);
-			cJSON_Delete(rec);
-			bad = 1;
-			continue;
-		}
-		if (rc != ND_LINE)
-			continue;
-		if (!wants_filing(rec)) {
-			/* not ours: the very bytes we read */
-			sb_reset(&raw);
-			sb_add(&raw, r.line, r.len);
-			sb_addc(&raw, '\n');
-			nd_write_raw(raw.s, raw.len);
-			cJSON_Delete(rec);
-			continue;
-		}
-		if (file_record(rec) < 0) {
-			char buf[32];
-			const char *job = rec_id(rec, "job_id", buf);
-
-			warnx("%s:%ld: %s%s%s", r.name, r.lineno,
-			    job ? job : "", job ? ": " : "", msg);
-			rec_fail(rec, STAGE, "file_failed", 0, "%s", msg);
-		}
-		nd_write(rec);
-		cJSON_Delete(rec);
+	if (!wants_filing(rec))
+		return ND_PASS;		/* not ours: the very bytes we read */
+	if (file_record(rec) < 0) {
+		job = rec_id(rec, "job_id", buf);
+		warnx("%s: %s%s%s", where, job ? job : "", job ? ": " : "",
+		    msg);
+		rec_fail(rec, STAGE, "file_failed", 0, "%s", msg);
 	}
-	sb_free(&raw);
-	nd_close(&r);
-	nd_finish();
-	return bad || nd_open_failures ? EXIT_BADLINES : EXIT_DONE;
+	return ND_WRITE;
 }
 
 /* The display name of an upload: its base name, valid UTF-8, no control
@@ -553,13 +515,9 @@ main(int argc, char **argv)
 	if (up && argc == 0)
 		die(EXIT_USAGE, "--upload needs at least one IMAGE");
 	root = store_root(optroot);
-	if (store_mkdirs(root) < 0)
-		die(EXIT_USAGE, "%s:", root);
-	rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (rootfd < 0)
-		die(EXIT_USAGE, "%s:", root);
+	rootfd = store_open_root(root);
 	if (!up) {
-		rc = run_filing(argc, argv);
+		rc = nd_filter(argc, argv, STAGE, file_or_pass);
 	} else {
 		if (!(rootabs = realpath(root, NULL)))
 			die(EXIT_USAGE, "%s:", root);

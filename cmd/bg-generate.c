@@ -9,14 +9,20 @@
  * through untouched.  Images go to the store's objects/, finished requests
  * to its cache/, so a re-run pays nothing twice.
  *
+ * --check asks each provider (--provider, or those of the jobs given)
+ * once whether the key and the model are usable, before any spend;
+ * --list-models prints the image models the key can use.
+ *
  * Exit: 0 processed, 1 some lines were not records, 2 usage or
- * configuration, 3 fatal or interrupted (SIGINT/SIGTERM).
+ * configuration (or --check found a provider unusable), 3 fatal or
+ * interrupted (SIGINT/SIGTERM).
  */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "engine.h"
 #include "err.h"
 #include "ndjson.h"
@@ -31,15 +37,18 @@ usage(int status)
 	    "                   [--rpm N] [--max-attempts N] [--timeout SEC] [--max-images N]\n"
 	    "                   [--max-cost AMOUNT] [--inline] [--force] [--progress] [--root DIR]\n"
 	    "                   [--max-image-bytes N] [--connect-timeout SEC] [--backoff SEC]\n"
-	    "                   [--grace SEC] [FILE...]\n",
-	    argv0);
+	    "                   [--grace SEC] [--no-stop-early] [FILE...]\n"
+	    "       %s --check [--provider NAME] [--model NAME] [--base-url URL] [FILE...]\n"
+	    "       %s --list-models --provider NAME [--base-url URL]\n",
+	    argv0, argv0, argv0);
 	exit(status);
 }
 
 enum {
 	O_PROVIDER = 256, O_MODEL, O_BASE, O_RPM, O_ATTEMPTS, O_TIMEOUT,
 	O_IMAGES, O_COST, O_INLINE, O_FORCE, O_PROGRESS, O_ROOT, O_IMGBYTES,
-	O_CTIMEOUT, O_BACKOFF, O_GRACE, O_VERSION
+	O_CTIMEOUT, O_BACKOFF, O_GRACE, O_VERSION, O_NOSTOP,
+	O_CHECK, O_LIST
 };
 
 static const struct option longopts[] = {
@@ -60,6 +69,9 @@ static const struct option longopts[] = {
 	{"connect-timeout", required_argument, NULL, O_CTIMEOUT},
 	{"backoff", required_argument, NULL, O_BACKOFF},
 	{"grace", required_argument, NULL, O_GRACE},
+	{"no-stop-early", no_argument, NULL, O_NOSTOP},
+	{"check", no_argument, NULL, O_CHECK},
+	{"list-models", no_argument, NULL, O_LIST},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, O_VERSION},
 	{NULL, 0, NULL, 0}
@@ -85,7 +97,7 @@ main(int argc, char *argv[])
 	struct nd_reader r;
 	const char *root = NULL;
 	char *err = NULL;
-	int ch, rc;
+	int ch, rc, check = 0, list = 0;
 
 	err_init(argv[0]);
 	engine_defaults(&c);
@@ -126,6 +138,9 @@ main(int argc, char *argv[])
 			c.backoff_ms = seconds("--backoff", optarg, 1);
 			break;
 		case O_GRACE: c.grace_ms = seconds("--grace", optarg, 1); break;
+		case O_NOSTOP: c.no_stop_early = 1; break;
+		case O_CHECK: check = 1; break;
+		case O_LIST: list = 1; break;
 		case 'h': usage(EXIT_DONE);
 		case O_VERSION: err_version();
 		default: usage(EXIT_USAGE);
@@ -135,6 +150,15 @@ main(int argc, char *argv[])
 	argv += optind;
 	if (c.connect_timeout_ms > c.timeout_ms)
 		c.connect_timeout_ms = c.timeout_ms;
+	if (list)
+		return check_list(&c);
+	if (check) {
+		nd_open(&r, argc, argv);
+		rc = check_run(&c, &r);
+		nd_close(&r);
+		nd_finish();
+		return rc;
+	}
 	c.root = store_root(root);
 	/* a provider named on the command line must be usable up front */
 	if (c.provider && engine_check_provider(&c, &err) < 0)

@@ -20,6 +20,7 @@
 #include <glib.h>
 
 #include "err.h"
+#include "models.h"
 #include "name.h"
 #include "ndjson.h"
 #include "record.h"
@@ -192,6 +193,24 @@ emit(FILE *in)
 		die(EXIT_FATAL, "spool:");
 }
 
+/* Warn when the settings' model (or the provider's default) is past or
+ * within 30 days of its shutdown date in the model table. */
+static void
+warn_shutdown(const char *path, const struct settings *s)
+{
+	const char *model = s->model ? s->model : models_default(s->provider),
+	    *rep;
+	const cJSON *m = models_get(s->provider, model);
+	long d;
+
+	if (!models_days_left(m, &d) || d > 30)
+		return;
+	rep = models_str(m, "replacement");
+	warnx("%s: %s model %s %s %s%s%s", path, s->provider, model,
+	    d <= 0 ? "shut down on" : "shuts down on",
+	    models_str(m, "shutdown"), rep ? "; use " : "", rep ? rep : "");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -239,6 +258,7 @@ main(int argc, char **argv)
 	}
 	if (settings_load(&set, settings_path, &err) < 0)
 		die(EXIT_USAGE, "%s: %s", settings_path, err);
+	warn_shutdown(settings_path, &set);
 	if (opt_id) {
 		if (!*opt_id || strlen(opt_id) > 64 ||
 		    strspn(opt_id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") != strlen(opt_id))

@@ -7,7 +7,9 @@
  * stdout, and with --html FILE a gallery page.  --follow keeps reading a
  * growing file, with a progress line on stderr, until every planned job
  * has a final record.  --pending prints the plan's unfinished jobs instead,
- * to resume a batch that stopped.  Exits 0 only when every job succeeded, 1 otherwise
+ * to resume a batch that stopped.  --decisions merges the review page's
+ * decisions.ndjson into the page and the counts, and reports decisions on
+ * images that are not in the results.  Exits 0 only when every job succeeded, 1 otherwise
  * (0 with --exit-zero), 2 on usage. */
 #include <errno.h>
 #include <getopt.h>
@@ -24,6 +26,7 @@
 #include "record.h"
 #include "report.h"
 #include "report_html.h"
+#include "report_review.h"
 #include "store.h"
 #include "util.h"
 
@@ -37,10 +40,11 @@ usage(int status)
 {
 	fprintf(status ? stderr : stdout,
 	    "usage: %s [-JfPZ] [-p plan] [-o page.html] [-b variant|product|error]\n"
-	    "       %*s [-r root] [--refresh sec] [file ...]\n"
+	    "       %*s [-r root] [-d decisions] [--refresh sec] [file ...]\n"
 	    "  -p, --plan FILE   jobs of the batch (bg-plan output): unseen jobs are pending\n"
 	    "  -J, --json        print one JSON report record instead of text\n"
 	    "  -o, --html FILE   write an HTML gallery (thumbnails in FILE.assets/)\n"
+	    "  -d, --decisions FILE  review decisions (decisions.ndjson) for the page and counts\n"
 	    "  -b, --by KIND     add a table per variant, product or error\n"
 	    "  -f, --follow      keep reading a growing file; progress on stderr\n"
 	    "  -P, --pending     print the plan's jobs that have no final record (resume)\n"
@@ -158,6 +162,7 @@ main(int argc, char **argv)
 		{"json", no_argument, NULL, 'J'},
 		{"html", required_argument, NULL, 'o'},
 		{"by", required_argument, NULL, 'b'},
+		{"decisions", required_argument, NULL, 'd'},
 		{"follow", no_argument, NULL, 'f'},
 		{"exit-zero", no_argument, NULL, 'Z'},
 		{"pending", no_argument, NULL, 'P'},
@@ -168,6 +173,9 @@ main(int argc, char **argv)
 		{NULL, 0, NULL, 0}
 	};
 	const char *plan = NULL, *html = NULL, *root_opt = NULL, *root;
+	const char *decisions = NULL;
+	struct dc_set dcs;
+	struct rv_counts rc_review;
 	int json = 0, follow = 0, exit_zero = 0, pending = 0, refresh = 3;
 	int c, i, rc, tty;
 	enum rp_by by = RP_BY_NONE;
@@ -181,7 +189,7 @@ main(int argc, char **argv)
 	cJSON *o;
 
 	err_init(argv[0]);
-	while ((c = getopt_long(argc, argv, "p:Jo:b:fPZr:h", longopts,
+	while ((c = getopt_long(argc, argv, "p:Jo:b:d:fPZr:h", longopts,
 	    NULL)) != -1) {
 		switch (c) {
 		case 'p': plan = optarg; break;
@@ -198,6 +206,7 @@ main(int argc, char **argv)
 				die(EXIT_USAGE, "--by: want variant, product "
 				    "or error, not '%s'", optarg);
 			break;
+		case 'd': decisions = optarg; break;
 		case 'f': follow = 1; break;
 		case 'P': pending = 1; break;
 		case 'Z': exit_zero = 1; break;
@@ -224,7 +233,13 @@ main(int argc, char **argv)
 		die(EXIT_USAGE, "%s:", plan);
 	root = store_root(root_opt);
 
-	rp_init(&r, html != NULL);
+	rp_init(&r, html != NULL || decisions != NULL);
+	if (decisions) {
+		dc_init(&dcs);
+		if (dc_load(&dcs, decisions) < 0)
+			exit(EXIT_USAGE);
+		r.decisions = &dcs;
+	}
 	if (plan)
 		read_plan(&r, (char *)plan);
 	nd_open(&rd, argc, argv);
@@ -281,20 +296,32 @@ main(int argc, char **argv)
 		progress(&r, tty, t0, 1);
 	if (html)
 		write_html(&r, html, root, refresh);
+	rv_tally(&r, &rc_review);
+	if (decisions)
+		rv_warn_unmatched(&r);
 	if (pending) {
 		print_pending(&r, (char *)plan);
 	} else if (json) {
 		o = rp_json(&r, by);
+		if (decisions)
+			rv_json(o, &rc_review);
 		nd_write(o);
 		cJSON_Delete(o);
 	} else {
 		rp_text(&r, by, argc == 1 && strcmp(argv[0], "-") ? argv[0] :
 		    NULL, plan, &out);
+		if (decisions)
+			rv_text(&rc_review, &out);
 		nd_write_raw(out.s, out.len);
 		sb_free(&out);
 	}
 	nd_finish();
 	rc = exit_zero || rp_all_succeeded(&r) ? 0 : 1;
 	rp_free(&r);
+	if (decisions) {
+		if (dcs.bad || rc_review.unmatched)
+			rc = exit_zero ? 0 : 1;
+		dc_free(&dcs);
+	}
 	return rc;
 }

@@ -33,9 +33,11 @@
 #include "engine.h"
 #include "err.h"
 #include "image.h"
+#include "models.h"
 #include "ndjson.h"
 #include "provider.h"
 #include "record.h"
+#include "stopearly.h"
 #include "store.h"
 #include "util.h"
 
@@ -91,6 +93,7 @@ struct xfer {
 	char *req_id;
 	double t0;		/* sent (ms) */
 	int busy;		/* counted in E.busy */
+	long tmo_ms;		/* 0: --timeout */
 	char errbuf[CURL_ERROR_SIZE];
 	struct xfer *prev, *next;
 };
@@ -138,7 +141,8 @@ static struct {
 	CURL **pool;
 	int npool, cappool;
 	/* progress */
-	long n_done, n_failed, n_cached;
+	long n_done, n_failed, n_cached, n_canceled;
+	int detached;		/* abandon requests on the wire */
 	double t_start, progress_due;
 	int progress_on;
 	double lat_ms;		/* moving mean of a request's time */
@@ -735,7 +739,7 @@ static void
 xfer_start(struct xfer *x)
 {
 	CURL *h = x->h;
-	long tmo = (long)E.c->timeout_ms;
+	long tmo = x->tmo_ms ? x->tmo_ms : (long)E.c->timeout_ms;
 
 	curl_easy_setopt(h, CURLOPT_URL, x->rq.url);
 	curl_easy_setopt(h, CURLOPT_PRIVATE, x);
@@ -1213,6 +1217,24 @@ job_free(struct job *j)
 	free(j);
 }
 
+#define ABANDON_TIMEOUT_MS 10000L
+
+/* Send the request that stops what j leaves running at the provider (a
+ * Replicate prediction); nobody waits for its answer but the exit. */
+static void
+abandon(struct job *j)
+{
+	struct xfer *x = xfer_new();
+
+	if (j->prov->abandon(&j->pj, &x->rq) != PROV_SEND || !x->rq.url) {
+		xfer_free(x);
+		return;
+	}
+	x->tmo_ms = ABANDON_TIMEOUT_MS;
+	E.detached++;
+	xfer_start(x);
+}
+
 /* Write the record and forget the job. */
 static void
 job_finish(struct job *j)
@@ -1239,6 +1261,10 @@ job_finish(struct job *j)
 		E.n_done++;
 	else
 		E.n_failed++;
+	if (!strcmp(st, "canceled"))
+		E.n_canceled++;
+	if (strcmp(st, "succeeded") && j->pj.state && j->prov->abandon)
+		abandon(j);
 	nd_write(j->rec);
 	job_unlink(j);
 	job_free(j);
@@ -1281,6 +1307,46 @@ job_cancel(struct job *j)
 	job_fail_status(j, "canceled", "canceled", 1, 0,
 	    E.signo ? (E.signo == SIGINT ? "interrupted (SIGINT)" :
 	    "terminated (SIGTERM)") : "canceled");
+}
+
+/* ---- stop early (lib/stopearly.c) ---------------------------------- */
+
+static const struct se_stop *
+stop_for(const struct job *j)
+{
+	return j->pj.conf && !j->prov->offline && !E.c->no_stop_early ?
+	    se_stopped(j->pj.conf, j->pj.model) : NULL;
+}
+
+/* Fail j, which will not be sent (again), for stop s. */
+static void
+not_sent(struct job *j, const struct se_stop *s)
+{
+	char *msg = easprintf("not sent%s: %s %s: %s", j->pj.attempt ?
+	    " again" : "", j->prov->name, s->code, s->why);
+
+	job_fail_status(j, "failed", s->code, s->retryable, 0, msg);
+	free(msg);
+}
+
+/* A stop began: say so once, and fail the jobs waiting to retry. */
+static void
+stop_began(const struct se_stop *s)
+{
+	struct job *j, *next;
+
+	if (!s || E.c->no_stop_early)
+		return;
+	if (E.progress_on)
+		fputc('\n', stderr);
+	warnx("%s", s->line);
+	for (j = E.jobs; j; j = next) {
+		next = j->next;
+		if (j->state == J_BACKOFF && stop_for(j) == s) {
+			heap_remove(j);
+			not_sent(j, s);
+		}
+	}
 }
 
 /* Width and height: a PNG's IHDR is read directly (the common case, and
@@ -1511,9 +1577,12 @@ attempt_failed(struct job *j)
 		job_cancel(j);
 		return;
 	}
+	if (!f->retryable)
+		stop_began(se_fail(j->pj.conf, j->pj.model, f->code,
+		    f->http_status, f->message));
 	delay = f->retry_after_ms >= 0 ? f->retry_after_ms : backoff_ms(j);
 	if (f->retryable && j->pj.attempt < E.c->max_attempts &&
-	    delay <= MAX_RETRY_WAIT_MS) {
+	    delay <= MAX_RETRY_WAIT_MS && !stop_for(j)) {
 		j->state = J_BACKOFF;
 		heap_push(j, now_ms() + delay);
 		return;
@@ -1554,9 +1623,15 @@ job_answered(struct xfer *x, CURLcode cc)
 			prov_fail(&j->pj, "network", 1, 0, "%s",
 			    *x->errbuf ? x->errbuf : curl_easy_strerror(cc));
 		xfer_free(x);
+		if (cc == CURLE_COULDNT_RESOLVE_HOST ||
+		    cc == CURLE_COULDNT_RESOLVE_PROXY ||
+		    cc == CURLE_COULDNT_CONNECT)
+			stop_began(se_unreachable(j->pj.conf, j,
+			    j->pj.fail.message));
 		attempt_failed(j);
 		return;
 	}
+	se_answered(j->pj.conf);
 	curl_easy_getinfo(x->h, CURLINFO_CONTENT_TYPE, &ctype);
 	rs.body = x->resp.s ? x->resp.s : "";
 	rs.len = x->resp.len;
@@ -1687,6 +1762,10 @@ dispatch(void)
 	double t;
 
 	while ((j = E.rq_head)) {
+		if (stop_for(j)) {
+			not_sent(j, stop_for(j));
+			continue;
+		}
 		if (!j->prov->offline) {
 			if (E.inflight >= (int)E.cwnd)
 				return;
@@ -1830,8 +1909,13 @@ admit(cJSON *rec)
 		return;
 	}
 	j->pj.model = E.c->model ? E.c->model : rec_str(rec, "model");
-	if (!j->pj.model)
-		j->pj.model = j->prov->default_model;
+	if (!j->pj.model && !(j->pj.model = models_default(j->prov->name))) {
+		why = easprintf("no model in the job and no default for %s in "
+		    "%s", j->prov->name, models_path());
+		job_fail_status(j, "failed", "invalid_record", 0, 0, why);
+		free(why);
+		return;
+	}
 	j->pj.prompt = rec_str(rec, "prompt");
 	j->pj.input = cJSON_GetObjectItemCaseSensitive(rec, "input");
 	if (!cJSON_IsObject(j->pj.input))
@@ -1870,6 +1954,11 @@ admit(cJSON *rec)
 	    cJSON_GetObjectItemCaseSensitive(rec, "variation"), j->key);
 	if (!E.c->force && from_cache(j))
 		return;
+	if (stop_for(j)) {
+		/* no reference image is fetched for it either */
+		not_sent(j, stop_for(j));
+		return;
+	}
 	if (over_budget(j->price) && E.inflight == 0 && !E.nheap) {
 		/* nothing in flight can give budget back: skip it now,
 		 * without fetching its images */
@@ -1981,6 +2070,8 @@ drain_input(void)
 				    : "terminated (SIGTERM)");
 
 				cJSON_AddNumberToObject(e, "attempts", 0);
+				E.n_failed++;
+				E.n_canceled++;
 			}
 		} else {
 			E.badlines++;
@@ -2038,8 +2129,11 @@ progress(int last)
 		snprintf(eta, sizeof eta, ", eta %.0fs", left);
 	}
 	fprintf(stderr, "\r%s: %ld done (%ld cached), %ld failed, %d in "
-	    "flight, %.1f/s%s\033[K%s", argv0, E.n_done, E.n_cached,
-	    E.n_failed, E.inflight, rate, eta, last ? "\n" : "");
+	    "flight, %.1f/s%s%s%s%s%s\033[K%s", argv0, E.n_done, E.n_cached,
+	    E.n_failed, E.inflight, rate, eta, se_first() ? ", stopped: " :
+	    "", se_first() ? se_first()->conf->p->name : "",
+	    se_first() ? " " : "", se_first() ? se_first()->code : "",
+	    last ? "\n" : "");
 	E.progress_due = t + PROGRESS_MS;
 }
 
@@ -2058,10 +2152,14 @@ check_done(void)
 			continue;
 		done++;
 		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &x);
-		if (x->ref)
+		if (x->ref) {
 			ref_fetched(x, m->data.result);
-		else
+		} else if (!x->job) {
+			E.detached--;	/* an abandon request: done */
+			xfer_free(x);
+		} else {
 			job_answered(x, m->data.result);
+		}
 	}
 	return done;
 }
@@ -2099,7 +2197,7 @@ wait_ms(void)
 	}
 	if (E.progress_on && E.progress_due < due)
 		due = E.progress_due;
-	if (E.stopping && E.grace_due < due)
+	if (E.stopping && E.active && E.grace_due < due)
 		due = E.grace_due;
 	if (due <= t || E.in_more || can_read())
 		return 0;
@@ -2207,6 +2305,7 @@ teardown(void)
 		free(E.pconf[i].err);
 	}
 	curl_global_cleanup();
+	se_reset();
 	close(E.sigfd);
 	close(E.ep);
 }
@@ -2251,12 +2350,10 @@ engine_run(const struct engine_conf *c, struct nd_reader *r)
 	for (;;) {
 		read_input();
 		dispatch();
-		if ((E.in_eof || E.stopping) && E.active == 0)
-			break;
-		if (E.stopping && now_ms() >= E.grace_due) {
+		if (E.stopping && E.active && now_ms() >= E.grace_due)
 			cancel_all();
+		if ((E.in_eof || E.stopping) && E.active == 0 && !E.detached)
 			break;
-		}
 		if (E.progress_on && now_ms() >= E.progress_due)
 			progress(0);
 		n = epoll_wait(E.ep, evs, 64, coalesce(wait_ms(), n));
@@ -2301,8 +2398,17 @@ engine_run(const struct engine_conf *c, struct nd_reader *r)
 	progress(1);
 	teardown();
 	rc = E.badlines || nd_open_failures ? EXIT_BADLINES : EXIT_DONE;
-	if (E.signo)
+	if (E.signo) {
 		rc = EXIT_FATAL;
+		if (E.n_failed > E.n_canceled)
+			warnx("interrupted: %ld done, %ld failed, %ld canceled; "
+			    "run the same command again to resume", E.n_done,
+			    E.n_failed - E.n_canceled, E.n_canceled);
+		else
+			warnx("interrupted: %ld done, %ld canceled; run the "
+			    "same command again to resume", E.n_done,
+			    E.n_canceled);
+	}
 	return rc;
 }
 

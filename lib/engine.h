@@ -25,6 +25,8 @@ struct engine_conf {
 	int inline_out;		/* outputs[].data = base64 of the bytes */
 	int force;		/* ignore the request cache */
 	int progress;		/* live status line on a terminal stderr */
+	int no_stop_early;	/* send every job even after an answer that
+				 * dooms them all (lib/stopearly.h) */
 	const char *provider;	/* overrides the job's; NULL: job's or local */
 	const char *model;	/* overrides the job's */
 	const char *base_url;	/* --base-url */

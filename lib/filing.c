@@ -353,3 +353,54 @@ filing_append(int fd, const char *line, size_t len)
 	errno = saved;
 	return -1;
 }
+
+char *
+filing_stem(const cJSON *rec)
+{
+	char buf[32], vbuf[32], *s, *v, *stem;
+	const char *vid = rec_id(rec, "variant_id", buf);
+	const char *var = rec_id(rec, "variation", vbuf);
+
+	if (!vid)
+		return NULL;
+	s = name_safe(vid, 48);
+	if (!var)
+		return s;
+	v = name_safe(var, 16);
+	stem = easprintf("%s-%s", s, v);
+	free(v);
+	free(s);
+	return stem;
+}
+
+char *
+filing_read_fd(int fd, size_t max, size_t *len)
+{
+	struct stat st;
+	char *buf;
+	size_t n = 0;
+	ssize_t r;
+
+	if (fstat(fd, &st) < 0)
+		return NULL;
+	if ((size_t)st.st_size > max) {
+		errno = EFBIG;
+		return NULL;
+	}
+	buf = emalloc((size_t)st.st_size + 1);
+	while (n < (size_t)st.st_size) {
+		r = pread(fd, buf + n, st.st_size - n, n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			free(buf);
+			if (r == 0)
+				errno = EIO;	/* shrank while read */
+			return NULL;
+		}
+		n += r;
+	}
+	buf[n] = '\0';
+	*len = n;
+	return buf;
+}

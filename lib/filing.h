@@ -64,4 +64,13 @@ int filing_find(int fd, const char *key, const char *val, cJSON **rec);
  * write(2).  0 or -1 with errno (a short write is ENOSPC). */
 int filing_append(int fd, const char *line, size_t len);
 
+/* The file-name stem of a record's images: its variant_id made safe,
+ * "-" and its variation when it has one ("v12-2"); NULL without a
+ * variant_id.  free(3) it. */
+char *filing_stem(const cJSON *rec);
+/* The whole regular file fd (at most max bytes, else EFBIG) read from
+ * offset 0 into malloc'd memory with a NUL after it; *len set.  NULL
+ * with errno. */
+char *filing_read_fd(int fd, size_t max, size_t *len);
+
 #endif

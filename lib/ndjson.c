@@ -267,6 +267,41 @@ nd_next(struct nd_reader *r, const char *stage, int *bad)
 	return o;
 }
 
+int
+nd_filter(int argc, char **argv, const char *stage,
+    int (*fn)(cJSON *rec, const char *where))
+{
+	struct nd_reader r;
+	char where[300], *line;
+	cJSON *rec;
+	int rc, bad = 0;
+
+	nd_open(&r, argc, argv);
+	while ((rc = nd_get(&r, stage, &rec)) != ND_END) {
+		if (rc == ND_BAD) {
+			bad = 1;
+		} else if (rc != ND_LINE) {
+			continue;
+		} else {
+			snprintf(where, sizeof where, "%s:%ld", r.name,
+			    r.lineno);
+			if (fn(rec, where) == ND_PASS) {
+				line = (char *)r.line;	/* the reader's buffer */
+				line[r.len] = '\n';	/* over the NUL */
+				nd_write_raw(line, r.len + 1);
+				line[r.len] = '\0';
+				cJSON_Delete(rec);
+				continue;
+			}
+		}
+		nd_write(rec);
+		cJSON_Delete(rec);
+	}
+	nd_close(&r);
+	nd_finish();
+	return bad || nd_open_failures ? EXIT_BADLINES : EXIT_DONE;
+}
+
 /* ---- printing --------------------------------------------------------
  * The same bytes as cJSON_PrintUnformatted, at a fraction of the cost:
  * cJSON 1.7.15 prints every number with sprintf("%1.15g") and checks it

@@ -66,6 +66,17 @@ int nd_get(struct nd_reader *r, const char *stage, cJSON **rec);
  * *bad set for the latter; NULL at the end. */
 cJSON *nd_next(struct nd_reader *r, const char *stage, int *bad);
 
+/* The loop of a filter stage (bg-file, bg-export): every record of the
+ * operands (or stdin) is given to fn with where = "file:line"; fn returns
+ * ND_PASS to have the line written again byte for byte, ND_WRITE to have
+ * the (changed) record written.  A line that is not a record is warned
+ * about and written as a failed bad_json record of stage.  Returns
+ * EXIT_BADLINES when there was one (or an operand could not be opened),
+ * else EXIT_DONE; stdout is checked (nd_finish). */
+enum { ND_WRITE = 0, ND_PASS = 1 };
+int nd_filter(int argc, char **argv, const char *stage,
+    int (*fn)(cJSON *rec, const char *where));
+
 /* Write obj as one compact line with a single write(2).  On EPIPE exit 3
  * quietly; on other errors die(3). */
 void nd_write(const cJSON *obj);

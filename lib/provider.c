@@ -391,3 +391,12 @@ prov_duration_ms(const char *v)
 		return -1;
 	return d * 1000;
 }
+
+void
+prov_get_bearer(struct prov_req *rq, const struct prov_conf *c,
+    const char *path)
+{
+	rq->url = prov_api_url(c->base_url, path);
+	rq->method = "GET";
+	prov_header(rq, "Authorization: Bearer %s", c->key);
+}

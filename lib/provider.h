@@ -166,8 +166,9 @@ struct pjob {
 };
 
 struct provider {
-	const char *name;
-	const char *default_model;
+	const char *name;		/* its default model and its models are
+				 * in the model table (lib/models.h) */
+	const char *key_env;	/* where the key comes from, for messages */
 	int offline;		/* no HTTP: no rate tokens, no slots */
 	int b64_refs;		/* reads references only through ref_b64:
 				 * the engine may drop ref->data once the
@@ -185,6 +186,23 @@ struct provider {
 	void (*release)(struct pjob *j);
 	/* Free c->priv and c->key (may be NULL). */
 	void (*fini)(struct prov_conf *c);
+	/* The job ends without success (a final failure, a signal, the
+	 * budget) while its state may hold something still running and
+	 * billed (a Replicate prediction): fill rq with the request that
+	 * stops it and return PROV_SEND (sent once, its answer ignored),
+	 * else PROV_DONE.  May be NULL. */
+	int (*abandon)(struct pjob *j, struct prov_req *rq);
+	/* bg-generate --check / --list-models (lib/check.c): the GET that
+	 * asks about model, or lists the models when model is NULL (0), or
+	 * -1 when the provider has no such request. */
+	int (*model_req)(struct prov_conf *c, const char *model,
+	    struct prov_req *rq);
+	/* Its 2xx answer: for a model, 0 when it can make images (*note
+	 * may say more, e.g. an announced shutdown), or -1 with *note
+	 * saying why not; for the list, the model ids added to names.
+	 * *note is malloc'd or NULL. */
+	int (*model_ans)(const char *model, const struct prov_resp *rs,
+	    char **note, cJSON *names);
 };
 
 /* The provider called name, or NULL. */
@@ -199,6 +217,9 @@ char *prov_base_url(const char *name, const char *opt, const char *def);
 /* base + path ("/v1/..."), where a base that already ends in "/v1" (the
  * OpenAI SDKs' OPENAI_BASE_URL style) does not get a second one.  free(3). */
 char *prov_api_url(const char *base, const char *path);
+/* rq: GET base + path with c's key as a bearer token (OpenAI, Replicate). */
+void prov_get_bearer(struct prov_req *rq, const struct prov_conf *c,
+    const char *path);
 /* Wipe and free c->key: a fini for providers that keep nothing else. */
 void prov_key_free(struct prov_conf *c);
 

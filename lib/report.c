@@ -51,6 +51,8 @@ rp_free(struct report *r)
 	for (i = 0; i < r->njobs; i++) {
 		free(r->jobs[i].message);
 		free(r->jobs[i].outputs);
+		free(r->jobs[i].shas);
+		free(r->jobs[i].verdicts);
 	}
 	for (i = 0; i < r->nvariants; i++) {
 		free(r->variants[i].jobs);
@@ -260,6 +262,7 @@ job_apply(struct report *r, struct rp_job *j, const cJSON *rec,
 		j->code = rp_intern(r, "unknown");
 	}
 
+	rp_exports_apply(r, j, rec);
 	outs = cJSON_GetObjectItemCaseSensitive(rec, "outputs");
 	j->nimages = 0;
 	j->noutputs = 0;
@@ -271,8 +274,11 @@ job_apply(struct report *r, struct rp_job *j, const cJSON *rec,
 	cJSON_ArrayForEach(it, outs) {
 		if (!(s = rec_str(it, "path")) || j->noutputs == MAX_OUTPUTS)
 			continue;
-		if (!j->outputs)
+		if (!j->outputs) {
 			j->outputs = ecalloc(MAX_OUTPUTS, sizeof *j->outputs);
+			j->shas = ecalloc(MAX_OUTPUTS, sizeof *j->shas);
+		}
+		j->shas[j->noutputs] = rp_intern(r, rec_str(it, "sha256"));
 		j->outputs[j->noutputs++] = rp_intern(r, s);
 	}
 }
@@ -626,6 +632,8 @@ rp_json(const struct report *r, enum rp_by by)
 	rp_stats_free(&s);
 	cJSON_AddBoolToObject(o, "complete", rp_complete(r));
 	cJSON_AddNumberToObject(o, "records", r->records);
+	if ((b = rp_exports_json(r, -2)))
+		cJSON_AddItemToObject(o, "exports", b);
 	batches = cJSON_AddArrayToObject(o, "batches");
 	for (i = 0; i < r->nbatches; i++) {
 		b = cJSON_CreateObject();
@@ -895,6 +903,7 @@ rp_text(const struct report *r, enum rp_by by, const char *results,
 		duration(o, rp_percentile(&s, 1));
 		sb_addc(o, '\n');
 	}
+	rp_exports_text(r, o);
 	if (by == RP_BY_ERROR)
 		text_error_table(o, &s);
 	else

@@ -48,11 +48,17 @@ struct rp_job {
 	const char *code;	/* error.code of the winning record */
 	char *message;		/* error.message (owned, bounded), or NULL */
 	const char **outputs;	/* outputs[].path (only with keep_paths) */
+	const char **shas;	/* outputs[].sha256 beside them, or NULL */
 	int noutputs;
+	struct rp_verdict *verdicts;	/* bg-export's, per profile */
+	int nverdicts;
 };
+
+struct dc_set;
 
 struct report {
 	int keep_paths;		/* keep image paths, for the HTML page */
+	struct dc_set *decisions;	/* caller: review decisions, or NULL */
 	struct rp_batch *batches;
 	struct rp_variant *variants;
 	struct rp_job *jobs;
@@ -127,6 +133,26 @@ cJSON *rp_json(const struct report *r, enum rp_by by);
  * command it ends with when something failed. */
 void rp_text(const struct report *r, enum rp_by by, const char *results,
     const char *plan, struct sbuf *out);
+
+/* bg-export's verdicts of a job's winning record, per profile: how many
+ * of its images pass and fail, and how often each problem code came up
+ * (rp_problem_codes; the last slot counts other codes). */
+#define RP_NPROBLEMS 11
+extern const char *const rp_problem_codes[RP_NPROBLEMS];
+struct rp_verdict {
+	const char *profile;
+	int pass, fail;
+	int problems[RP_NPROBLEMS];
+};
+/* Replace job j's verdicts with those of rec's "exports" (none unless rec
+ * succeeded). */
+void rp_exports_apply(struct report *r, struct rp_job *j, const cJSON *rec);
+/* The verdicts of every job (batch == -2) or one batch, per profile:
+ * [{profile, pass, fail, problems:{code: n}}], or NULL when no job has
+ * any.  cJSON_Delete it. */
+cJSON *rp_exports_json(const struct report *r, int batch);
+/* One "exports" line per profile, appended to out (nothing when none). */
+void rp_exports_text(const struct report *r, struct sbuf *out);
 
 /* Append an amount with 2 to 4 decimals (2.80, 0.039) to out. */
 void rp_money(struct sbuf *out, double v);

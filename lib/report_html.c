@@ -9,7 +9,9 @@
 
 #include "err.h"
 #include "report.h"
+#include "page_assets.h"
 #include "report_html.h"
+#include "report_review.h"
 #include "store.h"
 #include "thumb.h"
 #include "util.h"
@@ -36,8 +38,7 @@ html_esc(struct sbuf *o, const char *s)
 	}
 }
 
-/* Percent-encode a path for a relative URL (keeps '/'). */
-static void
+void
 url_esc(struct sbuf *o, const char *s)
 {
 	static const char hex[] = "0123456789ABCDEF";
@@ -103,6 +104,8 @@ static const char css[] =
 "figcaption{font-size:11px;color:#6b7485;margin-top:2px;max-width:150px}"
 ".err{color:#9b2c2c;font-size:12px;margin:6px 0 0;overflow-wrap:anywhere}"
 "code{font-size:12px}"
+".exports{font-size:12px;margin:6px 0 0;color:#4a5568}"
+".exports .pass{color:#2f9e5b}.exports .fail{color:#9b2c2c}"
 "footer{color:#6b7485;font-size:12px;padding:0 24px 24px}"
 "[hidden]{display:none!important}";
 
@@ -128,6 +131,7 @@ static const char script[] =
 
 /* Where things are, for one page. */
 struct page {
+	const struct report *r;
 	const char *root;	/* the store, outputs[].path is under it */
 	const char *assets;	/* the thumbnail folder */
 	const char *assets_url;	/* the same, relative to the page */
@@ -214,7 +218,10 @@ job_figures(struct sbuf *o, const struct page *pg, const struct rp_job *j)
 	int i;
 
 	for (i = 0; i < j->noutputs || (i == 0 && !j->noutputs); i++) {
-		sb_addf(o, "<figure class=\"job %s\">", st);
+		sb_addf(o, "<figure class=\"job %s\"", st);
+		if (j->noutputs && safe_rel(j->outputs[i]))
+			rv_figure_attrs(o, pg->r, j, i);
+		sb_adds(o, ">");
 		if (j->noutputs && safe_rel(j->outputs[i])) {
 			file = easprintf("%s/%s", pg->root, j->outputs[i]);
 			href = pg->root_url ? easprintf("%s/%s", pg->root_url,
@@ -239,6 +246,42 @@ job_figures(struct sbuf *o, const struct page *pg, const struct rp_job *j)
 	}
 }
 
+/* One line per card: bg-export's verdicts per profile over its jobs. */
+static void
+card_exports(struct sbuf *o, const struct report *r,
+    const struct rp_variant *v)
+{
+	const struct rp_job *j;
+	const char *prof[8];
+	int pass[8] = { 0 }, fail[8] = { 0 }, np = 0, i, k, p;
+
+	for (i = 0; i < v->njobs; i++) {
+		j = &r->jobs[v->jobs[i]];
+		for (k = 0; k < j->nverdicts; k++) {
+			for (p = 0; p < np && prof[p] != j->verdicts[k].profile; p++)
+				;
+			if (p == np && np == 8)
+				continue;
+			if (p == np)
+				prof[np++] = j->verdicts[k].profile;
+			pass[p] += j->verdicts[k].pass;
+			fail[p] += j->verdicts[k].fail;
+		}
+	}
+	if (!np)
+		return;
+	sb_adds(o, "<p class=\"exports\">");
+	for (p = 0; p < np; p++) {
+		sb_adds(o, p ? " · " : "");
+		html_esc(o, prof[p]);
+		sb_addf(o, ": <b class=\"%s\">%d pass</b>", pass[p] ? "pass" : "",
+		    pass[p]);
+		if (fail[p])
+			sb_addf(o, ", <b class=\"fail\">%d fail</b>", fail[p]);
+	}
+	sb_adds(o, "</p>\n");
+}
+
 static void
 card(struct sbuf *o, const struct report *r, int vi, const struct page *pg)
 {
@@ -247,7 +290,9 @@ card(struct sbuf *o, const struct report *r, int vi, const struct page *pg)
 	const struct rp_job *j;
 	int i;
 
-	sb_addf(o, "<article class=\"card %s\" data-status=\"%s\">\n", st, st);
+	sb_addf(o, "<article class=\"card %s\" data-status=\"%s\"", st, st);
+	rv_card_attrs(o, r, v);
+	sb_adds(o, ">\n");
 	sb_addf(o, "<span class=\"badge %s\">%s</span>", st, st);
 	sb_adds(o, "<h3>");
 	html_esc(o, v->title ? v->title : v->variant_id ? v->variant_id :
@@ -292,6 +337,7 @@ card(struct sbuf *o, const struct report *r, int vi, const struct page *pg)
 		}
 		sb_adds(o, "</p>\n");
 	}
+	card_exports(o, r, v);
 	sb_adds(o, "</article>\n");
 }
 
@@ -347,7 +393,9 @@ header(struct sbuf *o, const struct report *r, const struct rp_stats *s)
 			sb_addf(o, "<button data-f=\"%s\">%s (%ld)</button>",
 			    rp_status_name[shown[k]], rp_status_name[shown[k]],
 			    nv[shown[k]]);
+	rv_nav(o, r);
 	sb_adds(o, "</nav>\n");
+	rv_toolbar(o, r);
 	if (s->nerrs) {
 		sb_adds(o, "<table class=\"errors\"><tr><th>error</th>"
 		    "<th>jobs</th><th>example</th></tr>\n");
@@ -370,7 +418,7 @@ void
 rp_html(const struct report *r, const char *root, const char *root_url,
     const char *assets, const char *assets_url, int refresh, struct sbuf *o)
 {
-	struct page pg = {root, assets, assets_url, root_url};
+	struct page pg = {r, root, assets, assets_url, root_url};
 	struct rp_stats s;
 	const struct rp_batch *b;
 	char now[32];
@@ -385,6 +433,7 @@ rp_html(const struct report *r, const char *root, const char *root_url,
 	sb_adds(o, "<meta name=\"viewport\" content=\"width=device-width\">\n"
 	    "<title>bg-report</title>\n<style>");
 	sb_adds(o, css);
+	sb_adds(o, rv_css);
 	sb_adds(o, "</style></head>\n<body>\n");
 	header(o, r, &s);
 	for (k = 0; k < r->nbatches; k++) {
@@ -407,6 +456,7 @@ rp_html(const struct report *r, const char *root, const char *root_url,
 	    refresh > 0 ? " · refreshing while the batch runs" : "");
 	sb_adds(o, "<script>");
 	sb_adds(o, script);
+	sb_adds(o, rv_js);
 	sb_adds(o, "</script>\n</body></html>\n");
 	rp_stats_free(&s);
 }

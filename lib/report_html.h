@@ -24,5 +24,7 @@ int rp_html_write(const struct report *r, const char *path, const char *root,
 
 /* Append s to out escaped for HTML text and attribute values. */
 void html_esc(struct sbuf *out, const char *s);
+/* Append the path s percent-encoded for a relative URL (keeps '/'). */
+void url_esc(struct sbuf *out, const char *s);
 
 #endif

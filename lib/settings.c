@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "models.h"
 #include "record.h"
 #include "settings.h"
 #include "store.h"
@@ -146,6 +147,21 @@ position(const char *text, size_t off, int *line, int *col)
 	}
 }
 
+/* A ratio beyond the common ones that the model table lists for the
+ * settings' model (or the provider's default), e.g. gemini's 1:4, 8:1. */
+static int
+model_ratio_ok(const struct settings *s, const char *r)
+{
+	const cJSON *m = models_get(s->provider, s->model ? s->model :
+	    models_default(s->provider)), *it;
+
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(m,
+	    "aspect_ratios"))
+		if (cJSON_IsString(it) && !strcmp(it->valuestring, r))
+			return 1;
+	return 0;
+}
+
 int
 settings_load(struct settings *s, const char *path, char **err)
 {
@@ -228,10 +244,11 @@ settings_load(struct settings *s, const char *path, char **err)
 	if (!v || cJSON_IsNull(v)) {
 		s->aspect = "1:1";
 		rec_set_str(s->input, "aspect_ratio", "1:1");
-	} else if (!cJSON_IsString(v) || !settings_ratio_ok(v->valuestring)) {
+	} else if (!cJSON_IsString(v) || (!settings_ratio_ok(v->valuestring) &&
+	    !model_ratio_ok(s, v->valuestring))) {
 		char *r = cJSON_PrintUnformatted(v);
 
-		*err = easprintf("bad aspect ratio %s (one of 1:1 2:3 3:2 3:4 4:3 4:5 5:4 9:16 16:9 21:9)", r);
+		*err = easprintf("bad aspect ratio %s (one of 1:1 2:3 3:2 3:4 4:3 4:5 5:4 9:16 16:9 21:9, or another the model table lists for the model)", r);
 		cJSON_free(r);
 		goto fail;
 	} else {

@@ -27,6 +27,18 @@ store_root(const char *opt)
 }
 
 int
+store_open_root(const char *root)
+{
+	int fd;
+
+	if (store_mkdirs(root) < 0)
+		die(EXIT_USAGE, "%s:", root);
+	if ((fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		die(EXIT_USAGE, "%s:", root);
+	return fd;
+}
+
+int
 store_mkdirs(const char *path)
 {
 	char *p = estrdup(path), *s;

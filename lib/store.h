@@ -8,6 +8,10 @@
 /* The store root: opt if given, else $BG_ROOT, else "./bg-data". */
 const char *store_root(const char *opt);
 
+/* The store root folder, created if missing, opened (O_DIRECTORY) for
+ * the *at calls; dies (exit 2) naming root when it cannot be. */
+int store_open_root(const char *root);
+
 /* mkdir -p of path (0755); 0 or -1 with errno. */
 int store_mkdirs(const char *path);
 /* mkdir -p of the folder that holds path. */

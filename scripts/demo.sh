@@ -18,6 +18,8 @@ echo "demo: running the example batch with the $provider provider (store: $dir/b
 bg-batch -c examples/catalog.ndjson -s "$settings" -d "$dir/batch" \
 	--root "$dir/bg-data" --provider "$provider" -j 8
 rc=$?
+# a check that failed, or a stage: nothing to show
+[ $rc -ge 2 ] && { echo "demo: stopped (exit $rc)"; exit $rc; }
 echo
 echo "demo: HTML report: $top/$dir/batch/report.html"
 echo "demo: images per variant: $dir/bg-data/variants/, per batch: $dir/bg-data/batches/"

@@ -219,6 +219,22 @@ part_bytes(const cJSON *data, const struct span *sp, int nsp, size_t *len)
 	return util_b64_decode(s, strlen(s), len);
 }
 
+/* finishReason values that are no safety decision (IMAGE_SAFETY, SAFETY,
+ * PROHIBITED_CONTENT, BLOCKLIST, RECITATION... stay blocked). */
+static int
+no_image(const char *reason)
+{
+	static const char *const r[] = {
+		"NO_IMAGE", "IMAGE_OTHER", "OTHER", "MAX_TOKENS",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof r / sizeof *r; i++)
+		if (!strcmp(reason, r[i]))
+			return 1;
+	return 0;
+}
+
 static int
 gemini_parse(struct pjob *j, const struct prov_resp *rs)
 {
@@ -278,6 +294,7 @@ gemini_parse(struct pjob *j, const struct prov_resp *rs)
 		}
 	}
 	if (j->nout > 0) {
+		prov_usage(j, get2(o, "usageMetadata", "usage_metadata"));
 		rc = PROV_DONE;
 		goto out;
 	}
@@ -289,6 +306,12 @@ gemini_parse(struct pjob *j, const struct prov_resp *rs)
 	if (!c0)
 		rc = prov_fail(j, "blocked", 0, rs->status,
 		    "gemini: no candidates in the response");
+	else if (reason && no_image(reason))
+		/* the model drew nothing, for no safety reason: a new
+		 * try may well draw it */
+		rc = prov_fail(j, "no_image", 1, rs->status,
+		    "gemini: no image: %s%s%s%s%s", reason, why ? ": " : "",
+		    why ? why : "", text ? ": " : "", text ? text : "");
 	else if (reason && strcmp(reason, "STOP"))
 		rc = prov_fail(j, "blocked", 0, rs->status,
 		    "gemini: no image: %s%s%s", reason, why ? ": " : "",
@@ -316,6 +339,16 @@ gemini_classify(struct pjob *j, const struct prov_resp *rs)
 	err = cJSON_GetObjectItemCaseSensitive(err, "error");
 	msg = rec_str(err, "message");
 	prov_classify_http(j, rs, msg);
+	if (rs->status == 404) {
+		/* "models/X is not found for API version v1beta" */
+		j->fail.code = "model_not_found";
+		j->fail.retryable = 0;
+	} else if (rs->status == 429 && msg && strstr(msg, "credits")) {
+		/* "Your prepayment credits are depleted": waiting does
+		 * not refill the account */
+		j->fail.code = "quota";
+		j->fail.retryable = 0;
+	}
 	cJSON_ArrayForEach(d, cJSON_GetObjectItemCaseSensitive(err,
 	    "details")) {
 		t = rec_str(d, "@type");
@@ -343,13 +376,62 @@ gemini_classify(struct pjob *j, const struct prov_resp *rs)
 	cJSON_Delete(o);
 }
 
+static int
+gemini_model_req(struct prov_conf *c, const char *model, struct prov_req *rq)
+{
+	if (model && !model_ok(model))
+		return -1;
+	rq->url = model ? easprintf("%s/v1beta/models/%s", c->base_url, model)
+	    : easprintf("%s/v1beta/models?pageSize=1000", c->base_url);
+	rq->method = "GET";
+	prov_header(rq, "x-goog-api-key: %s", c->key);
+	return 0;
+}
+
+static int
+gemini_model_ans(const char *model, const struct prov_resp *rs, char **note,
+    cJSON *names)
+{
+	cJSON *o = cJSON_ParseWithLength(rs->body, rs->len);
+	const cJSON *m, *meth;
+	const char *n;
+	int rc = 0, gen = 0;
+
+	if (!model) {
+		cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(o,
+		    "models"))
+			if ((n = rec_str(m, "name")))
+				cJSON_AddItemToArray(names, cJSON_CreateString(
+				    strncmp(n, "models/", 7) ? n : n + 7));
+		cJSON_Delete(o);
+		return 0;
+	}
+	meth = cJSON_GetObjectItemCaseSensitive(o, "supportedGenerationMethods");
+	cJSON_ArrayForEach(m, meth)
+		if (cJSON_IsString(m) && !strcmp(m->valuestring,
+		    "generateContent"))
+			gen = 1;
+	if (!cJSON_IsObject(o)) {
+		*note = estrdup("unparsable answer");
+		rc = -1;
+	} else if (cJSON_IsArray(meth) && !gen) {
+		*note = easprintf("model %s does not support generateContent",
+		    model);
+		rc = -1;
+	}
+	cJSON_Delete(o);
+	return rc;
+}
+
 const struct provider prov_gemini = {
 	.name = "gemini",
-	.default_model = "gemini-2.5-flash-image",
+	.key_env = "GEMINI_API_KEY",
 	.b64_refs = 1,
 	.init = gemini_init,
 	.build = gemini_build,
 	.parse = gemini_parse,
 	.classify = gemini_classify,
 	.fini = prov_key_free,
+	.model_req = gemini_model_req,
+	.model_ans = gemini_model_ans,
 };

@@ -67,7 +67,6 @@ local_parse(struct pjob *j, const struct prov_resp *rs)
 
 const struct provider prov_local = {
 	.name = "local",
-	.default_model = "layout",
 	.offline = 1,
 	.init = local_init,
 	.build = local_build,

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "models.h"
 #include "provider.h"
 #include "record.h"
 #include "util.h"
@@ -29,54 +30,51 @@ openai_init(struct prov_conf *c, const char *base_url, char **err)
 	return 0;
 }
 
-/* The size for input.aspect_ratio ("W:H").  GPT image models take three
- * sizes (gpt-image-2 any WxH in steps of 16), dall-e-3 three others and
- * dall-e-2 only squares: pick the nearest ratio on a log scale, so 4:5 and
- * 3:4 become portrait, 5:4 and 4:3 landscape.  buf holds 16 bytes. */
+/* The size for input.aspect_ratio ("W:H"), from the model's entry in the
+ * model table: "size_step" N takes any WxH in steps of N (the exact
+ * ratio, short side 1024, within 1:3..3:1); "sizes" lists the sizes it
+ * takes, and the nearest ratio on a log scale wins, so 4:5 and 3:4
+ * become portrait, 5:4 and 4:3 landscape.  A model not in the table gets
+ * the three sizes every GPT image model takes.  buf holds 16 bytes. */
 static const char *
 openai_size(const char *model, const char *aspect, char *buf)
 {
-	static const struct { const char *s; double r; } gpt[] = {
-		{"1024x1024", 1}, {"1536x1024", 1.5}, {"1024x1536", 1 / 1.5},
-	}, dalle3[] = {
-		{"1024x1024", 1}, {"1792x1024", 1.75}, {"1024x1792", 1 / 1.75},
+	static const char *const three[] = {
+		"1024x1024", "1536x1024", "1024x1536",
 	};
-	const void *tab = gpt;
-	double w, h, r, d, best = INFINITY;
-	const char *s = NULL;
-	int i, n = 3;
+	const cJSON *m = models_get("openai", model), *sizes, *it;
+	double w, h, r, sw, sh, d, best = INFINITY;
+	const char *s = NULL, *c;
+	int step;
+	size_t i;
 
 	if (!aspect || sscanf(aspect, "%lf:%lf", &w, &h) != 2 || !(w > 0) ||
 	    !(h > 0) || !isfinite(w / h))
 		return NULL;
 	r = w / h;
-	if (!strncmp(model, "dall-e-2", 8))
-		return "1024x1024";
-	if (!strncmp(model, "gpt-image-2", 11)) {
-		/* the exact ratio, short side 1024, both sides multiples
-		 * of 16 and within 1:3..3:1 */
-		if (r > 3)
-			r = 3;
-		if (r < 1 / 3.)
-			r = 1 / 3.;
+	if ((step = (int)rec_num(m, "size_step", 0)) > 0) {
+		r = fmin(3, fmax(1 / 3., r));
 		if (r >= 1)
 			snprintf(buf, 16, "%dx1024",
-			    (int)lround(1024 * r / 16) * 16);
+			    (int)lround(1024 * r / step) * step);
 		else
 			snprintf(buf, 16, "1024x%d",
-			    (int)lround(1024 / r / 16) * 16);
+			    (int)lround(1024 / r / step) * step);
 		return buf;
 	}
-	if (!strncmp(model, "dall-e-3", 8))
-		tab = dalle3;
-	for (i = 0; i < n; i++) {
-		const char *ts = tab == gpt ? gpt[i].s : dalle3[i].s;
-		double tr = tab == gpt ? gpt[i].r : dalle3[i].r;
-
-		d = fabs(log(r) - log(tr));
+	sizes = cJSON_GetObjectItemCaseSensitive(m, "sizes");
+	it = cJSON_IsArray(sizes) ? sizes->child : NULL;
+	for (i = 0; it ? 1 : !sizes && i < 3; i++) {
+		c = it ? it->valuestring : three[i];
+		if (it)
+			it = it->next;
+		if (!c || sscanf(c, "%lfx%lf", &sw, &sh) != 2 ||
+		    !(sw > 0) || !(sh > 0))
+			continue;
+		d = fabs(log(r) - log(sw / sh));
 		if (d < best - 1e-9) {
 			best = d;
-			s = ts;
+			s = c;
 		}
 	}
 	return s;
@@ -117,6 +115,9 @@ get_params(struct pjob *j, struct param *pa, int edits, char *sizebuf)
 			continue;
 		if (!strcmp(strs[i], "input_fidelity") && !edits)
 			continue;
+		/* CreateImageEditRequest has no moderation field */
+		if (!strcmp(strs[i], "moderation") && edits)
+			continue;
 		/* Replicate's models say jpg, the Images API jpeg */
 		if (!strcmp(strs[i], "output_format") && !strcmp(v, "jpg"))
 			v = "jpeg";
@@ -139,10 +140,12 @@ get_params(struct pjob *j, struct param *pa, int edits, char *sizebuf)
 		pa[n].val = easprintf("%d", (int)d);
 		pa[n++].num = 1;
 	}
-	/* dall-e answers with URLs unless told otherwise */
-	if (!strncmp(j->model, "dall-e", 6)) {
+	/* models that answer with URLs unless told otherwise (the table
+	 * says which) */
+	if ((v = models_str(models_get("openai", j->model),
+	    "response_format"))) {
 		pa[n].name = "response_format";
-		pa[n].val = estrdup("b64_json");
+		pa[n].val = estrdup(v);
 		pa[n++].num = 0;
 	}
 	return n;
@@ -314,6 +317,12 @@ openai_classify(struct pjob *j, const struct prov_resp *rs)
 	    (rs->status == 400 && msg && strstr(msg, "safety system"))) {
 		j->fail.code = "blocked";
 		j->fail.retryable = 0;
+	} else if (rs->status == 404 || (code &&
+	    !strcmp(code, "model_not_found"))) {
+		/* "The model `X` does not exist or you do not have access
+		 * to it" (a retired model) */
+		j->fail.code = "model_not_found";
+		j->fail.retryable = 0;
 	} else if (is_quota(code, type)) {
 		j->fail.code = "quota";
 		j->fail.retryable = 0;
@@ -325,12 +334,60 @@ openai_classify(struct pjob *j, const struct prov_resp *rs)
 	cJSON_Delete(o);
 }
 
+static int
+openai_model_req(struct prov_conf *c, const char *model, struct prov_req *rq)
+{
+	char *path;
+	CURL *h;
+	char *esc = NULL;
+
+	if (model) {
+		if (!(h = curl_easy_init()) ||
+		    !(esc = curl_easy_escape(h, model, 0)))
+			die(EXIT_FATAL, "out of memory");
+		curl_easy_cleanup(h);
+	}
+	path = esc ? easprintf("/v1/models/%s", esc) : estrdup("/v1/models");
+	curl_free(esc);
+	prov_get_bearer(rq, c, path);
+	free(path);
+	return 0;
+}
+
+static int
+openai_model_ans(const char *model, const struct prov_resp *rs, char **note,
+    cJSON *names)
+{
+	cJSON *o = cJSON_ParseWithLength(rs->body, rs->len);
+	const cJSON *m;
+	const char *id, *sd;
+	int rc = 0;
+
+	if (!model) {
+		cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(o,
+		    "data"))
+			if ((id = rec_str(m, "id")))
+				cJSON_AddItemToArray(names,
+				    cJSON_CreateString(id));
+	} else if (!cJSON_IsObject(o)) {
+		*note = estrdup("unparsable answer");
+		rc = -1;
+	} else if ((sd = rec_str(o, "shutdown_date"))) {
+		/* the API's own word on the model's end */
+		*note = easprintf("shutdown_date %s", sd);
+	}
+	cJSON_Delete(o);
+	return rc;
+}
+
 const struct provider prov_openai = {
 	.name = "openai",
-	.default_model = "gpt-image-1.5",
+	.key_env = "OPENAI_API_KEY",
 	.init = openai_init,
 	.build = openai_build,
 	.parse = openai_parse,
 	.classify = openai_classify,
 	.fini = prov_key_free,
+	.model_req = openai_model_req,
+	.model_ans = openai_model_ans,
 };

@@ -35,6 +35,7 @@
 #define POLL_FIRST_MS 500.0
 #define POLL_MAX_MS 5000.0
 #define POLL_LIMIT_MS (30 * 60 * 1000.0)	/* then fail (retryable) */
+#define CANCEL_AFTER_MIN 35	/* Cancel-After: the poll limit and some */
 #define LOOKUP_SKEW_MS (5 * 60 * 1000.0)	/* clock skew we allow */
 #define LOOKUP_PAGES 10
 #define CLAIMED_MAX 4096
@@ -485,6 +486,8 @@ build_create(struct pjob *j, struct prov_req *rq)
 	auth(j, rq);
 	if (p->wait_s > 0)
 		prov_header(rq, "Prefer: wait=%d", p->wait_s);
+	/* a process that dies leaves no prediction billing for ever */
+	prov_header(rq, "Cancel-After: %dm", CANCEL_AFTER_MIN);
 	build_create_body(j, rq, version);
 	rq->fresh = 1;
 	s->phase = R_CREATE;
@@ -939,6 +942,11 @@ replicate_classify(struct pjob *j, const struct prov_resp *rs)
 	if (rs->status == 402) {
 		j->fail.code = "quota";
 		j->fail.retryable = 0;
+	} else if (rs->status == 404 && s && s->phase == R_CREATE) {
+		/* POST /v1/models/{owner}/{name}/predictions: no such
+		 * model (or not one this token can run) */
+		j->fail.code = "model_not_found";
+		j->fail.retryable = 0;
 	} else if (rs->status == 422) {
 		j->fail.code = "bad_request";
 		j->fail.retryable = 0;
@@ -955,13 +963,69 @@ replicate_classify(struct pjob *j, const struct prov_resp *rs)
 	cJSON_Delete(o);
 }
 
+/* A prediction still starting or processing when its job ends: cancel
+ * it, or it runs (and bills) on. */
+static int
+replicate_abandon(struct pjob *j, struct prov_req *rq)
+{
+	struct rstate *s = j->state;
+	char *path;
+
+	if (!s || !s->id || (s->phase != R_POLL && s->phase != R_CREATE))
+		return PROV_DONE;
+	path = easprintf("/v1/predictions/%s/cancel", s->id);
+	rq->url = prov_api_url(j->conf->base_url, path);
+	free(path);
+	rq->method = "POST";
+	auth(j, rq);
+	return PROV_SEND;
+}
+
+/* GET /v1/models/{owner}/{name} (a version id alone cannot be asked
+ * about; the list is the model table's, each asked in turn). */
+static int
+replicate_model_req(struct prov_conf *c, const char *model,
+    struct prov_req *rq)
+{
+	const char *version;
+	char *path;
+
+	if (!model || model_route(model, &path, &version) < 0)
+		return -1;
+	free(path);
+	if (!strchr(model, '/'))
+		return -1;
+	path = easprintf("/v1/models/%.*s", (int)strcspn(model, ":"), model);
+	prov_get_bearer(rq, c, path);
+	free(path);
+	return 0;
+}
+
+static int
+replicate_model_ans(const char *model, const struct prov_resp *rs,
+    char **note, cJSON *names)
+{
+	cJSON *o = cJSON_ParseWithLength(rs->body, rs->len);
+	int rc = 0;
+
+	if (!cJSON_IsObject(o) || !rec_str(o, "name")) {
+		*note = estrdup("unparsable answer");
+		rc = -1;
+	}
+	cJSON_Delete(o);
+	return rc;
+}
+
 const struct provider prov_replicate = {
 	.name = "replicate",
-	.default_model = "google/nano-banana",
+	.key_env = "REPLICATE_API_TOKEN",
 	.init = replicate_init,
 	.build = replicate_build,
 	.parse = replicate_parse,
 	.classify = replicate_classify,
 	.release = release,
 	.fini = replicate_fini,
+	.abandon = replicate_abandon,
+	.model_req = replicate_model_req,
+	.model_ans = replicate_model_ans,
 };

@@ -41,6 +41,11 @@ RATIOS = {
 	"5:4": (1152, 896), "9:16": (768, 1344), "16:9": (1344, 768),
 	"21:9": (1536, 672),
 }
+# the extra ratios of the Gemini 3.x image models (1K class)
+RATIOS_GEMINI3 = {
+	"1:4": (512, 2048), "4:1": (2048, 512), "1:8": (384, 3072),
+	"8:1": (3072, 384),
+}
 OPENAI_SIZES = ("auto", "1024x1024", "1536x1024", "1024x1536", "256x256",
 		"512x512")
 IMAGE_MIMES = ("image/png", "image/jpeg", "image/webp")
@@ -65,11 +70,26 @@ LOG_HEADERS = ("content-type", "prefer", "user-agent", "expect",
 
 # Fault kinds.  Outcomes decide what the answer is; modifiers change how a
 # success looks or how long it takes, and combine with an outcome.
-OUTCOMES = {"429", "quota", "500", "502", "503", "504", "400", "401", "403",
+OUTCOMES = {"429", "quota", "credits", "noimage", "500", "502", "503", "504", "400", "401", "403",
 	    "404", "drop", "truncate", "badjson", "textonly", "blocked",
 	    "blocked-finish", "hang", "failed", "canceled"}
 OUTCOMES_ARG = {"429-ra", "429-radate", "429-retryinfo", "429-ms"}
 MODIFIERS = {"thought", "snake", "array-error"}
+# Models the providers have shut down, as of 2026-11-29 (their deprecation
+# pages; share/batchgen/models.json): requests naming one get the
+# provider's "no such model" answer.  --retired replaces the list.
+RETIRED = ("gemini-2.5-flash-image,gemini-2.0-flash-preview-image-generation,"
+	   "gemini-3.1-flash-image-preview,gemini-3-pro-image-preview,"
+	   "imagen-4.0-generate-001,gpt-image-1,dall-e-2,dall-e-3")
+# Announced shutdowns GET /v1/models/{id} reports (OpenAI's shutdown_date).
+OPENAI_SHUTDOWN = {"gpt-image-1.5": "2026-12-01",
+		   "gpt-image-1-mini": "2026-12-01",
+		   "chatgpt-image-latest": "2026-12-01"}
+GEMINI_MODELS = ("gemini-3.1-flash-image", "gemini-3-pro-image",
+		 "gemini-3.5-flash")
+OPENAI_MODELS = ("gpt-image-2.6-flare", "gpt-image-2.6-sunburst",
+		 "gpt-image-2", "gpt-image-1.5", "gpt-image-1-mini",
+		 "chatgpt-image-latest", "gpt-6-luna")
 MODIFIERS_ARG = {"slow"}
 FAULT_RE = re.compile(r"\[\[fault:([^\]]*)\]\]")
 DELIVERY = {"drop", "truncate", "badjson", "hang"}
@@ -291,7 +311,19 @@ def parse_kind(text):
 class Prediction:
 	__slots__ = ("id", "model", "version", "input", "t0", "wall0",
 		     "runtime", "end", "error", "canceled_at", "w", "h",
-		     "colour", "output")
+		     "colour", "output", "cancel_at")
+
+
+def parse_duration(v):
+	"""Replicate's Cancel-After value ("90s", "5m", "1h30m", "500ms")
+	in seconds, or None when malformed."""
+	if not v:
+		return None
+	parts = re.findall(r"(\d+(?:\.\d+)?)(ms|s|m|h)", v.strip())
+	if not parts or "".join(a + b for a, b in parts) != v.strip():
+		return None
+	unit = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
+	return sum(float(a) * unit[b] for a, b in parts)
 
 
 class Stub:
@@ -312,6 +344,7 @@ class Stub:
 		self.log = None
 		if args.log:
 			self.log = open(args.log, "a", encoding="utf-8")
+		self.retired = set(m for m in args.retired.split(",") if m)
 		self.static_root = None
 		if args.static:
 			self.static_root = os.path.realpath(args.static)
@@ -352,7 +385,8 @@ class Stub:
 	def size_for_ratio(self, ratio):
 		if self.args.image_size:
 			return self.args.image_size
-		w, h = RATIOS.get(ratio, RATIOS["1:1"])
+		w, h = RATIOS.get(ratio) or RATIOS_GEMINI3.get(ratio) or \
+		    RATIOS["1:1"]
 		return w // 16, h // 16
 
 	def size_for_wxh(self, w, h):
@@ -437,7 +471,8 @@ class Stub:
 			return "missing"
 		scheme, _, tok = v.strip().partition(" ")
 		tok = tok.strip()
-		if scheme.lower() not in schemes or not tok or tok == "bad-key":
+		if scheme.lower() not in schemes or not tok or \
+		    tok in ("bad-key", "wrong-key"):
 			return "bad"
 		return "ok"
 
@@ -691,6 +726,14 @@ class Stub:
 				return self.openai_error(405, "Method not allowed",
 							 "invalid_request_error")
 			return await self.openai(req, rec, p.endswith("edits"))
+		g = re.match(r"^/v1(?:beta|alpha)?/models(?:/([^/:]+))?$", p)
+		if g and (p.startswith("/v1beta") or p.startswith("/v1alpha")):
+			rec["provider"] = "gemini"
+			return await self.gemini_models(req, rec, g.group(1))
+		g = re.match(r"^/v1/models(?:/([^/]+))?$", p)
+		if g:
+			rec["provider"] = "openai"
+			return await self.openai_models(req, rec, g.group(1))
 		if p.startswith("/v1/") or p.startswith("/replicate/"):
 			rec["provider"] = "replicate"
 			return await self.replicate(req, rec)
@@ -810,6 +853,12 @@ class Stub:
 			    "metric: generativelanguage.googleapis.com/generate_"
 			    "content_free_tier_requests, limit: 100", details,
 			    array=arr)
+		if k == "credits":
+			# prepaid credits used up: no quota id, no RetryInfo
+			return self.gemini_error(
+			    429, "Your prepayment credits are depleted. Please "
+			    "go to AI Studio at https://ai.studio/projects to "
+			    "manage your project and billing.", array=arr)
 		if k == "502":
 			return self.html_error(502)
 		msgs = {
@@ -831,30 +880,82 @@ class Stub:
 		code = int(k)
 		return self.gemini_error(code, msgs[code], array=arr)
 
-	async def gemini(self, req, rec):
-		model = rec["model"]
+	async def gemini_auth(self, req, rec):
+		"""None when the key is accepted, else the answer."""
 		key = req.headers.get("x-goog-api-key")
 		if key is None:
 			for k, v in urllib.parse.parse_qsl(req.query):
 				if k == "key":
 					key = v
 		rec["auth"] = "missing" if not key else \
-		    ("bad" if key == "bad-key" else "ok")
-		if rec["auth"] != "ok":
-			await asyncio.sleep(self.latency(None))
-			if rec["auth"] == "missing":
-				return self.gemini_error(
-				    401, "Method doesn't allow unregistered "
-				    "callers (callers without established "
-				    "identity). Please use API Key or other form "
-				    "of API consumer identity to call this API.")
+		    ("bad" if key in ("bad-key", "wrong-key") else "ok")
+		if rec["auth"] == "ok":
+			return None
+		await asyncio.sleep(self.latency(None))
+		if rec["auth"] == "missing":
 			return self.gemini_error(
-			    403, "API key not valid. Please pass a valid API key.",
-			    [{"@type": "type.googleapis.com/google.rpc.ErrorInfo",
-			      "reason": "API_KEY_INVALID",
-			      "domain": "googleapis.com",
-			      "metadata": {"service":
-					   "generativelanguage.googleapis.com"}}])
+			    401, "Method doesn't allow unregistered "
+			    "callers (callers without established "
+			    "identity). Please use API Key or other form "
+			    "of API consumer identity to call this API.")
+		info = [{"@type": "type.googleapis.com/google.rpc.ErrorInfo",
+			 "reason": "API_KEY_INVALID",
+			 "domain": "googleapis.com",
+			 "metadata": {"service":
+				      "generativelanguage.googleapis.com"}}]
+		# a well-formed key Google does not know: 400, as the live
+		# API answers (bad-key keeps the older 403 shape)
+		return self.gemini_error(
+		    400 if key == "wrong-key" else 403,
+		    "API key not valid. Please pass a valid API key.", info,
+		    status="INVALID_ARGUMENT" if key == "wrong-key" else None)
+
+	def gemini_not_found(self, model, method="generateContent"):
+		return self.gemini_error(
+		    404, "models/%s is not found for API version v1beta, or is "
+		    "not supported for %s. Call ListModels to see the list of "
+		    "available models and their supported methods." % (
+			model, method))
+
+	def gemini_model_json(self, name):
+		return {"name": "models/" + name, "version": "001",
+			"displayName": name, "inputTokenLimit": 65536,
+			"outputTokenLimit": 32768,
+			"supportedGenerationMethods": [
+			    "generateContent", "countTokens",
+			    "batchGenerateContent"]}
+
+	async def gemini_models(self, req, rec, model):
+		if model:
+			rec["model"] = urllib.parse.unquote(model)
+		err = await self.gemini_auth(req, rec)
+		if err:
+			return err
+		await asyncio.sleep(self.latency(None))
+		if req.method != "GET":
+			return self.gemini_error(405, "Method not allowed",
+						 status="INVALID_ARGUMENT")
+		if not model:
+			ms = [self.gemini_model_json(n) for n in GEMINI_MODELS
+			      if n not in self.retired]
+			return Response(200, jdump({"models": ms}, True),
+					"application/json; charset=UTF-8")
+		name = rec["model"]
+		if name in self.retired:
+			return self.gemini_error(
+			    404, "models/%s is not found for API version v1beta"
+			    % name)
+		return Response(200, jdump(self.gemini_model_json(name), True),
+				"application/json; charset=UTF-8")
+
+	async def gemini(self, req, rec):
+		model = rec["model"]
+		err = await self.gemini_auth(req, rec)
+		if err:
+			return err
+		if model in self.retired:
+			await asyncio.sleep(self.latency(None))
+			return self.gemini_not_found(model)
 
 		def bad(msg):
 			return self.gemini_error(400, msg)
@@ -955,7 +1056,8 @@ class Stub:
 			if name in src or snake_name in src:
 				fields[name] = src.get(name, src.get(snake_name))
 		ratio = fields.get("aspectRatio", "1:1")
-		if ratio not in RATIOS:
+		if ratio not in RATIOS and not (ratio in RATIOS_GEMINI3 and
+						model.startswith("gemini-3")):
 			return bad("* GenerateContentRequest.generation_config."
 				   "image_config.aspect_ratio: Unsupported "
 				   "aspect ratio: %s" % (ratio,))
@@ -978,7 +1080,8 @@ class Stub:
 		if outcome in ("failed", "canceled"):
 			outcome = None		# Replicate-only kinds
 		if outcome is not None and outcome not in DELIVERY and \
-		    outcome not in ("textonly", "blocked", "blocked-finish"):
+		    outcome not in ("textonly", "blocked", "blocked-finish",
+				    "noimage"):
 			return self.gemini_fault(fault, model)
 
 		resp_id = self.rand_id(22, "abcdefghijklmnopqrstuvwxyz"
@@ -1014,6 +1117,21 @@ class Stub:
 			       "usageMetadata": {
 				   "promptTokenCount": usage["promptTokenCount"],
 				   "totalTokenCount": usage["promptTokenCount"]},
+			       "modelVersion": model, "responseId": resp_id}
+			return Response(200, jdump(out, True),
+					"application/json; charset=UTF-8")
+		if outcome == "noimage":
+			# the model answered with text only: not a safety
+			# decision, and a new try may well draw an image
+			cand = {"content": {"role": "model", "parts": [
+				    {"text": "Here is a description of the "
+				     "image instead."}]},
+				"finishReason": "NO_IMAGE", "index": 0}
+			out = {"candidates": [cand], "usageMetadata": {
+				   "promptTokenCount": usage["promptTokenCount"],
+				   "candidatesTokenCount": 9,
+				   "totalTokenCount":
+				   usage["promptTokenCount"] + 9},
 			       "modelVersion": model, "responseId": resp_id}
 			return Response(200, jdump(out, True),
 					"application/json; charset=UTF-8")
@@ -1083,7 +1201,7 @@ class Stub:
 			return self.openai_error(429, msg, "requests", None,
 						 "rate_limit_exceeded",
 						 self.retry_headers(fault))
-		if k == "quota":
+		if k in ("quota", "credits"):
 			return self.openai_error(
 			    429, "You exceeded your current quota, please check "
 			    "your plan and billing details. For more "
@@ -1115,7 +1233,41 @@ class Stub:
 		msg, etype, ecode = table[code]
 		return self.openai_error(code, msg, etype, None, ecode)
 
+	async def openai_models(self, req, rec, model):
+		if model:
+			rec["model"] = urllib.parse.unquote(model)
+		err = await self.openai_auth(req, rec)
+		if err:
+			return err
+		await asyncio.sleep(self.latency(None))
+		if req.method != "GET":
+			return self.openai_error(405, "Method not allowed",
+						 "invalid_request_error")
+
+		def obj(name):
+			return {"id": name, "object": "model",
+				"created": 1777777777, "owned_by": "system",
+				"shutdown_date": OPENAI_SHUTDOWN.get(name)}
+		if not model:
+			return Response(200, jdump({"object": "list", "data": [
+			    obj(n) for n in OPENAI_MODELS
+			    if n not in self.retired]}), "application/json")
+		name = rec["model"]
+		if name in self.retired:
+			return self.openai_error(
+			    404, "The model `%s` does not exist or you do not "
+			    "have access to it." % name, "invalid_request_error",
+			    None, "model_not_found")
+		return Response(200, jdump(obj(name)), "application/json")
+
 	async def openai(self, req, rec, edits):
+		err = await self.openai_auth(req, rec)
+		if err:
+			return err
+		return await self.openai_images(req, rec, edits)
+
+	async def openai_auth(self, req, rec):
+		"""None when the key is accepted, else the answer."""
 		rec["auth"] = self.bearer(req)
 		if rec["auth"] != "ok":
 			await asyncio.sleep(self.latency(None))
@@ -1136,7 +1288,9 @@ class Stub:
 				       "com/account/api-keys.")
 			return self.openai_error(401, msg, "invalid_request_error",
 						 None, "invalid_api_key")
+		return None
 
+	async def openai_images(self, req, rec, edits):
 		def bad(msg, param=None, code=None):
 			return self.openai_error(400, msg, "invalid_request_error",
 						 param, code)
@@ -1260,9 +1414,20 @@ class Stub:
 				fields[k] = clip(v)
 			else:
 				fields[k] = clip(json.dumps(v))
-		model = params.get("model") or ("gpt-image-1.5" if edits
-						 else "dall-e-2")
+		# the documented default of generations, dall-e-2, is shut
+		# down: answer as the edits default does
+		model = params.get("model") or "gpt-image-1.5"
 		rec["model"] = model
+		if model in self.retired:
+			await asyncio.sleep(self.latency(None))
+			return self.openai_error(
+			    404, "The model `%s` does not exist or you do not "
+			    "have access to it." % model, "invalid_request_error",
+			    None, "model_not_found")
+		if edits and "moderation" in params:
+			# CreateImageEditRequest has no moderation field
+			return bad("Unknown parameter: 'moderation'.",
+				   "moderation", "unknown_parameter")
 		if not isinstance(prompt, str) or not prompt:
 			return bad("Missing required parameter: 'prompt'.",
 				   "prompt", "missing_required_parameter")
@@ -1298,6 +1463,8 @@ class Stub:
 		outcome = fault.outcome if fault else None
 		if outcome in ("failed", "canceled"):
 			outcome = None
+		if outcome == "noimage":
+			outcome = "textonly"
 		if outcome in ("blocked", "blocked-finish"):
 			return self.openai_error(
 			    400, "Your request was rejected by the safety system. "
@@ -1365,7 +1532,7 @@ class Stub:
 					    "Request was throttled. Your rate "
 					    "limit resets in ~%gs." % s,
 					    self.retry_headers(fault))
-		if k == "quota":
+		if k in ("quota", "credits"):
 			return self.problem(402, "Insufficient credit",
 					    "You have insufficient credit to run "
 					    "this model. Go to https://replicate."
@@ -1395,6 +1562,10 @@ class Stub:
 	def pred_status(self, p, now=None):
 		if now is None:
 			now = asyncio.get_running_loop().time()
+		if p.canceled_at is None and p.cancel_at is not None and \
+		    now >= p.cancel_at and now - p.t0 < p.runtime - 0.002:
+			# Cancel-After ran out before the prediction ended
+			p.canceled_at = p.wall0 + (p.cancel_at - p.t0)
 		if p.canceled_at is not None:
 			return "canceled"
 		el = now - p.t0
@@ -1482,8 +1653,30 @@ class Stub:
 			return self.problem(401, "Unauthenticated",
 					    "You did not pass a valid "
 					    "authentication token")
+		mm = re.match(r"^/v1/models/([^/]+)/([^/]+)$", p)
+		if mm:
+			name = mm.group(1) + "/" + mm.group(2)
+			rec["model"] = name
+			if m != "GET":
+				return self.problem(405, "Method not allowed",
+						    "Method not allowed.")
+			if name in self.retired:
+				return self.problem(404, "Not found",
+						    "The requested resource could "
+						    "not be found.")
+			base = "https://replicate.com/" + name
+			return Response(200, jdump({
+			    "url": base, "owner": mm.group(1),
+			    "name": mm.group(2), "visibility": "public",
+			    "description": "stub model", "run_count": 1,
+			    "latest_version": {"id": hashlib.sha256(
+				name.encode()).hexdigest()}}), "application/json")
 		mm = re.match(r"^/v1/(models|deployments)/([^/]+)/([^/]+)/"
 			      r"predictions$", p)
+		if mm and mm.group(2) + "/" + mm.group(3) in self.retired:
+			rec["model"] = mm.group(2) + "/" + mm.group(3)
+			return self.problem(404, "Not found", "The requested "
+					    "resource could not be found.")
 		if mm:
 			if m != "POST":
 				return self.problem(405, "Method not allowed",
@@ -1746,6 +1939,8 @@ class Stub:
 		outcome = fault.outcome if fault else None
 		if outcome in ("thought", "snake", "array-error"):
 			outcome = None
+		if outcome == "noimage":
+			outcome = "textonly"
 		if outcome is not None and outcome not in DELIVERY and \
 		    outcome not in ("textonly", "blocked", "blocked-finish",
 				    "failed", "canceled"):
@@ -1758,6 +1953,13 @@ class Stub:
 		pr.t0, pr.wall0 = loop.time(), time.time()
 		pr.runtime = self.latency(fault)
 		pr.canceled_at = None
+		ca = req.headers.get("cancel-after")
+		if ca is not None and (parse_duration(ca) is None or
+				       parse_duration(ca) < 5):
+			return self.problem(400, "Bad Request", "Invalid "
+					    "Cancel-After header: want a duration "
+					    "of at least 5s, such as 5m or 1h30m")
+		pr.cancel_at = pr.t0 + parse_duration(ca) if ca else None
 		pr.end, pr.error = "succeeded", None
 		pr.w, pr.h = self.size_for_ratio(ratio)
 		pr.colour = self.colour(prompt)
@@ -1879,6 +2081,9 @@ def parse_args(argv):
 	ap.add_argument("--seed", type=int, default=0)
 	ap.add_argument("--static", help="serve files under GET /static/")
 	ap.add_argument("--image-size", help="WxH of every generated image")
+	ap.add_argument("--retired", default=RETIRED,
+			help="comma-separated model names answered as shut "
+			"down ('' for none)")
 	args = ap.parse_args(argv)
 	if not 0 <= args.port <= 65535:
 		ap.error("--port: out of range")

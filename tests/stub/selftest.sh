@@ -83,7 +83,7 @@ gemini() {
 	curl -s -o "$out" -D "$out.h" -w '%{http_code}' \
 		-H "x-goog-api-key: $KEY" -H 'Content-Type: application/json' \
 		--data-binary @"$tmp/req.json" \
-		"$B/v1beta/models/gemini-2.5-flash-image:generateContent"
+		"$B/v1beta/models/gemini-3.1-flash-image:generateContent"
 }
 hdr() { tr -d '\r' <"$1" | sed -n "s/^$2: //Ip" | head -n 1; }
 
@@ -183,7 +183,7 @@ is "openai edits wrong part type" "$(curl -s -o /dev/null -w '%{http_code}' -H "
 is "openai missing key" "$(curl -s -o "$tmp/o3" -w '%{http_code}' -H 'Content-Type: application/json' -d '{"prompt":"x"}' "$B/v1/images/generations")" 401
 is "openai missing key code" "$(jget "$tmp/o3" 'd["error"]["type"]+"/"+d["error"]["code"]')" invalid_request_error/invalid_api_key
 is "openai bad size" "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' -d '{"prompt":"x","size":"1000x1000"}' "$B/v1/images/generations")" 400
-is "openai generations" "$(curl -s -o "$tmp/o4" -w '%{http_code}' -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' -d '{"model":"gpt-image-1","prompt":"otter","size":"1024x1024"}' "$B/v1/images/generations")" 200
+is "openai generations" "$(curl -s -o "$tmp/o4" -w '%{http_code}' -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' -d '{"model":"gpt-image-2","prompt":"otter","size":"1024x1024"}' "$B/v1/images/generations")" 200
 b64png "$tmp/o4" 'd["data"][0]["b64_json"]' "$tmp/o4.png"
 is "openai generations image" "$(pnginfo "$tmp/o4.png")" 64x64
 curl -s -o "$tmp/o5" -D "$tmp/o5.h" -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' -d '{"prompt":"ms [[fault:429-ms=1500]]"}' "$B/v1/images/generations"

@@ -7,17 +7,17 @@
 . "$TOP/tests/lib.sh"
 mkpng a.png 40 30 255 0 0; mkpng b.png 20 50 0 0 255; mkpng c.png 30 30 0 255 0
 mkpng d0.png 24 24 9 9 9 && vips copy d0.png d.jpg 2>/dev/null
-start_stub
+start_stub --retired gpt-image-1	# dall-e-3 answers, to check response_format
 export BG_ROOT=$T/store BG_OPENAI_BASE_URL=$STUB OPENAI_API_KEY=test-key-SECRET-42
 job() {	# job ID PROMPT [IMAGES-JSON] [INPUT-EXTRA]
-	printf '{"job_id":"%s","batch_id":"b1","variation":1,"provider":"openai","model":"gpt-image-1","prompt":"%s","input":{"product_images":%s%s},"status":"planned","attempt":0}\n' \
+	printf '{"job_id":"%s","batch_id":"b1","variation":1,"provider":"openai","model":"gpt-image-1.5","prompt":"%s","input":{"product_images":%s%s},"status":"planned","attempt":0}\n' \
 		"$1" "$2" "${3:-[\"a.png\"]}" "${4:-}"
 }
 # the stub's log lines for a prompt containing $1
 log() { jq -c "select(.provider==\"openai\" and ((.prompt // \"\")|contains(\"$1\")))" "$T/stub.log"; }
 reqs() { log "$1" | wc -l | tr -d ' '; }
 sha() { sha256sum <"$1" | cut -d' ' -f1; }
-G="bg-generate --backoff 0.05"
+G="bg-generate --backoff 0.05 --no-stop-early"	# one fault per job
 
 # one reference image: /v1/images/edits, multipart
 job e1 'blue shirt' '["a.png"]' ',"aspect_ratio":"4:5","quality":"low","output_format":"png","custom_instructions":["x"]' >j1
@@ -27,7 +27,7 @@ is "succeeded, 1024x1536 at the stub's 1/16 scale" "$(jq -c '[.status,.attempt,.
 L=$(log 'blue shirt')
 is "one POST to /v1/images/edits with the key" "$(echo "$L" | jq -c '[.method,.path,.auth,.status]')" '["POST","/v1/images/edits","ok",200]'
 check "multipart/form-data with a boundary" sh -c "echo '$L' | jq -e '.content_type|test(\"^multipart/form-data; *boundary=\")' >/dev/null"
-is "fields: model, n=1, size from 4:5, quality, output_format" "$(echo "$L" | jq -c '.fields')" '{"model":"gpt-image-1","n":"1","size":"1024x1536","quality":"low","output_format":"png"}'
+is "fields: model, n=1, size from 4:5, quality, output_format" "$(echo "$L" | jq -c '.fields')" '{"model":"gpt-image-1.5","n":"1","size":"1024x1536","quality":"low","output_format":"png"}'
 is "the prompt" "$(echo "$L" | jq -r .prompt)" "blue shirt"
 is "one image[] part, the bytes whole" "$(echo "$L" | jq -c '[.images[]|[.field,.mime,.sha256,.filename]]')" "[[\"image[]\",\"image/png\",\"$(sha a.png)\",\"image-1.png\"]]"
 is "usage kept, x-request-id as provider_request_id" "$(jq -c '[.usage.total_tokens>0,.usage.input_tokens_details.image_tokens>0,(.usage.provider_request_id|startswith("req_")),(.usage.elapsed_ms>=0)]' out)" '[true,true,true,true]'
@@ -47,13 +47,13 @@ is "4 refs: bytes whole" "$(echo "$L" | jq -r '.images|map(.sha256)|join(" ")')"
 	job g2 'sized' '[]' ',"aspect_ratio":"16:9","size":"1024x1024","background":"#fff"'
 	job g3 'dalle' '[]' ',"aspect_ratio":"9:16"'
 	job g4 'two' '[]' ',"aspect_ratio":"4:5"'
-} | sed '/dalle/s/"gpt-image-1"/"dall-e-3"/; /two/s/"gpt-image-1"/"gpt-image-2"/' >gen
+} | sed '/dalle/s/"gpt-image-1.5"/"dall-e-3"/; /two/s/"gpt-image-1.5"/"gpt-image-2"/' >gen
 $G gen >out
 is "generations: all succeeded" "$(jq -r .status out | sort -u)" succeeded
 L=$(log 'text only')
 is "generations: POST JSON, no images" "$(echo "$L" | jq -c '[.path,(.content_type|startswith("application/json")),(.images|length)]')" '["/v1/images/generations",true,0]'
-is "generations: fields (n and output_compression are numbers)" "$(echo "$L" | jq -c .fields)" '{"model":"gpt-image-1","n":1,"size":"1536x1024","background":"transparent","output_compression":80}'
-is "input.size overrides the aspect ratio; a colour background is not sent" "$(log sized | jq -c .fields)" '{"model":"gpt-image-1","n":1,"size":"1024x1024"}'
+is "generations: fields (n and output_compression are numbers)" "$(echo "$L" | jq -c .fields)" '{"model":"gpt-image-1.5","n":1,"size":"1536x1024","background":"transparent","output_compression":80}'
+is "input.size overrides the aspect ratio; a colour background is not sent" "$(log sized | jq -c .fields)" '{"model":"gpt-image-1.5","n":1,"size":"1024x1024"}'
 is "dall-e-3: its own portrait size, b64_json asked for" "$(log dalle | jq -c '[.fields.size,.fields.response_format]')" '["1024x1792","b64_json"]'
 is "gpt-image-2: the exact ratio" "$(log two | jq -r .fields.size)" 1024x1280
 
@@ -83,7 +83,7 @@ f() { jq -r "select(.job_id==\"$1\") | [.status,.error.code // \"-\",(.error.ret
 is "401 is auth, not retried" "$(f n401) $(reqs 'e1 [[')" "failed auth false 401 1 1"
 is "403 (region) is auth" "$(f n403) $(reqs 'e2 [[')" "failed auth false 403 1 1"
 is "400 is bad_request, not retried" "$(f n400) $(reqs 'e3 [[')" "failed bad_request false 400 1 1"
-is "404 (model) is bad_request" "$(f n404) $(reqs 'e4 [[')" "failed bad_request false 404 1 1"
+is "404 (model) is model_not_found" "$(f n404) $(reqs 'e4 [[')" "failed model_not_found false 404 1 1"
 is "moderation_blocked is blocked" "$(f nblk) $(reqs 'e5 [[')" "failed blocked false 400 1 1"
 is "insufficient_quota 429 is quota, not retried" "$(f nquo) $(reqs 'e6 [[')" "failed quota false 429 1 1"
 is "429 rate_limit_exceeded without Retry-After: retried" "$(f r429) $(reqs 'e7 [[')" "succeeded - - - 2 2"

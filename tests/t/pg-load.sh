@@ -2,27 +2,7 @@
 # unix socket in a temp folder); loading twice gives the same rows.
 . "$TOP/tests/lib.sh"
 . "$TOP/tests/t/file-lib.inc"
-PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
-if [ -z "$PGBIN" ] || [ ! -x "$PGBIN/initdb" ] || ! command -v psql >/dev/null; then
-	flunk "PostgreSQL server binaries missing (make deps installs postgresql)"
-	done_testing
-fi
-
-# the server runs as postgres when we are root (initdb refuses root)
-D=$(mktemp -d /tmp/bg-pg.XXXXXX)
-if [ "$(id -u)" = 0 ]; then
-	chown postgres "$D"
-	as_pg() { runuser -u postgres -- "$@"; }
-else
-	as_pg() { "$@"; }
-fi
-trap 'as_pg "$PGBIN/pg_ctl" -D "$D/data" -m immediate stop >/dev/null 2>&1; rm -rf "$D"' EXIT
-as_pg "$PGBIN/initdb" -D "$D/data" -A trust -U postgres -E UTF8 --no-sync >"$T/initdb.log" 2>&1 ||
-    { flunk "initdb"; cat "$T/initdb.log"; done_testing; }
-as_pg "$PGBIN/pg_ctl" -D "$D/data" -l "$D/log" -w \
-    -o "-k $D -c listen_addresses= -c fsync=off" start >/dev/null 2>&1 ||
-    { flunk "pg_ctl start"; cat "$D/log"; done_testing; }
-export PGHOST="$D" PGUSER=postgres PGDATABASE=postgres
+. "$TOP/tests/t/pg-lib.inc"
 
 # results: 4 jobs filed (one with 2 outputs), a retried job whose later
 # attempt succeeded, a failed job, a skipped one and a bad line
@@ -81,4 +61,34 @@ bg-pg-load old.ndjson 2>/dev/null
 is "older attempt loaded later: the newer one stays" \
     "$(q "SELECT status, attempt FROM generation_jobs WHERE job_id = 'b2-v1-1'")" "succeeded|2"
 bg-pg-load --nope >/dev/null 2>&1; is "bad option: exit 2" "$?" 2
+
+# review decisions: a table joined to images; strays kept and reported
+grep -v '^not json' results.ndjson | jq -c 'select(.status == "succeeded") | .outputs[0] as $o
+	| {job_id, variant_id, product_id, batch_id, sha256: $o.sha256,
+	   decision: (if .variant_id == "v1" then "rejected" else "approved" end),
+	   best: false, note: (if .variant_id == "v1" then "it'"'"'s \\ too \"dark\"\tx" else "" end),
+	   decided_at: "2026-11-29T10:00:00.000Z"}' >decisions.ndjson
+printf '%s\n' '{"job_id":"nope","sha256":"ab","decision":"approved","best":true,"note":"","decided_at":"2026-11-29T10:00:00Z"}' \
+	'{"job_id":"x","decision":"maybe"}' >>decisions.ndjson
+nd=$(grep -c sha256 decisions.ndjson)
+bg-pg-load --decisions decisions.ndjson 2>dload.err; rc=$?
+is "decisions: exit 1 (a stray decision, a bad line)" "$rc" 1
+check "decisions: the stray one reported with file:line" grep -qx \
+	"bg-pg-load: decisions.ndjson:$nd: approved decision for job nope image ab: no such image in images" dload.err
+check "decisions: the bad line reported" grep -qx "bg-pg-load: decisions.ndjson:$((nd + 1)): not a decision" dload.err
+is "decisions: one row per decided image, strays kept" "$(q 'SELECT count(*) FROM decisions')" "$nd"
+is "decisions: joined to images" \
+	"$(q "SELECT decision, count(*) FROM bg_image_decisions WHERE decision IS NOT NULL GROUP BY 1 ORDER BY 1" | tr '\n' ' ')" \
+	"$(head -n $((nd - 1)) decisions.ndjson | jq -r .decision | sort | uniq -c | awk '{ printf "%s|%s ", $2, $1 }')"
+is "decisions: the note as written" "$(q "SELECT note FROM decisions WHERE variant_id = 'v1' LIMIT 1")" \
+	"$(jq -r 'select(.variant_id == "v1") | .note' decisions.ndjson | head -1)"
+q "SELECT xmin, * FROM decisions ORDER BY 2, 3" >dd1
+bg-pg-load --decisions decisions.ndjson 2>/dev/null
+q "SELECT xmin, * FROM decisions ORDER BY 2, 3" >dd2
+check "decisions: loading again rewrites nothing" cmp -s dd1 dd2
+head -n 1 decisions.ndjson | jq -c '.decision = "rejected" | .decided_at = "2000-01-01T00:00:00Z"' >older.ndjson
+bg-pg-load --decisions older.ndjson 2>/dev/null
+is "decisions: an older decision loaded later does not win" \
+	"$(q "SELECT decision FROM decisions WHERE job_id = '$(head -n 1 decisions.ndjson | jq -r .job_id)'")" \
+	"$(head -n 1 decisions.ndjson | jq -r .decision)"
 done_testing

@@ -16,7 +16,7 @@ unset GOOGLE_API_KEY BG_REPLICATE_WAIT
 
 # one settings file; each provider's copy changes provider and model only
 base=$TOP/examples/settings-gemini.json
-for pm in local:layout gemini:gemini-2.5-flash-image openai:gpt-image-1 replicate:google/nano-banana; do
+for pm in local:layout gemini:gemini-3.1-flash-image openai:gpt-image-2.6-flare replicate:google/nano-banana; do
 	p=${pm%%:*}
 	jq --arg p "$p" --arg m "${pm#*:}" '.provider = $p | .model = $m' "$base" >"s-$p.json"
 	BG_ROOT=$T/store-$p
@@ -35,7 +35,7 @@ is "the same job ids everywhere" "$(for p in local gemini openai replicate; do j
 S=$T/stub.log
 is "the stub saw each provider's own protocol" \
 	"$(jq -r 'select(.method=="POST") | .path' "$S" | sed 's|/v1/predictions/.*||' | sort | uniq -c | tr -s ' ' | tr '\n' ';')" \
-	" 4 /v1/images/edits; 4 /v1/models/google/nano-banana/predictions; 4 /v1beta/models/gemini-2.5-flash-image:generateContent;"
+	" 4 /v1/images/edits; 4 /v1/models/google/nano-banana/predictions; 4 /v1beta/models/gemini-3.1-flash-image:generateContent;"
 is "one and four reference images reached each provider" \
 	"$(jq -r 'select(.method=="POST") | "\(.provider) \(.images|length)"' "$S" | sort | uniq -c | tr -s ' ' | tr '\n' ';')" \
 	" 2 gemini 1; 2 gemini 4; 2 openai 1; 2 openai 4; 2 replicate 1; 2 replicate 4;"

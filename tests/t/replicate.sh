@@ -24,7 +24,7 @@ creates() { jq -c "select(.provider==\"replicate\" and .method==\"POST\" and (.p
 ncreates() { creates "$1" | wc -l | tr -d ' '; }
 sha() { sha256sum <"$1" | cut -d' ' -f1; }
 f() { jq -r "select(.job_id==\"$1\") | [.status,.error.code // \"-\",(.error.retryable|if . == null then \"-\" else tostring end),.error.http_status // \"-\",.attempt] | join(\" \")" out; }
-G="bg-generate --backoff 0.05"
+G="bg-generate --backoff 0.05 --no-stop-early"	# one fault per job
 
 # one reference image, inline as a data URL; Prefer: wait=60 answers done
 job r1 'green mug' '["a.png"]' ',"aspect_ratio":"3:4","output_format":"png","purpose":"listing","custom_instructions":["x"],"moodboard_id":null' >j1
@@ -147,7 +147,7 @@ is "succeeded without output" "$(f f4)" "failed bad_response false - 1"
 is "401 is auth" "$(f h401) $(ncreates 'h1 [[')" "failed auth false 401 1 1"
 is "403 is auth" "$(f h403)" "failed auth false 403 1"
 is "400 is bad_request" "$(f h400) $(ncreates 'h3 [[')" "failed bad_request false 400 1 1"
-is "404 is bad_request" "$(f h404)" "failed bad_request false 404 1"
+is "404 on create is model_not_found" "$(f h404)" "failed model_not_found false 404 1"
 is "402 insufficient credit is quota" "$(f h402) $(ncreates 'h5 [[')" "failed quota false 402 1 1"
 is "422 validation is bad_request" "$(f h422)" "failed bad_request false 422 1"
 check "422 message from the problem detail" sh -c "jq -r 'select(.job_id==\"h422\") | .error.message' out | grep -q aspect_ratio"

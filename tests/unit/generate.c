@@ -211,7 +211,9 @@ test_gemini(void)
 	classify(408, "", -1);
 	CHECK(!strcmp(job.fail.code, "timeout") && job.fail.retryable, "classify: 408");
 	classify(404, "{}", -1);
-	CHECK(!strcmp(job.fail.code, "bad_request") && !job.fail.retryable, "classify: 404");
+	CHECK(!strcmp(job.fail.code, "model_not_found") && !job.fail.retryable, "classify: 404 is model_not_found");
+	classify(429, "{\"error\":{\"code\":429,\"message\":\"Your prepayment credits are depleted.\",\"status\":\"RESOURCE_EXHAUSTED\"}}", -1);
+	CHECK(!strcmp(job.fail.code, "quota") && !job.fail.retryable, "classify: credits depleted is quota");
 	job_reset();
 	cJSON_Delete(rec);
 	prov_gemini.fini(&conf);
