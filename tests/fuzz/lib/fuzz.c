@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "models.h"
 #include "provider.h"
 #include "record.h"
 #include "util.h"
@@ -115,12 +116,14 @@ fz_prov_run(const uint8_t *data, size_t size)
 	const uint8_t *p = data, *end = data + size, *sep;
 	struct prov_req rq;
 	struct pjob j;
+	const char *m;
 	cJSON *rec;
 	int rc, turns;
 
 	memset(&j, 0, sizeof j);
 	rec = cJSON_Parse(rec_json);
-	rec_set_str(rec, "model", conf.p->default_model);
+	m = models_default(conf.p->name);
+	rec_set_str(rec, "model", m ? m : "");
 	j.rec = rec;
 	j.model = rec_str(rec, "model");
 	j.prompt = rec_str(rec, "prompt");
