@@ -41,9 +41,10 @@ UNITS := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 DEB_PKGS = gcc make pkg-config libcurl4-openssl-dev libcjson-dev libvips-dev \
 	jq parallel curl python3 postgresql chromium openssh-client libssl-dev \
 	openssh-server procps libvips-tools nodejs \
-	libgexiv2-dev libimage-exiftool-perl
+	libgexiv2-dev libimage-exiftool-perl clang libclang-rt-14-dev dpkg-dev
 
-.PHONY: all test test-fast demo bench install uninstall clean deps check-deps
+.PHONY: all test test-fast demo bench install uninstall clean deps check-deps \
+	fuzz fuzz-build fuzzers
 all: $(BINS) $(UNITS)
 
 $(B)/%.o: %.c $(LIB_HDR)
@@ -61,6 +62,36 @@ $(B)/bin/%: $(B)/cmd/%.o $(LIBA)
 $(B)/tests/%: $(B)/tests/unit/%.o $(LIBA)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $< $(LIBA) $(LDLIBS)
+
+# Fuzzing (tests/fuzz/README): libFuzzer harnesses built with clang, ASan
+# and UBSan into build/fuzz/harness/, linked with cJSON compiled from
+# Debian's source of the installed libcjson (tests/fuzz/cjson.sh), as the
+# parsers' behaviour depends on it.  make fuzz runs each FUZZ_SECONDS;
+# make test replays the seed corpora (tests/t/fuzz.sh).
+FUZZ_SECONDS ?= 60
+FUZZ_B = build/fuzz
+FUZZ_SAN = -fsanitize=address,undefined,fuzzer-no-link \
+	-fno-sanitize-recover=undefined
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/*.c))
+FUZZERS := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/harness/%)
+FUZZ_LIB := $(B)/tests/fuzz/lib/fuzz.o
+
+fuzzers: $(FUZZERS)
+.SECONDARY: $(FUZZ_SRC:tests/fuzz/%.c=$(B)/tests/fuzz/%.o) $(FUZZ_LIB)
+
+$(B)/cjson/link: tests/fuzz/cjson.sh
+	@tests/fuzz/cjson.sh $(@D) $(CC) $(OPT) $(SAN)
+
+$(B)/harness/%: $(B)/tests/fuzz/%.o $(FUZZ_LIB) $(LIBA) $(B)/cjson/link
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LIB) $(LIBA) \
+		$$(cat $(B)/cjson/link) $(filter-out -lcjson,$(LDLIBS))
+
+fuzz-build:
+	@$(MAKE) -s B=$(FUZZ_B) CC=clang OPT='-O1 -g -Wno-format-nonliteral' SAN='$(FUZZ_SAN)' fuzzers
+
+fuzz: deps fuzz-build
+	@tests/fuzz/run.sh $(FUZZ_B) $(FUZZ_SECONDS)
 
 # Install missing Debian packages (needs root; runs apt-get update once).
 deps:
@@ -83,6 +114,7 @@ test: deps
 	@$(MAKE) -s all
 	@$(MAKE) -s B=build/asan OPT='-O1 -g -fno-omit-frame-pointer' \
 		SAN='-fsanitize=address,undefined -fno-sanitize-recover=undefined' all
+	@$(MAKE) -s fuzz-build
 	@tests/run.sh build build/asan
 
 # The suite once, without sanitizers (for quick iterations).

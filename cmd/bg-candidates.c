@@ -53,7 +53,6 @@ static GHashTable *seen;	/* selected ids -> times seen */
 static GHashTable *history;	/* variant id -> struct hist_list */
 static struct hist_list *uploads;
 static cJSON *uploads_arr;	/* shown on every candidate (referenced) */
-static struct sbuf out;
 static struct pk_page *page;	/* --html */
 static const char *probing;	/* the variant whose images are ranked */
 
@@ -75,31 +74,6 @@ usage(int status)
 	    "                     [--html FILE] [FILE...]\n",
 	    argv0);
 	exit(status);
-}
-
-/* One record a line, always valid UTF-8 (catalogs and ids may not be),
- * printed into one reused buffer. */
-static void
-put(const cJSON *o)
-{
-	size_t n;
-
-	if (out.cap < 4096) {
-		out.cap = 1 << 16;
-		out.s = erealloc(out.s, out.cap);
-	}
-	/* cJSON wants 5 spare bytes; grow until the record fits */
-	while (!cJSON_PrintPreallocated((cJSON *)o, out.s, (int)out.cap - 6,
-	    0)) {
-		if (out.cap > ((size_t)1 << 30))
-			die(EXIT_FATAL, "record too large to print");
-		out.cap *= 2;
-		out.s = erealloc(out.s, out.cap);
-	}
-	n = strlen(out.s);
-	util_utf8_fix(out.s, n);
-	out.s[n++] = '\n';
-	nd_write_raw(out.s, n);
 }
 
 static void
@@ -419,7 +393,7 @@ emit(cJSON *sel, const struct cat_variant *v, const char *ctx)
 			rec_fail(rec, STAGE, "invalid_record", 0,
 			    "%s: selected must be a list of image URLs or "
 			    "paths", ctx);
-			put(rec);
+			nd_write_utf8(rec);
 			cJSON_Delete(rec);
 			ret = EXIT_BADLINES;
 			return;
@@ -453,7 +427,7 @@ emit(cJSON *sel, const struct cat_variant *v, const char *ctx)
 	    "selected")) == 0)
 		warnx("%s: %s: no image to select", ctx, cat_shown(v->id));
 	rec_set_str(rec, "status", "candidate");
-	put(rec);
+	nd_write_utf8(rec);
 	if (page)
 		pk_row(page, rec);
 	cJSON_Delete(rec);
@@ -476,7 +450,7 @@ not_found(cJSON *sel, const char *key, const char *id, const char *ctx)
 		rec_fail(rec, STAGE, "not_found", 0, "%s %s is not in %s",
 		    !strcmp(key, "variant_id") ? "variant" : "product",
 		    cat_shown(s), cat.path);
-		put(rec);
+		nd_write_utf8(rec);
 	}
 	free(s);
 	cJSON_Delete(rec);
@@ -508,7 +482,7 @@ bad(cJSON *rec)
 	ret = EXIT_BADLINES;
 	n_bad++;
 	if (!summary)
-		put(rec);
+		nd_write_utf8(rec);
 	cJSON_Delete(rec);
 }
 
@@ -553,11 +527,11 @@ select_line(struct nd_reader *r, char *line, size_t len, const char *ctx)
 		bad(rec_bad_line(STAGE, r->name, r->lineno, line, len, r->err));
 		return;
 	}
-	if (rec_is_final_failure(o)) {
+	if (rec_passes(o, NULL)) {
 		if (summary)
 			n_failed++;
 		else
-			put(o);
+			nd_write_utf8(o);
 		cJSON_Delete(o);
 	} else if ((id = cat_id(o, "variant_id", buf))) {
 		if ((v = cat_find(&cat, id)))
@@ -584,9 +558,9 @@ read_selectors(int n, char **files)
 
 	nd_open(&r, n, files);
 	r.maxlen = (size_t)16 << 20;
-	while ((rc = nd_line(&r, &line, &len)) != 0) {
+	while ((rc = nd_line(&r, &line, &len)) != ND_END) {
 		ctx = easprintf("%s:%ld", r.name, r.lineno);
-		if (rc < 0) {
+		if (rc == ND_BAD) {
 			warnx("%s: %s", ctx, r.err);
 			bad(rec_bad_line(STAGE, r.name, r.lineno, line, len,
 			    r.err));
@@ -618,7 +592,7 @@ print_summary(void)
 		cJSON_AddStringToObject(o, "slot", keys[i]);
 		cJSON_AddNumberToObject(o, "variants", c->variants);
 		cJSON_AddNumberToObject(o, "images", c->images);
-		put(o);
+		nd_write_utf8(o);
 		cJSON_Delete(o);
 	}
 	g_free(keys);
@@ -633,7 +607,7 @@ print_summary(void)
 	cJSON_AddNumberToObject(t, "failed", n_failed);
 	cJSON_AddNumberToObject(t, "bad_lines", n_bad);
 	cJSON_AddNumberToObject(t, "catalog_bad_lines", cat.bad);
-	put(o);
+	nd_write_utf8(o);
 	cJSON_Delete(o);
 }
 
@@ -719,9 +693,9 @@ main(int argc, char **argv)
 	if (!catalog)
 		catalog = cat_default = easprintf("%s/catalog.ndjson", root);
 	hist_file = hist_path ? estrdup(hist_path) :
-	    easprintf("%s/history.ndjson", root);
+	    easprintf("%s/" HIST_HISTORY, root);
 	up_file = up_path ? estrdup(up_path) :
-	    easprintf("%s/uploads.ndjson", root);
+	    easprintf("%s/" HIST_UPLOADS, root);
 	cat_load(&cat, catalog);
 	if (cat.bad)
 		ret = EXIT_BADLINES;
@@ -760,7 +734,6 @@ main(int argc, char **argv)
 	free(cat_default);
 	free(hist_file);
 	free(up_file);
-	sb_free(&out);
 	if (seen)
 		g_hash_table_destroy(seen);
 	if (history)

@@ -26,6 +26,7 @@
 
 #include "err.h"
 #include "filing.h"
+#include "history.h"
 #include "image.h"
 #include "name.h"
 #include "ndjson.h"
@@ -203,101 +204,14 @@ object_of(cJSON *out, struct obj *o)
 	return 0;
 }
 
-static void
-add_field(cJSON *dst, const char *key, const cJSON *src)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(src, key);
-
-	if (v)
-		cJSON_AddItemToObject(dst, key, cJSON_Duplicate(v, 1));
-}
-
-static void
-add_id(cJSON *dst, const char *key, const cJSON *src)
-{
-	char buf[32];
-	const char *v = rec_id(src, key, buf);
-
-	if (v)
-		cJSON_AddStringToObject(dst, key, v);
-}
-
-/* The manifest line and sidecar of one image ("file" filled in later). */
-static cJSON *
-meta_of(const cJSON *rec, const cJSON *out, const char *now)
-{
-	static const char *keys[] = { "title", "variant_title", "sku", NULL };
-	const cJSON *in = cJSON_GetObjectItemCaseSensitive(rec, "input");
-	cJSON *m = cJSON_CreateObject();
-	int i;
-
-	cJSON_AddStringToObject(m, "file", "");
-	add_id(m, "variant_id", rec);
-	add_id(m, "product_id", rec);
-	for (i = 0; keys[i]; i++)
-		add_field(m, keys[i], rec);
-	add_id(m, "batch_id", rec);
-	add_field(m, "batch_name", rec);
-	add_id(m, "job_id", rec);
-	add_field(m, "variation", rec);
-	add_field(m, "provider", rec);
-	add_field(m, "model", rec);
-	add_field(m, "prompt", rec);
-	if (cJSON_GetObjectItemCaseSensitive(in, "product_images"))
-		cJSON_AddItemToObject(m, "reference_images", cJSON_Duplicate(
-		    cJSON_GetObjectItemCaseSensitive(in, "product_images"), 1));
-	add_field(m, "input", rec);
-	cJSON_AddStringToObject(m, "object", rec_str(out, "path"));
-	add_field(m, "sha256", out);
-	add_field(m, "mime", out);
-	add_field(m, "bytes", out);
-	add_field(m, "width", out);
-	add_field(m, "height", out);
-	cJSON_AddStringToObject(m, "created_at", now);
-	return m;
-}
-
-/* The history.ndjson line of one image ("path" filled in later). */
-static cJSON *
-hist_of(const cJSON *rec, const cJSON *out, const char *now)
-{
-	cJSON *h = cJSON_CreateObject();
-
-	add_id(h, "variant_id", rec);
-	add_id(h, "product_id", rec);
-	add_id(h, "batch_id", rec);
-	add_id(h, "job_id", rec);
-	cJSON_AddStringToObject(h, "path", "");
-	cJSON_AddStringToObject(h, "object", rec_str(out, "path"));
-	add_field(h, "sha256", out);
-	add_field(h, "mime", out);
-	add_field(h, "width", out);
-	add_field(h, "height", out);
-	cJSON_AddStringToObject(h, "created_at", now);
-	return h;
-}
-
-/* Append line to the locked log fd (named name) unless a line has key ==
- * val; the scan is skipped when the caller knows the line is not there. */
+/* hist_log_once, saying why it failed. */
 static int
 log_once(int fd, const char *name, const char *key, const char *val,
     const cJSON *line, int scan)
 {
-	char *s;
-	int rc = 0, found = 0;
-	size_t n;
-
-	if (scan && (found = filing_find(fd, key, val, NULL)) < 0)
+	if (hist_log_once(fd, key, val, line, scan) < 0)
 		return fail("%s:", name);
-	if (found)
-		return 0;
-	s = nd_print(line);
-	n = strlen(s);
-	s[n] = '\n';	/* over the NUL: we know the length */
-	if (filing_append(fd, s, n + 1) < 0)
-		rc = fail("%s:", name);
-	cJSON_free(s);
-	return rc;
+	return 0;
 }
 
 /*
@@ -314,11 +228,11 @@ file_into(int dfd, const char *folder, const char *stem, struct obj *o,
     cJSON *meta, cJSON *hist, char **path)
 {
 	static const int lens[] = { 6, 12, 64 };
-	char *name = NULL, *side = NULL, *s;
+	char *name = NULL, *side = NULL;
 	struct stat st;
 	int lk, hk, r = -1, i, has_side, scan, rc = 0;
 
-	lk = filing_lock(dfd, "manifest.ndjson");
+	lk = filing_lock(dfd, HIST_MANIFEST);
 	if (lk < 0)
 		return fail("%s/manifest.ndjson:", folder);
 	for (i = 0; i < 3; i++) {
@@ -345,30 +259,24 @@ file_into(int dfd, const char *folder, const char *stem, struct obj *o,
 		goto out;	/* filed before */
 	scan = (r == FILING_NEW) == has_side;
 	rec_set_str(meta, "file", name);
-	if (log_once(lk, "manifest.ndjson", "file", name, meta, scan) < 0) {
+	if (log_once(lk, HIST_MANIFEST, "file", name, meta, scan) < 0) {
 		rc = -1;
 		goto out;
 	}
 	if (hist) {
 		/* lock order: a variant folder's manifest, then history */
 		rec_set_str(hist, "path", *path);
-		if ((hk = filing_lock(rootfd, "history.ndjson")) < 0) {
+		if ((hk = filing_lock(rootfd, HIST_HISTORY)) < 0) {
 			rc = fail("history.ndjson:");
 			goto out;
 		}
-		rc = log_once(hk, "history.ndjson", "path", *path, hist, scan);
+		rc = log_once(hk, HIST_HISTORY, "path", *path, hist, scan);
 		close(hk);
 		if (rc < 0)
 			goto out;
 	}
-	if (!has_side) {
-		s = nd_print(meta);
-		i = strlen(s);
-		s[i] = '\n';
-		if (filing_write_new(dfd, side, s, i + 1, 0) < 0)
-			rc = fail("%s/%s:", folder, side);
-		cJSON_free(s);
-	}
+	if (!has_side && hist_sidecar_write(dfd, side, meta) < 0)
+		rc = fail("%s/%s:", folder, side);
 out:
 	close(lk);	/* after every log: the sidecar says "done" */
 	free(name);
@@ -391,10 +299,10 @@ file_record(cJSON *rec)
 
 	if (!cJSON_IsArray(outs) || cJSON_GetArraySize(outs) == 0)
 		return fail("the record has no outputs");
-	if (!filing_path_ok(vf, "variants"))
+	if (!name_variant_folder_ok(vf))
 		return fail("targets.variant_folder is not a safe folder "
 		    "under variants/");
-	if (!filing_path_ok(bf, "batches"))
+	if (!name_batches_folder_ok(bf))
 		return fail("targets.batch_folder is not a safe folder "
 		    "under batches/");
 	if (!(stem = filing_stem(rec)))
@@ -412,8 +320,8 @@ file_record(cJSON *rec)
 		if (rc == 0 && bd < 0 && (bd = filing_opendir(rootfd, bf, 1)) < 0)
 			rc = fail("%s:", bf);
 		if (rc == 0) {
-			meta = meta_of(rec, out, now);
-			hist = hist_of(rec, out, now);
+			meta = hist_manifest_entry(rec, out, now);
+			hist = hist_history_entry(rec, out, now);
 			rc = file_into(vd, vf, stem, &o, meta, hist, &vpath);
 			if (rc == 0)
 				rc = file_into(bd, bf, stem, &o, meta, NULL,
@@ -516,8 +424,8 @@ display_name(const char *file)
 static int
 upload(const char *file, const char *kind)
 {
-	char *buf, *name = display_name(file), *rel = NULL, *url, id[14];
-	char sha[65], now[32];
+	char *buf, *name = display_name(file), *rel = NULL, id[14];
+	char sha[65];
 	const char *mime = NULL, *code = "unsupported_image";
 	size_t n = 0;
 	int w, h, fd, found;
@@ -535,41 +443,25 @@ upload(const char *file, const char *kind)
 	    &rel) < 0) {
 		code = "file_failed";
 		fail("%s/objects:", root);
-	} else if ((fd = filing_lock(rootfd, "uploads.ndjson")) < 0) {
+	} else if ((fd = filing_lock(rootfd, HIST_UPLOADS)) < 0) {
 		code = "file_failed";
-		fail("%s/uploads.ndjson:", root);
+		fail("%s/" HIST_UPLOADS ":", root);
 	} else {
 		/* the same bytes are the same upload: keep the first record */
-		snprintf(id, sizeof id, "u%.12s", sha);
+		hist_upload_id(sha, id);
 		found = filing_find(fd, "id", id, &rec);
 		if (found == 0) {
-			url = easprintf("%s/%s", rootabs, rel);
-			rec = cJSON_CreateObject();
-			cJSON_AddStringToObject(rec, "id", id);
-			cJSON_AddStringToObject(rec, "url", url);
-			cJSON_AddStringToObject(rec, "path", rel);
-			cJSON_AddStringToObject(rec, "name", name);
-			cJSON_AddStringToObject(rec, "kind", kind);
-			cJSON_AddStringToObject(rec, "mime", mime);
-			cJSON_AddNumberToObject(rec, "width", w);
-			cJSON_AddNumberToObject(rec, "height", h);
-			cJSON_AddStringToObject(rec, "sha256", sha);
-			cJSON_AddStringToObject(rec, "created_at",
-			    util_now_iso(now));
-			free(url);
-			url = nd_print(rec);
-			n = strlen(url);
-			url[n] = '\n';
-			if (filing_append(fd, url, n + 1) < 0) {
+			rec = hist_upload_entry(rootabs, rel, sha, name, kind,
+			    mime, w, h);
+			if (hist_log_append(fd, rec) < 0) {
 				code = "file_failed";
-				fail("%s/uploads.ndjson:", root);
+				fail("%s/" HIST_UPLOADS ":", root);
 				cJSON_Delete(rec);
 				rec = NULL;
 			}
-			cJSON_free(url);
 		} else if (found < 0) {
 			code = "file_failed";
-			fail("%s/uploads.ndjson:", root);
+			fail("%s/" HIST_UPLOADS ":", root);
 		}
 		close(fd);
 	}

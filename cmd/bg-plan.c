@@ -202,10 +202,10 @@ plan(FILE *out, cJSON *c)
 	rec_set(c, "input", input);
 	safe = name_safe(vid, NAME_MAX_DEFAULT);
 	targets = cJSON_CreateObject();
-	s = easprintf("variants/%s/%s", safe, folder);
+	s = name_variant_folder(vid, folder);
 	cJSON_AddStringToObject(targets, "variant_folder", s);
 	free(s);
-	s = easprintf("batches/%s", folder);
+	s = name_batches_folder(folder);
 	cJSON_AddStringToObject(targets, "batch_folder", s);
 	free(s);
 	rec_set(c, "targets", targets);
@@ -366,7 +366,7 @@ main(int argc, char **argv)
 	struct nd_reader rd;
 	int c, quiet = 0, estimate = 0, fresh = 0, bad, nbad = 0;
 	long opt_var = 0;
-	char *err, *gen_id = NULL, *slug, *idpart;
+	char *err, *gen_id = NULL;
 	double cost;
 	FILE *out;
 	cJSON *o;
@@ -406,11 +406,7 @@ main(int argc, char **argv)
 	}
 	batch_name = opt_name ? opt_name : set.name;
 	variations = opt_var ? (int)opt_var : set.variations;
-	slug = name_slug(batch_name, 40);
-	idpart = estrndup(batch_id, 8);
-	folder = easprintf("%s-%s", slug, idpart);
-	free(slug);
-	free(idpart);
+	folder = name_batch_folder(batch_name, batch_id);
 	seen = g_hash_table_new_full(g_str_hash, g_str_equal, free, NULL);
 	cache_setup(fresh, opt_root);
 
@@ -420,7 +416,7 @@ main(int argc, char **argv)
 		if (bad) {
 			nbad++;
 			spool_rec(out, o);
-		} else if (rec_is_final_failure(o)) {
+		} else if (rec_passes(o, NULL)) {
 			spool_rec(out, o);	/* failed earlier: pass through */
 		} else {
 			plan(out, o);

@@ -82,10 +82,9 @@ void
 cat_load(struct catalog *c, const char *path)
 {
 	struct nd_reader r;
-	char *line, ib[32], pb[32];
+	char ib[32], pb[32];
 	const char *id, *pid, *why;
 	const struct cat_variant *dup;
-	size_t len;
 	cJSON *o;
 	int rc, fd;
 	char *files[1];
@@ -104,8 +103,8 @@ cat_load(struct catalog *c, const char *path)
 	files[0] = (char *)path;
 	nd_open(&r, 1, files);
 	r.maxlen = (size_t)16 << 20;
-	while ((rc = nd_line(&r, &line, &len)) != 0) {
-		if (rc < 0 || !(o = nd_parse(&r, line, len))) {
+	while ((rc = nd_get(&r, NULL, &o)) != ND_END) {
+		if (rc != ND_LINE) {
 			warnx("%s:%ld: %s, line skipped", r.name, r.lineno,
 			    r.err);
 			c->bad++;
@@ -120,7 +119,7 @@ cat_load(struct catalog *c, const char *path)
 			    "skipped", r.name, r.lineno, dup->lineno);
 			c->bad++;
 		} else {
-			add(c, id, pid, line, len, r.lineno);
+			add(c, id, pid, r.line, r.len, r.lineno);
 		}
 		cJSON_Delete(o);
 	}

@@ -1828,7 +1828,7 @@ static void
 admit(cJSON *rec)
 {
 	struct job *j = ecalloc(1, sizeof *j);
-	const cJSON *err, *imgs, *it;
+	const cJSON *imgs, *it;
 	const char *pname, *s;
 	char *why = NULL;
 	int i, n;
@@ -1857,10 +1857,7 @@ admit(cJSON *rec)
 		job_finish(j);
 		return;
 	}
-	err = cJSON_GetObjectItemCaseSensitive(rec, "error");
-	if (rec_is_final_failure(rec) && (((s = rec_str(err, "stage")) &&
-	    strcmp(s, STAGE)) || ((s = rec_str(err, "code")) &&
-	    !strcmp(s, "bad_json")))) {
+	if (rec_passes(rec, STAGE)) {
 		/* another stage's failure, or a line that was never a job */
 		job_finish(j);
 		return;
@@ -1968,8 +1965,6 @@ can_read(void)
 static void
 read_input(void)
 {
-	char *line;
-	size_t len;
 	cJSON *o;
 	int rc, n = 0;
 
@@ -1982,24 +1977,21 @@ read_input(void)
 			E.in_more = 1;
 			break;
 		}
-		rc = nd_line(E.rd, &line, &len);
-		if (rc == 3) {
+		rc = nd_get(E.rd, STAGE, &o);
+		if (rc == ND_AGAIN) {
 			E.in_wait = 1;
 			arm_input();
 			continue;
 		}
-		if (rc == 0 || rc == 2) {
+		if (rc == ND_END || rc == ND_FOLLOW) {
 			E.in_eof = 1;
 			break;
 		}
-		if (rc == 1 && (o = nd_parse(E.rd, line, len))) {
+		if (rc == ND_LINE) {
 			admit(o);
 			continue;
 		}
 		E.badlines++;
-		nd_warn_bad(E.rd);
-		o = rec_bad_line(STAGE, E.rd->name, E.rd->lineno, line, len,
-		    E.rd->err);
 		nd_write(o);
 		cJSON_Delete(o);
 	}
@@ -2012,22 +2004,15 @@ read_input(void)
 static void
 drain_input(void)
 {
-	char *line;
-	size_t len;
 	cJSON *o;
-	const char *s;
 	int rc;
 
 	if (E.in_eof)
 		return;
-	while ((rc = nd_line(E.rd, &line, &len)) == 1 || rc == -1) {
-		if (rc == 1 && (o = nd_parse(E.rd, line, len))) {
-			s = rec_str(cJSON_GetObjectItemCaseSensitive(o,
-			    "error"), "stage");
+	while ((rc = nd_get(E.rd, STAGE, &o)) == ND_LINE || rc == ND_BAD) {
+		if (rc == ND_LINE) {
 			if (strcmp(rec_status(o), "succeeded") &&
-			    !(rec_is_final_failure(o) && s &&
-			    strcmp(s, STAGE)) && !(rec_is_final_failure(o) &&
-			    (s = rec_error_code(o)) && !strcmp(s, "bad_json"))) {
+			    !rec_passes(o, STAGE)) {
 				cJSON *e = rec_fail_status(o, "canceled",
 				    STAGE, "canceled", 1, "%s",
 				    E.signo == SIGINT ? "interrupted (SIGINT)"
@@ -2039,9 +2024,6 @@ drain_input(void)
 			}
 		} else {
 			E.badlines++;
-			nd_warn_bad(E.rd);
-			o = rec_bad_line(STAGE, E.rd->name, E.rd->lineno,
-			    line, len, E.rd->err);
 		}
 		nd_write(o);
 		cJSON_Delete(o);

@@ -20,60 +20,16 @@
 #include "ndjson.h"
 #include "record.h"
 
-#define MAXDEPTH 16
-
-static int
-okchar(unsigned char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
-}
-
-static int
-comp_ok(const char *s, size_t n)
-{
-	size_t i;
-
-	if (n == 0 || n > FILING_NAME_MAX || s[0] == '.' || s[0] == '-')
-		return 0;
-	for (i = 0; i < n; i++) {
-		if (!okchar(s[i]))
-			return 0;
-		if (s[i] == '.' && i + 1 < n && s[i + 1] == '.')
-			return 0;
-	}
-	return 1;
-}
-
 int
 filing_name_ok(const char *s)
 {
-	return s && comp_ok(s, strlen(s));
+	return s && name_ok(s, strlen(s));
 }
 
 int
 filing_path_ok(const char *rel, const char *first)
 {
-	const char *p, *sl;
-	int depth = 0;
-
-	if (!rel || !*rel)
-		return 0;
-	for (p = rel; ; p = sl + 1) {
-		size_t n;
-
-		sl = strchr(p, '/');
-		n = sl ? (size_t)(sl - p) : strlen(p);
-		if (!comp_ok(p, n))
-			return 0;
-		if (depth == 0 && first &&
-		    (n != strlen(first) || strncmp(p, first, n)))
-			return 0;
-		if (++depth > MAXDEPTH)
-			return 0;
-		if (!sl)
-			return 1;
-	}
+	return name_path_ok(rel, first);
 }
 
 int
@@ -143,42 +99,11 @@ filing_openfile(int dirfd, const char *rel, int *pdir)
 	return fd;
 }
 
-/* Unnamed files need /proc to be given a name with linkat(2). */
-static int
-have_tmpfile(void)
-{
-	static int have = -1;
-
-	if (have < 0)
-		have = access("/proc/self/fd", X_OK) == 0;
-	return have;
-}
-
 /* An unnamed file in dfd (*tmp = NULL) or a hidden temporary one. */
 static int
 tmp_open(int dfd, char **tmp)
 {
-	static unsigned seq;
-	int fd;
-
-	*tmp = NULL;
-	if (have_tmpfile()) {
-		fd = openat(dfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
-		if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR &&
-		    errno != EINVAL))
-			return fd;
-	}
-	*tmp = easprintf(".bg-tmp.%ld.%u", (long)getpid(), seq++);
-	fd = openat(dfd, *tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-	    O_CLOEXEC, 0644);
-	if (fd < 0) {
-		int saved = errno;
-
-		free(*tmp);
-		*tmp = NULL;
-		errno = saved;
-	}
-	return fd;
+	return store_tmp_open(dfd, ".", tmp);
 }
 
 /* Give the finished temporary file its name unless the name exists.
@@ -186,12 +111,10 @@ tmp_open(int dfd, char **tmp)
 static int
 tmp_commit(int dfd, int fd, char *tmp, const char *name)
 {
-	char proc[64];
 	int rc, saved;
 
 	if (!tmp) {
-		snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
-		rc = linkat(AT_FDCWD, proc, dfd, name, AT_SYMLINK_FOLLOW);
+		rc = store_tmp_link(fd, dfd, name);
 	} else {
 		rc = renameat2(dfd, tmp, dfd, name, RENAME_NOREPLACE);
 		if (rc < 0 && (errno == EINVAL || errno == ENOSYS)) {

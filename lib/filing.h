@@ -7,7 +7,9 @@
 #include <sys/stat.h>
 #include <cjson/cJSON.h>
 
-#define FILING_NAME_MAX 128	/* longest path component we accept */
+#include "name.h"
+
+#define FILING_NAME_MAX NAME_LEN_MAX	/* longest path component we accept */
 
 /* Outcomes of filing_place. */
 enum {
@@ -16,11 +18,9 @@ enum {
 	FILING_TAKEN = 2	/* the name holds a different file */
 };
 
-/* True when s is one safe path component: [A-Za-z0-9._-] only, 1 to
- * FILING_NAME_MAX bytes, no leading '.' or '-', no "..". */
+/* name_ok (lib/name.h, the one safe-name rule) of a whole string, and
+ * name_path_ok. */
 int filing_name_ok(const char *s);
-/* True when rel is a relative path of safe components (at most 16) whose
- * first component is first (any when first is NULL). */
 int filing_path_ok(const char *rel, const char *first);
 
 /* Open the folder rel under dirfd one component at a time, never following

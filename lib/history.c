@@ -1,16 +1,21 @@
-/* history: history.ndjson and uploads.ndjson, kept bounded while read, so
- * memory follows --max-generated and --max-uploads, not the file sizes. */
+/* history: the store's logs, written and read here: manifest.ndjson and
+ * the .json sidecars of filed images, history.ndjson and uploads.ndjson.
+ * Reading keeps them bounded, so memory follows --max-generated and
+ * --max-uploads, not the file sizes. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "catalog.h"
 #include "err.h"
+#include "filing.h"
 #include "history.h"
 #include "ndjson.h"
 #include "record.h"
+#include "util.h"
 
 char *
 hist_resolve(const char *root, const char *ref)
@@ -180,16 +185,15 @@ each_line(const char *path, int (*fn)(cJSON *o, long seq, void *arg),
     void *arg)
 {
 	struct nd_reader r;
-	char *files[1], *line;
-	size_t len;
+	char *files[1];
 	cJSON *o;
 	int rc;
 
 	files[0] = (char *)path;
 	nd_open(&r, 1, files);
 	r.maxlen = (size_t)1 << 20;
-	while ((rc = nd_line(&r, &line, &len)) != 0) {
-		if (rc < 0 || !(o = nd_parse(&r, line, len))) {
+	while ((rc = nd_get(&r, NULL, &o)) != ND_END) {
+		if (rc != ND_LINE) {
 			warnx("%s:%ld: %s, line skipped", r.name, r.lineno,
 			    r.err);
 			continue;
@@ -269,4 +273,139 @@ hist_uploads(const char *path, const char *root, size_t max, int must_exist)
 	if (max > 0 && present(path, must_exist))
 		each_line(path, up_line, &x);
 	return x.l;
+}
+
+/* ---- writing ------------------------------------------------------ */
+
+static void
+add_field(cJSON *dst, const char *key, const cJSON *src)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(src, key);
+
+	if (v)
+		cJSON_AddItemToObject(dst, key, cJSON_Duplicate(v, 1));
+}
+
+static void
+add_id(cJSON *dst, const char *key, const cJSON *src)
+{
+	char buf[32];
+	const char *v = rec_id(src, key, buf);
+
+	if (v)
+		cJSON_AddStringToObject(dst, key, v);
+}
+
+cJSON *
+hist_manifest_entry(const cJSON *rec, const cJSON *out, const char *now)
+{
+	static const char *keys[] = { "title", "variant_title", "sku", NULL };
+	const cJSON *in = cJSON_GetObjectItemCaseSensitive(rec, "input");
+	cJSON *m = cJSON_CreateObject();
+	int i;
+
+	cJSON_AddStringToObject(m, "file", "");
+	add_id(m, "variant_id", rec);
+	add_id(m, "product_id", rec);
+	for (i = 0; keys[i]; i++)
+		add_field(m, keys[i], rec);
+	add_id(m, "batch_id", rec);
+	add_field(m, "batch_name", rec);
+	add_id(m, "job_id", rec);
+	add_field(m, "variation", rec);
+	add_field(m, "provider", rec);
+	add_field(m, "model", rec);
+	add_field(m, "prompt", rec);
+	if (cJSON_GetObjectItemCaseSensitive(in, "product_images"))
+		cJSON_AddItemToObject(m, "reference_images", cJSON_Duplicate(
+		    cJSON_GetObjectItemCaseSensitive(in, "product_images"), 1));
+	add_field(m, "input", rec);
+	cJSON_AddStringToObject(m, "object", rec_str(out, "path"));
+	add_field(m, "sha256", out);
+	add_field(m, "mime", out);
+	add_field(m, "bytes", out);
+	add_field(m, "width", out);
+	add_field(m, "height", out);
+	cJSON_AddStringToObject(m, "created_at", now);
+	return m;
+}
+
+cJSON *
+hist_history_entry(const cJSON *rec, const cJSON *out, const char *now)
+{
+	cJSON *h = cJSON_CreateObject();
+
+	add_id(h, "variant_id", rec);
+	add_id(h, "product_id", rec);
+	add_id(h, "batch_id", rec);
+	add_id(h, "job_id", rec);
+	cJSON_AddStringToObject(h, "path", "");
+	cJSON_AddStringToObject(h, "object", rec_str(out, "path"));
+	add_field(h, "sha256", out);
+	add_field(h, "mime", out);
+	add_field(h, "width", out);
+	add_field(h, "height", out);
+	cJSON_AddStringToObject(h, "created_at", now);
+	return h;
+}
+
+void
+hist_upload_id(const char *sha, char id[14])
+{
+	snprintf(id, 14, "u%.12s", sha);
+}
+
+cJSON *
+hist_upload_entry(const char *rootabs, const char *rel, const char *sha,
+    const char *name, const char *kind, const char *mime, int w, int h)
+{
+	char id[14], now[32], *url = easprintf("%s/%s", rootabs, rel);
+	cJSON *rec = cJSON_CreateObject();
+
+	hist_upload_id(sha, id);
+	cJSON_AddStringToObject(rec, "id", id);
+	cJSON_AddStringToObject(rec, "url", url);
+	cJSON_AddStringToObject(rec, "path", rel);
+	cJSON_AddStringToObject(rec, "name", name);
+	cJSON_AddStringToObject(rec, "kind", kind);
+	cJSON_AddStringToObject(rec, "mime", mime);
+	cJSON_AddNumberToObject(rec, "width", w);
+	cJSON_AddNumberToObject(rec, "height", h);
+	cJSON_AddStringToObject(rec, "sha256", sha);
+	cJSON_AddStringToObject(rec, "created_at", util_now_iso(now));
+	free(url);
+	return rec;
+}
+
+int
+hist_log_append(int fd, const cJSON *entry)
+{
+	size_t n;
+	char *s = nd_print_line(entry, &n);
+	int rc = filing_append(fd, s, n);
+
+	free(s);
+	return rc;
+}
+
+int
+hist_log_once(int fd, const char *key, const char *val, const cJSON *entry,
+    int scan)
+{
+	int found = 0;
+
+	if (scan && (found = filing_find(fd, key, val, NULL)) < 0)
+		return -1;
+	return found ? 0 : hist_log_append(fd, entry);
+}
+
+int
+hist_sidecar_write(int dfd, const char *name, const cJSON *entry)
+{
+	size_t n;
+	char *s = nd_print_line(entry, &n);
+	int rc = filing_write_new(dfd, name, s, n, 0);
+
+	free(s);
+	return rc < 0 ? -1 : 0;
 }

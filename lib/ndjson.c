@@ -104,21 +104,30 @@ fill(struct nd_reader *r)
 	return n;
 }
 
-/* Skip to the end of an overlong line. */
-static void
+/* Skip to the end of an overlong line: 0 when done, -1 when a
+ * non-blocking input has no more yet (r->discarding stays set and the
+ * next nd_line goes on, once the caller saw it readable: looping here
+ * burned a core while a slow writer paused). */
+static int
 discard_line(struct nd_reader *r)
 {
 	char *nl;
+	ssize_t got;
 
 	for (;;) {
 		nl = memchr(r->buf + r->start, '\n', r->end - r->start);
 		if (nl) {
 			r->start = nl - r->buf + 1;
-			return;
+			r->discarding = 0;
+			return 0;
 		}
 		r->start = r->end = 0;
-		if (fill(r) == 0)
-			return;	/* (-1, non-blocking: try again) */
+		if ((got = fill(r)) < 0)
+			return -1;
+		if (got == 0) {
+			r->discarding = 0;
+			return 0;
+		}
 	}
 }
 
@@ -143,14 +152,17 @@ nd_line(struct nd_reader *r, char **line, size_t *len)
 	int last;
 
 	if (r->fd < 0 && !next_file(r))
-		return 0;
+		return ND_END;
+	if (r->discarding && discard_line(r) < 0)
+		return ND_AGAIN;
 	for (;;) {
 		nl = memchr(r->buf + r->start + scanned, '\n',
 		    r->end - r->start - scanned);
 		if (!nl && r->end - r->start > r->maxlen) {
 			too_long(r, r->buf + r->start, line, len);
+			r->discarding = 1;
 			discard_line(r);
-			return -1;
+			return ND_BAD;
 		}
 		if (!nl) {
 			scanned = r->end - r->start;
@@ -158,19 +170,19 @@ nd_line(struct nd_reader *r, char **line, size_t *len)
 			if (got > 0)
 				continue;
 			if (got < 0)
-				return 3;	/* O_NONBLOCK input would block */
+				return ND_AGAIN;
 			r->eof = 1;
 			last = r->idx >= (r->nfiles ? r->nfiles : 1);
 			if (r->follow && last) {
 				r->eof = 0;	/* the rest may come later */
-				return 2;
+				return ND_FOLLOW;
 			} else if (r->end > r->start) {
 				nl = r->buf + r->end;	/* no final newline */
 			} else if (next_file(r)) {
 				scanned = 0;
 				continue;
 			} else {
-				return 0;
+				return ND_END;
 			}
 		}
 		s = r->buf + r->start;
@@ -179,7 +191,7 @@ nd_line(struct nd_reader *r, char **line, size_t *len)
 		scanned = 0;
 		if (n > r->maxlen) {
 			too_long(r, s, line, len);
-			return -1;
+			return ND_BAD;
 		}
 		*nl = '\0';
 		r->lineno++;
@@ -189,13 +201,13 @@ nd_line(struct nd_reader *r, char **line, size_t *len)
 			seterr(r, estrdup("NUL byte in line"));
 			*line = s;
 			*len = strlen(s);
-			return -1;
+			return ND_BAD;
 		}
 		if (strspn(s, " \t") == n)
 			continue;	/* blank lines carry no record */
 		*line = s;
 		*len = n;
-		return 1;
+		return ND_LINE;
 	}
 }
 
@@ -248,23 +260,36 @@ nd_warn_summary(void)
 	unwarned_bad = 0;
 }
 
-cJSON *
-nd_next(struct nd_reader *r, const char *stage, int *bad)
+int
+nd_get(struct nd_reader *r, const char *stage, cJSON **rec)
 {
 	char *line;
 	size_t len;
-	cJSON *o;
 	int rc;
 
-	*bad = 0;
+	*rec = NULL;
 	rc = nd_line(r, &line, &len);
-	if (rc == 0 || rc == 2 || rc == 3)
-		return NULL;
-	if (rc == 1 && (o = nd_parse(r, line, len)))
-		return o;
-	*bad = 1;
-	nd_warn_bad(r);
-	return rec_bad_line(stage, r->name, r->lineno, line, len, r->err);
+	if (rc != ND_LINE && rc != ND_BAD)
+		return rc;
+	r->line = line;
+	r->len = len;
+	if (rc == ND_LINE && (*rec = nd_parse(r, line, len)))
+		return ND_LINE;
+	if (stage) {
+		nd_warn_bad(r);
+		*rec = rec_bad_line(stage, r->name, r->lineno, line, len,
+		    r->err);
+	}
+	return ND_BAD;
+}
+
+cJSON *
+nd_next(struct nd_reader *r, const char *stage, int *bad)
+{
+	cJSON *o;
+
+	*bad = nd_get(r, stage, &o) == ND_BAD;
+	return o;
 }
 
 int
@@ -272,28 +297,24 @@ nd_filter(int argc, char **argv, const char *stage,
     int (*fn)(cJSON *rec, const char *where))
 {
 	struct nd_reader r;
-	char *line, where[300];
-	size_t len;
+	char where[300], *line;
 	cJSON *rec;
 	int rc, bad = 0;
 
 	nd_open(&r, argc, argv);
-	while ((rc = nd_line(&r, &line, &len)) != 0) {
-		if (rc != 1 && rc != -1)
-			continue;
-		rec = rc == 1 ? nd_parse(&r, line, len) : NULL;
-		if (!rec) {
-			nd_warn_bad(&r);
-			rec = rec_bad_line(stage, r.name, r.lineno, line, len,
-			    r.err);
+	while ((rc = nd_get(&r, stage, &rec)) != ND_END) {
+		if (rc == ND_BAD) {
 			bad = 1;
+		} else if (rc != ND_LINE) {
+			continue;
 		} else {
 			snprintf(where, sizeof where, "%s:%ld", r.name,
 			    r.lineno);
 			if (fn(rec, where) == ND_PASS) {
-				line[len] = '\n';	/* over the NUL */
-				nd_write_raw(line, len + 1);
-				line[len] = '\0';
+				line = (char *)r.line;	/* the reader's buffer */
+				line[r.len] = '\n';	/* over the NUL */
+				nd_write_raw(line, r.len + 1);
+				line[r.len] = '\0';
 				cJSON_Delete(rec);
 				continue;
 			}
@@ -336,10 +357,17 @@ put_c(struct sbuf *b, char c)
 	}
 }
 
-/* A JSON string as cJSON writes it: \" \\ \b \f \n \r \t, other
- * bytes below 0x20 as \u00XX, the rest (UTF-8 included) as they are. */
 void
 nd_print_str(struct sbuf *b, const char *s)
+{
+	nd_json_str(b, s, 1);
+}
+
+/* The one JSON string escaper: \" and \\, with short_esc \b \f \n
+ * \r \t as cJSON writes them, other bytes below 0x20 as \u00XX, the
+ * rest (UTF-8 included) as they are. */
+void
+nd_json_str(struct sbuf *b, const char *s, int short_esc)
 {
 	static const char hex[] = "0123456789abcdef";
 	const unsigned char *p = (const unsigned char *)(s ? s : ""), *run;
@@ -354,7 +382,7 @@ nd_print_str(struct sbuf *b, const char *s)
 		if (!*p)
 			break;
 		esc[0] = '\\';
-		switch (*p) {
+		switch (*p == '"' || *p == '\\' || short_esc ? *p : 0) {
 		case '"': case '\\': esc[1] = *p; break;
 		case '\b': esc[1] = 'b'; break;
 		case '\f': esc[1] = 'f'; break;
@@ -477,16 +505,32 @@ nd_write_raw(const char *s, size_t len)
 	}
 }
 
-void
-nd_write(const cJSON *obj)
+/* The one record writer: print into one reused buffer, repair UTF-8
+ * when asked, write the line with one write(2). */
+static void
+write_rec(const cJSON *obj, int fix)
 {
 	static struct sbuf b;
 
 	sb_reset(&b);
 	if (nd_print_append(&b, obj) < 0)
 		die(EXIT_FATAL, "record cannot be printed (invalid JSON value)");
+	if (fix)
+		util_utf8_fix(b.s, b.len);
 	sb_addc(&b, '\n');
 	nd_write_raw(b.s, b.len);
+}
+
+void
+nd_write(const cJSON *obj)
+{
+	write_rec(obj, 0);
+}
+
+void
+nd_write_utf8(const cJSON *obj)
+{
+	write_rec(obj, 1);
 }
 
 char *
@@ -496,6 +540,18 @@ nd_print(const cJSON *obj)
 
 	if (nd_print_append(&b, obj) < 0)
 		die(EXIT_FATAL, "record cannot be printed (invalid JSON value)");
+	return b.s;
+}
+
+char *
+nd_print_line(const cJSON *obj, size_t *len)
+{
+	struct sbuf b = {0};
+
+	if (nd_print_append(&b, obj) < 0)
+		die(EXIT_FATAL, "record cannot be printed (invalid JSON value)");
+	sb_addc(&b, '\n');
+	*len = b.len;
 	return b.s;
 }
 

@@ -12,6 +12,7 @@
 
 #include "err.h"
 #include "image.h"
+#include "ndjson.h"
 #include "provider.h"
 #include "util.h"
 
@@ -155,24 +156,8 @@ void
 prov_body_json_str(struct prov_req *rq, const char *s)
 {
 	struct sbuf b = {0};
-	const unsigned char *p;
 
-	sb_addc(&b, '"');
-	for (p = (const unsigned char *)s; *p; p++) {
-		switch (*p) {
-		case '"': sb_adds(&b, "\\\""); break;
-		case '\\': sb_adds(&b, "\\\\"); break;
-		case '\n': sb_adds(&b, "\\n"); break;
-		case '\r': sb_adds(&b, "\\r"); break;
-		case '\t': sb_adds(&b, "\\t"); break;
-		default:
-			if (*p < 0x20)
-				sb_addf(&b, "\\u%04x", *p);
-			else
-				sb_addc(&b, *p);
-		}
-	}
-	sb_addc(&b, '"');
+	nd_json_str(&b, s, 1);
 	prov_body_add(rq, b.s, b.len);
 	sb_free(&b);
 }
@@ -287,16 +272,27 @@ prov_fail(struct pjob *j, const char *code, int retryable, long http,
 	return PROV_FAIL;
 }
 
-void
+int
 prov_output(struct pjob *j, unsigned char *data, size_t len, const char *mime)
 {
 	struct prov_output *o;
 
-	j->out = erealloc(j->out, (j->nout + 1) * sizeof *j->out);
+	if (j->nout >= PROV_MAX_OUTPUTS) {
+		/* 50 MB of tiny parts made 1.69 M outputs before this cap */
+		free(data);
+		return prov_fail(j, "bad_response", 0, 0, "%s: more than %d "
+		    "images in one answer", j->conf->p->name,
+		    PROV_MAX_OUTPUTS);
+	}
+	/* capacity is the next power of two: grow when nout reaches one */
+	if ((j->nout & (j->nout - 1)) == 0)
+		j->out = erealloc(j->out, (j->nout ? 2 * j->nout : 1) *
+		    sizeof *j->out);
 	o = &j->out[j->nout++];
 	o->data = data;
 	o->len = len;
 	o->mime = mime ? estrdup(mime) : NULL;
+	return 0;
 }
 
 void

@@ -245,8 +245,12 @@ void prov_mime_ref(curl_mime *m, const char *field, const struct ref *r,
 /* Record a failure and return PROV_FAIL. */
 int prov_fail(struct pjob *j, const char *code, int retryable, long http,
     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-/* Add an output; j takes data (malloc'd); mime may be NULL. */
-void prov_output(struct pjob *j, unsigned char *data, size_t len,
+/* Add an output; j takes data (malloc'd); mime may be NULL.  Returns 0,
+ * or past PROV_MAX_OUTPUTS frees data, sets j->fail (bad_response) and
+ * returns PROV_FAIL: a request asks for one image, so an answer with
+ * thousands of parts is broken, not generous. */
+#define PROV_MAX_OUTPUTS 16
+int prov_output(struct pjob *j, unsigned char *data, size_t len,
     const char *mime);
 void prov_set_request_id(struct pjob *j, const char *id);
 /* Keep a copy of the provider's usage object (token counts...) for the

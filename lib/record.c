@@ -160,6 +160,20 @@ rec_is_final_failure(const cJSON *o)
 	    !strcmp(s, "canceled");
 }
 
+int
+rec_passes(const cJSON *o, const char *stage)
+{
+	const char *s, *code;
+
+	if (!rec_is_final_failure(o))
+		return 0;
+	if (!stage)
+		return 1;
+	s = rec_str(cJSON_GetObjectItemCaseSensitive(o, "error"), "stage");
+	code = rec_error_code(o);
+	return (s && strcmp(s, stage)) || (code && !strcmp(code, "bad_json"));
+}
+
 const char *
 rec_error_code(const cJSON *o)
 {

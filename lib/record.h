@@ -40,6 +40,11 @@ cJSON *rec_bad_line(const char *stage, const char *file, long line,
 const char *rec_status(const cJSON *o);
 /* True when o failed, was skipped or canceled at an earlier stage. */
 int rec_is_final_failure(const cJSON *o);
+/* The one pass-through rule: true when a program at stage leaves o alone
+ * (writes it on unchanged): it failed, was skipped or canceled at another
+ * stage, or was never a record (bad_json); with stage NULL, at any
+ * stage. */
+int rec_passes(const cJSON *o, const char *stage);
 /* The error code of a failed record, or NULL. */
 const char *rec_error_code(const cJSON *o);
 

@@ -10,6 +10,7 @@
 
 #include "err.h"
 #include "image.h"
+#include "ndjson.h"
 #include "reqkey.h"
 #include "store.h"
 #include "util.h"
@@ -31,32 +32,12 @@ cmp_keys(const void *a, const void *b)
 }
 
 /* A JSON string literal of s: \" \\ and \u00XX below 0x20 (the key's
- * form: changing a byte here changes every key). */
+ * form, nd_json_str without short escapes: changing a byte here changes
+ * every key). */
 static void
 json_str(struct sbuf *b, const char *s)
 {
-	const unsigned char *p = (const unsigned char *)s, *run;
-	char esc[8];
-
-	sb_addc(b, '"');
-	for (;;) {
-		for (run = p; *p >= 0x20 && *p != '"' && *p != '\\'; p++)
-			;
-		if (p > run)
-			sb_add(b, run, p - run);
-		if (!*p)
-			break;
-		if (*p == '"' || *p == '\\') {
-			esc[0] = '\\';
-			esc[1] = *p;
-			sb_add(b, esc, 2);
-		} else {
-			snprintf(esc, sizeof esc, "\\u%04x", *p);
-			sb_add(b, esc, 6);
-		}
-		p++;
-	}
-	sb_addc(b, '"');
+	nd_json_str(b, s, 0);
 }
 
 /* A number as "%.0f" (integers below 1e15) or "%.17g" print it. */

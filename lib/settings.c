@@ -177,9 +177,11 @@ settings_load(struct settings *s, const char *path, char **err)
 	}
 	s->json = cJSON_ParseWithLengthOpts(text, len + 1, NULL, 1);
 	if (!s->json || !cJSON_IsObject(s->json)) {
-		const char *ep = cJSON_GetErrorPtr();
+		/* only a failed parse sets the error pointer (after a
+		 * success cJSON computes NULL + 0, undefined behaviour) */
+		const char *ep = s->json ? NULL : cJSON_GetErrorPtr();
 
-		if (!s->json && ep >= text && ep <= text + len) {
+		if (ep && ep >= text && ep <= text + len) {
 			position(text, ep - text, &line, &col);
 			*err = easprintf("invalid JSON at line %d, column %d",
 			    line, col);
@@ -312,6 +314,13 @@ tmpl_render(const struct settings *s, const cJSON *rec, char **err)
 		else if (field_value(s, rec, s->parts[i].text, &b) < 0) {
 			*err = easprintf("record has no %s for {%s}",
 			    s->parts[i].text, s->parts[i].text);
+			sb_free(&b);
+			return NULL;
+		}
+		if (b.len > TMPL_PROMPT_MAX) {
+			/* a 200 MB title made an 839 MB plan */
+			*err = easprintf("prompt longer than %d bytes",
+			    TMPL_PROMPT_MAX);
 			sb_free(&b);
 			return NULL;
 		}

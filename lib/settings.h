@@ -38,8 +38,12 @@ void settings_free(struct settings *s);
  * title variant_title sku product_id variant_id custom_instructions and
  * attrs.NAME; "{{" and "}}" stand for braces. */
 int tmpl_parse(const char *t, struct tmpl_part **parts, int *n, char **err);
+/* The longest prompt tmpl_render makes: the providers' own limits are
+ * far lower (OpenAI's gpt-image: 32,000 characters). */
+#define TMPL_PROMPT_MAX (64 * 1024)
 /* Render the template for record rec.  Returns the prompt (free(3)), or
- * NULL with *err (free(3)) naming the field the record lacks. */
+ * NULL with *err (free(3)) naming the field the record lacks or saying
+ * the prompt is longer than TMPL_PROMPT_MAX. */
 char *tmpl_render(const struct settings *s, const cJSON *rec, char **err);
 
 #endif

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "filing.h"
 #include "ndjson.h"
 #include "store.h"
 #include "util.h"
@@ -104,9 +105,47 @@ tmp_name(const char *path)
 	return easprintf("%s.tmp.%ld", path, (long)getpid());
 }
 
+/* Unnamed files need /proc (or a kernel allowing linkat AT_EMPTY_PATH)
+ * to be given a name. */
+static int
+have_tmpfile(void)
+{
+	static int have = -1;
+
+	if (have < 0)
+		have = access("/proc/self/fd", X_OK) == 0;
+	return have;
+}
+
+int
+store_tmp_open(int dfd, const char *dir, char **tmp)
+{
+	static unsigned seq;
+	int fd, saved;
+
+	*tmp = NULL;
+	if (have_tmpfile()) {
+		fd = openat(dfd, dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+		if (fd >= 0 || errno == ENOENT)
+			return fd;
+	}
+	*tmp = strcmp(dir, ".") ? easprintf("%s/.bg-tmp.%ld.%u", dir,
+	    (long)getpid(), seq++) : easprintf(".bg-tmp.%ld.%u",
+	    (long)getpid(), seq++);
+	fd = openat(dfd, *tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, 0644);
+	if (fd < 0) {
+		saved = errno;
+		free(*tmp);
+		*tmp = NULL;
+		errno = saved;
+	}
+	return fd;
+}
+
 /* Open a file for path's contents that no crash can leave half-written
- * under a name: an unnamed O_TMPFILE in path's folder (*tmp = NULL), or
- * where the filesystem has none, *tmp = path.tmp.PID (malloc'd). */
+ * under a name (store_tmp_open in path's folder), making the folder
+ * when it is missing. */
 static int
 open_temp(const char *path, char **tmp)
 {
@@ -117,13 +156,7 @@ open_temp(const char *path, char **tmp)
 
 	for (;;) {
 		free(*tmp);
-		*tmp = NULL;
-		fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
-		if (fd < 0 && errno != ENOENT) {
-			*tmp = tmp_name(path);
-			fd = open(*tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-			    0644);
-		}
+		fd = store_tmp_open(AT_FDCWD, dir, tmp);
 		/* folders are made only when missing: mkdir -p on every
 		 * write was most of bg-generate's system calls */
 		if (fd >= 0 || errno != ENOENT || mk++ || store_mkdirs(dir) < 0)
@@ -133,25 +166,24 @@ open_temp(const char *path, char **tmp)
 	return fd;
 }
 
-/* Give the unnamed file fd the name path: linkat(AT_EMPTY_PATH) where
- * the kernel allows it (older ones only with CAP_DAC_READ_SEARCH; it is
- * 1.2 us a file less than the path walk through /proc), else through the
- * file's /proc/self/fd link. */
-static int
-link_fd(int fd, const char *path)
+int
+store_tmp_link(int fd, int dfd, const char *name)
 {
 	static int flink = 1;
 	char proc[64];
 
+	/* linkat(AT_EMPTY_PATH) where the kernel allows it (older ones only
+	 * with CAP_DAC_READ_SEARCH; it is 1.2 us a file less than the path
+	 * walk through /proc), else through the file's /proc/self/fd link */
 	if (flink) {
-		if (linkat(fd, "", AT_FDCWD, path, AT_EMPTY_PATH) == 0)
+		if (linkat(fd, "", dfd, name, AT_EMPTY_PATH) == 0)
 			return 0;
 		if (errno != ENOENT && errno != EPERM && errno != EINVAL)
 			return -1;
 		flink = 0;	/* not allowed: never try again */
 	}
 	snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
-	return linkat(AT_FDCWD, proc, AT_FDCWD, path, AT_SYMLINK_FOLLOW);
+	return linkat(AT_FDCWD, proc, dfd, name, AT_SYMLINK_FOLLOW);
 }
 
 int
@@ -168,7 +200,7 @@ store_write_atomic(const char *path, const void *data, size_t len)
 		/* a name only now that the bytes are all there and synced:
 		 * path itself when it is new (the common case, one system
 		 * call), else a temporary name renamed over it */
-		if (link_fd(fd, path) == 0) {
+		if (store_tmp_link(fd, AT_FDCWD, path) == 0) {
 			close(fd);	/* the data is synced: nothing to lose */
 			return 0;
 		}
@@ -178,7 +210,7 @@ store_write_atomic(const char *path, const void *data, size_t len)
 		 * the temporary name, never a partial one */
 		tmp = tmp_name(path);
 		unlink(tmp);
-		if (link_fd(fd, tmp) < 0) {
+		if (store_tmp_link(fd, AT_FDCWD, tmp) < 0) {
 			free(tmp);
 			tmp = NULL;
 			goto fail;
@@ -278,31 +310,17 @@ store_put_object(const char *root, const void *data, size_t len,
 int
 store_append(const char *path, const char *line, size_t len)
 {
-	ssize_t n;
-	int fd, saved;
+	int fd, rc, saved;
 
 	if (store_mkparent(path) < 0)
 		return -1;
-	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-	if (fd < 0)
+	if ((fd = filing_lock(AT_FDCWD, path)) < 0)
 		return -1;
-	if (flock(fd, LOCK_EX) < 0)
-		goto fail;
-	do
-		n = write(fd, line, len);
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		goto fail;
-	if ((size_t)n != len) {
-		errno = ENOSPC;
-		goto fail;
-	}
-	return close(fd);	/* closing releases the lock */
-fail:
+	rc = filing_append(fd, line, len);
 	saved = errno;
-	close(fd);
+	close(fd);	/* closing releases the lock */
 	errno = saved;
-	return -1;
+	return rc;
 }
 
 static char *

@@ -28,6 +28,15 @@ int store_write_all(int fd, const void *data, size_t len);
  * Creates parent folders.  0 or -1 with errno. */
 int store_write_atomic(const char *path, const void *data, size_t len);
 
+/* The one way a file is made whole before it has a name: an unnamed
+ * O_TMPFILE in folder dir under dfd (*tmp = NULL), or where there is
+ * none a hidden ".bg-tmp.PID.N" there (*tmp its path relative to dfd,
+ * malloc'd).  Returns the descriptor or -1 with errno (ENOENT: no such
+ * folder).  store_tmp_link names an unnamed one dfd/name (-1 EEXIST when
+ * taken). */
+int store_tmp_open(int dfd, const char *dir, char **tmp);
+int store_tmp_link(int fd, int dfd, const char *name);
+
 /* Read a whole file (at most max bytes; larger fails with EFBIG).
  * Returns malloc'd bytes with a NUL after them, *len set; NULL + errno. */
 char *store_read_file(const char *path, size_t max, size_t *len);
@@ -39,7 +48,8 @@ int store_put_object(const char *root, const void *data, size_t len,
     const char *ext, char sha[65], char **rel);
 
 /* Append one line (len bytes ending in '\n') to path with O_APPEND under an
- * exclusive flock(2), in one write.  Creates the file and its folder. */
+ * exclusive flock(2), in one write (filing_lock + filing_append; a partial
+ * line is taken back).  Creates the file and its folder. */
 int store_append(const char *path, const char *line, size_t len);
 
 /* The request cache: cache/<aa>/<key>.json holds a finished result record.

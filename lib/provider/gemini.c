@@ -288,7 +288,10 @@ gemini_parse(struct pjob *j, const struct prov_resp *rs)
 			    "gemini: image part is not base64");
 			goto out;
 		}
-		prov_output(j, bytes, len, mime);
+		if (prov_output(j, bytes, len, mime)) {
+			rc = PROV_FAIL;
+			goto out;
+		}
 	}
 	if (j->nout > 0) {
 		prov_usage(j, get2(o, "usageMetadata", "usage_metadata"));

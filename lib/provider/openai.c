@@ -263,7 +263,10 @@ openai_parse(struct pjob *j, const struct prov_resp *rs)
 			    "openai: data[].b64_json is not base64");
 			goto out;
 		}
-		prov_output(j, bytes, len, NULL);
+		if (prov_output(j, bytes, len, NULL)) {
+			rc = PROV_FAIL;
+			goto out;
+		}
 	}
 	if (j->nout == 0)
 		rc = prov_fail(j, "bad_response", 1, rs->status, n ?

@@ -106,6 +106,12 @@ iso_ms(const char *s)
 	    &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &sec, &n) != 6 ||
 	    !isfinite(sec) || sec < 0 || sec >= 62)
 		return -1;
+	/* range-check before the arithmetic: "-2147483648-1-1" overflowed */
+	if (tm.tm_year < 1970 || tm.tm_year > 9999 || tm.tm_mon < 1 ||
+	    tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 ||
+	    tm.tm_hour < 0 || tm.tm_hour > 23 || tm.tm_min < 0 ||
+	    tm.tm_min > 59)
+		return -1;
 	tm.tm_year -= 1900;
 	tm.tm_mon--;
 	tm.tm_sec = 0;
@@ -113,7 +119,8 @@ iso_ms(const char *s)
 	if (s[n] == '+' || s[n] == '-') {
 		int hh = 0, mm = 0;
 
-		if (sscanf(s + n + 1, "%d:%d", &hh, &mm) < 1)
+		if (sscanf(s + n + 1, "%d:%d", &hh, &mm) < 1 || hh < 0 ||
+		    hh > 23 || mm < 0 || mm > 59)
 			return -1;
 		sec -= (s[n] == '+' ? 1 : -1) * (hh * 3600.0 + mm * 60.0);
 	}
@@ -621,18 +628,23 @@ is_blocked(const char *e)
 static void
 add_out(struct pjob *j, struct rstate *s, const char *u, int *bad)
 {
-	unsigned char *bytes;
+	unsigned char *bytes = NULL;
 	const char *c;
 	size_t len;
 
+	if (*bad)
+		return;
 	if (!strncmp(u, "data:", 5)) {
 		/* a model that answers inline */
 		if (!(c = strstr(u, ";base64,")) ||
-		    !(bytes = util_b64_decode(c + 8, strlen(c + 8), &len))) {
+		    !(bytes = util_b64_decode(c + 8, strlen(c + 8), &len)) ||
+		    len == 0) {
+			free(bytes);	/* "data:;base64," decodes to nothing */
 			*bad = 1;
 			return;
 		}
-		prov_output(j, bytes, len, NULL);
+		if (prov_output(j, bytes, len, NULL))
+			*bad = 2;	/* too many: j->fail says so */
 		return;
 	}
 	if (strncmp(u, "http://", 7) && strncmp(u, "https://", 8)) {
@@ -752,6 +764,8 @@ prediction(struct pjob *j, const struct prov_resp *rs, const cJSON *p)
 				add_out(j, s, it->valuestring, &bad);
 	if (bad || (s->nouts == 0 && j->nout == 0)) {
 		forget(s);
+		if (bad == 2)
+			return PROV_FAIL;
 		return prov_fail(j, "bad_response", 0, 0,
 		    "replicate: prediction %s succeeded without %s", id,
 		    bad ? "a usable output URL" : "an output");

@@ -1,6 +1,8 @@
 /* Unit tests for the ndjson printer: the same bytes as cJSON. */
+#include <fcntl.h>
 #include <math.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "ndjson.h"
 #include "util.h"
@@ -28,6 +30,44 @@ static void
 num(double d)
 {
 	same(cJSON_CreateNumber(d));
+}
+
+/* An overlong line on a non-blocking input that pauses: the reader
+ * reports it, then says "would block" (3) until the rest comes, instead
+ * of spinning (which hung here: nobody writes while nd_line loops). */
+static void
+test_discard_nonblocking(void)
+{
+	struct nd_reader r;
+	char big[300], *line;
+	size_t len;
+	int p[2], rc, saved = dup(0);
+
+	if (pipe(p) < 0)
+		return;
+	dup2(p[0], 0);
+	close(p[0]);
+	fcntl(0, F_SETFL, fcntl(0, F_GETFL) | O_NONBLOCK);
+	memset(big, 'x', sizeof big);
+	write(p[1], big, sizeof big);
+	alarm(10);	/* a spin fails the test instead of hanging it */
+	nd_open(&r, 0, NULL);
+	r.maxlen = 100;
+	rc = nd_line(&r, &line, &len);
+	CHECK(rc == -1 && r.lineno == 1, "overlong line reported at once");
+	rc = nd_line(&r, &line, &len);
+	CHECK(rc == 3, "the rest of it not there yet: would block");
+	write(p[1], "yyy\n{\"a\":1}\n", 12);
+	rc = nd_line(&r, &line, &len);
+	CHECK(rc == 1 && !strcmp(line, "{\"a\":1}") && r.lineno == 2,
+	    "the next line after the rest of the long one");
+	close(p[1]);
+	rc = nd_line(&r, &line, &len);
+	CHECK(rc == 0, "then the end");
+	alarm(0);
+	nd_close(&r);
+	dup2(saved, 0);
+	close(saved);
 }
 
 int
@@ -92,5 +132,6 @@ main(void)
 	nd_print_str(&b, NULL);
 	CHECK_STR(b.s, "\"\"", "a NULL string prints as \"\"");
 	sb_free(&b);
+	test_discard_nonblocking();
 	return t_failed;
 }

@@ -439,6 +439,67 @@ test_replicate_flow(void)
 	conf_end();
 }
 
+/* Answers found by fuzzing: each once crashed, misbehaved or ran away. */
+static void
+test_hostile(void)
+{
+	struct sbuf b = {0};
+	int rc, i;
+
+	conf_start(&prov_replicate, "REPLICATE_API_TOKEN");
+	job_start("{\"model\":\"a/b\",\"prompt\":\"p\"}", 0);
+	rc = step("http://stub.test/v1/models/a/b/predictions", 201,
+	    "{\"id\":\"e1\",\"status\":\"succeeded\",\"output\":"
+	    "\"data:;base64,\"}");
+	CHECK(rc == PROV_FAIL && !strcmp(job.fail.code, "bad_response") &&
+	    !job.fail.retryable && job.nout == 0,
+	    "replicate: an empty data: URL is a bad_response, not retried");
+	job_end();
+
+	/* a lookup with a year that overflowed iso_ms (UBSan saw it) */
+	job_start("{\"model\":\"a/b\",\"prompt\":\"p\"}", 0);
+	step("http://stub.test/v1/models/a/b/predictions", 201, "{");
+	job.attempt = 2;
+	job.step = 0;
+	rc = step("http://stub.test/v1/predictions", 200, "{\"results\":["
+	    "{\"id\":\"y\",\"model\":\"a/b\",\"input\":{\"prompt\":"
+	    "\"p\"},\"created_at\":\"-2147483648-1-1T0:0:0\"},"
+	    "{\"id\":\"z\",\"model\":\"a/b\",\"input\":{\"prompt\":"
+	    "\"p\"},\"created_at\":\"2030-13-99T99:0:0+99:99\"}]}");
+	CHECK(rc == PROV_NEXT && !job.request_id,
+	    "replicate: out-of-range created_at never matches");
+	job_end();
+
+	/* a thousand inline outputs: capped, bad_response */
+	job_start("{\"model\":\"a/b\",\"prompt\":\"p\"}", 0);
+	sb_adds(&b, "{\"id\":\"m\",\"status\":\"succeeded\",\"output\":[");
+	for (i = 0; i < 1000; i++)
+		sb_adds(&b, i ? ",\"data:image/png;base64,iVBORw0KGgo=\"" :
+		    "\"data:image/png;base64,iVBORw0KGgo=\"");
+	sb_adds(&b, "]}");
+	rc = step("http://stub.test/v1/models/a/b/predictions", 201, b.s);
+	CHECK(rc == PROV_FAIL && !strcmp(job.fail.code, "bad_response") &&
+	    !job.fail.retryable && job.nout == PROV_MAX_OUTPUTS,
+	    "replicate: outputs past the cap fail the job");
+	job_end();
+	conf_end();
+
+	conf_start(&prov_openai, "OPENAI_API_KEY");
+	job_start("{\"model\":\"gpt-image-1\",\"prompt\":\"p\"}", 0);
+	sb_reset(&b);
+	sb_adds(&b, "{\"data\":[");
+	for (i = 0; i < 100; i++)
+		sb_adds(&b, i ? ",{\"b64_json\":\"iVBORw0KGgo=\"}" :
+		    "{\"b64_json\":\"iVBORw0KGgo=\"}");
+	sb_adds(&b, "]}");
+	rc = answer(200, b.s, -1);
+	CHECK(rc == PROV_FAIL && !strcmp(job.fail.code, "bad_response") &&
+	    job.nout == PROV_MAX_OUTPUTS, "openai: data[] past the cap fails");
+	job_end();
+	conf_end();
+	sb_free(&b);
+}
+
 int
 main(void)
 {
@@ -447,6 +508,7 @@ main(void)
 	test_openai();
 	test_replicate_build();
 	test_replicate_flow();
+	test_hostile();
 	free(ref1.data);
 	free(ref1.b64);
 	curl_global_cleanup();
