@@ -9,6 +9,10 @@
  * through untouched.  Images go to the store's objects/, finished requests
  * to its cache/, so a re-run pays nothing twice.
  *
+ * --mode batch (lib/batch.c) sends the same jobs through the providers'
+ * Batch APIs at their batch price and waits for them (or, --no-wait,
+ * writes them "pending" and a later run collects).
+ *
  * Exit: 0 processed, 1 some lines were not records, 2 usage or
  * configuration, 3 fatal or interrupted (SIGINT/SIGTERM).
  */
@@ -17,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "batch.h"
 #include "engine.h"
 #include "err.h"
 #include "ndjson.h"
@@ -31,7 +36,8 @@ usage(int status)
 	    "                   [--rpm N] [--max-attempts N] [--timeout SEC] [--max-images N]\n"
 	    "                   [--max-cost AMOUNT] [--inline] [--force] [--progress] [--root DIR]\n"
 	    "                   [--max-image-bytes N] [--connect-timeout SEC] [--backoff SEC]\n"
-	    "                   [--grace SEC] [FILE...]\n",
+	    "                   [--grace SEC] [--mode sync|batch] [--poll SEC] [--no-wait]\n"
+	    "                   [--cancel] [--batch-size N] [FILE...]\n",
 	    argv0);
 	exit(status);
 }
@@ -39,7 +45,8 @@ usage(int status)
 enum {
 	O_PROVIDER = 256, O_MODEL, O_BASE, O_RPM, O_ATTEMPTS, O_TIMEOUT,
 	O_IMAGES, O_COST, O_INLINE, O_FORCE, O_PROGRESS, O_ROOT, O_IMGBYTES,
-	O_CTIMEOUT, O_BACKOFF, O_GRACE, O_VERSION
+	O_CTIMEOUT, O_BACKOFF, O_GRACE, O_VERSION, O_MODE, O_POLL, O_NOWAIT,
+	O_CANCEL, O_BSIZE
 };
 
 static const struct option longopts[] = {
@@ -60,6 +67,11 @@ static const struct option longopts[] = {
 	{"connect-timeout", required_argument, NULL, O_CTIMEOUT},
 	{"backoff", required_argument, NULL, O_BACKOFF},
 	{"grace", required_argument, NULL, O_GRACE},
+	{"mode", required_argument, NULL, O_MODE},
+	{"poll", required_argument, NULL, O_POLL},
+	{"no-wait", no_argument, NULL, O_NOWAIT},
+	{"cancel", no_argument, NULL, O_CANCEL},
+	{"batch-size", required_argument, NULL, O_BSIZE},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, O_VERSION},
 	{NULL, 0, NULL, 0}
@@ -82,13 +94,15 @@ int
 main(int argc, char *argv[])
 {
 	struct engine_conf c;
+	struct batch_conf bc;
 	struct nd_reader r;
 	const char *root = NULL;
 	char *err = NULL;
-	int ch, rc;
+	int ch, rc, batch = 0, batch_opt = 0;
 
 	err_init(argv[0]);
 	engine_defaults(&c);
+	batch_defaults(&bc);
 	while ((ch = getopt_long(argc, argv, "j:h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'j':
@@ -126,6 +140,22 @@ main(int argc, char *argv[])
 			c.backoff_ms = seconds("--backoff", optarg, 1);
 			break;
 		case O_GRACE: c.grace_ms = seconds("--grace", optarg, 1); break;
+		case O_MODE:
+			if (strcmp(optarg, "sync") && strcmp(optarg, "batch"))
+				die(EXIT_USAGE, "--mode: sync or batch");
+			batch = !strcmp(optarg, "batch");
+			break;
+		case O_POLL:
+			bc.poll_ms = seconds("--poll", optarg, 0);
+			batch_opt = 1;
+			break;
+		case O_NOWAIT: bc.no_wait = batch_opt = 1; break;
+		case O_CANCEL: bc.cancel = batch_opt = 1; break;
+		case O_BSIZE:
+			bc.batch_size = err_num("--batch-size", optarg, 1,
+			    1000000);
+			batch_opt = 1;
+			break;
 		case 'h': usage(EXIT_DONE);
 		case O_VERSION: err_version();
 		default: usage(EXIT_USAGE);
@@ -133,6 +163,9 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
+	if (batch_opt && !batch)
+		die(EXIT_USAGE, "--poll, --no-wait, --cancel and --batch-size "
+		    "need --mode batch");
 	if (c.connect_timeout_ms > c.timeout_ms)
 		c.connect_timeout_ms = c.timeout_ms;
 	c.root = store_root(root);
@@ -140,7 +173,7 @@ main(int argc, char *argv[])
 	if (c.provider && engine_check_provider(&c, &err) < 0)
 		die(EXIT_USAGE, "%s", err);
 	nd_open(&r, argc, argv);
-	rc = engine_run(&c, &r);
+	rc = batch ? batch_run(&c, &bc, &r) : engine_run(&c, &r);
 	nd_close(&r);
 	nd_finish();
 	return rc;
