@@ -29,6 +29,9 @@ import traceback
 import urllib.parse
 import zlib
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import stub_batch  # noqa: E402  (the Batch APIs, tests/stub/stub_batch.py)
+
 PROG = "bg-stub"
 MAX_BODY = 512 << 20		# refuse request bodies above this (413)
 MAX_HEAD = 256 << 10		# request line + headers; also the reader limit
@@ -312,6 +315,7 @@ class Stub:
 		self.log = None
 		if args.log:
 			self.log = open(args.log, "a", encoding="utf-8")
+		self.batch = stub_batch.Batches(self, Response, parse_multipart)
 		self.static_root = None
 		if args.static:
 			self.static_root = os.path.realpath(args.static)
@@ -673,6 +677,9 @@ class Stub:
 
 	async def dispatch(self, req, rec):
 		p, m = req.path, req.method
+		r = await self.batch.dispatch(req, rec)
+		if r is not None:
+			return r
 		if p.startswith("/_stub/"):
 			rec["provider"] = "control"
 			return self.control(req, rec)
