@@ -49,6 +49,7 @@ struct rp_job {
 	char *message;		/* error.message (owned, bounded), or NULL */
 	const char **outputs;	/* outputs[].path (only with keep_paths) */
 	int noutputs;
+	const char *provider_batch;	/* usage.provider_batch (batch mode) */
 };
 
 struct report {

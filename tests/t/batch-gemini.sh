@@ -71,6 +71,10 @@ ctl '{"polls":3}'
 $G --no-wait njobs >nout 2>nerr; rc=$?
 is "--no-wait: exit 0" "$rc" 0
 is "--no-wait: pending with the provider batch" "$(jq -r '[.status,.usage.mode,(.usage.provider_batch|startswith("batches/"))] | join(" ")' nout | sort -u)" "pending batch true"
+bg-report --json --exit-zero nout >rj
+is "bg-report counts them pending" "$(jq -c '[.pending,.succeeded]' rj)" "[4,0]"
+bg-report --html page.html --exit-zero nout >/dev/null 2>&1
+check "the HTML page names the provider batch" grep -q "$(jq -r .usage.provider_batch nout | head -n 1)" page.html
 c1=$(ops create)
 $G njobs >nout2 2>nerr2; rc=$?
 is "later run: exit 0, no new batch" "$rc $(ops create)" "0 $c1"
