@@ -103,6 +103,16 @@ is "expired: partial results kept" "$(jq -r '[.status,.error.code // "-",(.error
 	" 3 failed expired true, 3 succeeded - -,"
 ctl '{"end":"succeed"}'
 
+# bg-batch --mode batch: catalog to filed images through one provider batch
+(cd "$TOP" && printf 'v01\nv02\n' | bg-batch -c examples/catalog.ndjson \
+	-s examples/settings-gemini.json -d "$T/bb" --mode batch --poll 0.05 - \
+	>"$T/bb.out" 2>"$T/bb.err"); rc=$?
+is "bg-batch --mode batch: exit 0" "$rc" 0
+is "bg-batch --mode batch: filed, batch mode, half price" \
+	"$(jq -r 'select(.job_id) | [.status,.usage.mode,(.filed.variant != null),.cost] | join(" ")' "$T/bb/results.ndjson" | sort | uniq -c | tr -s ' ')" \
+	" 4 succeeded batch true 0.0195"
+is "bg-batch --mode batch: one provider batch" "$(jq -r 'select(.job_id) | .usage.provider_batch' "$T/bb/results.ndjson" | sort -u | wc -l | tr -d ' ')" 1
+
 # usage errors
 bg-generate --no-wait </dev/null >/dev/null 2>err; rc=$?
 is "batch options need --mode batch" "$rc $(cat err)" "2 bg-generate: --poll, --no-wait, --cancel and --batch-size need --mode batch"
