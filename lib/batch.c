@@ -25,6 +25,8 @@
 
 #include "batch.h"
 #include "batch_prov.h"
+#include "batch_rec.h"
+#include "batch_ref.h"
 #include "batch_store.h"
 #include "err.h"
 #include "image.h"
@@ -36,21 +38,9 @@
 #define STAGE "generate"
 #define MAX_REFS 16
 #define MAX_BATCHES 4096
-/* uploaded reference files are reused this long (Gemini keeps files 48 h) */
-#define GEMINI_FILE_AGE (40 * 3600.0)
-#define OPENAI_FILE_AGE (25 * 86400.0)
 
 static const struct bprov *const bprovs[] = {&bprov_gemini, &bprov_openai};
 #define NBPROV ((int)(sizeof bprovs / sizeof *bprovs))
-
-/* A reference image by URL: its hash, type and uploaded file per
- * provider; the bytes only until uploaded. */
-struct bref {
-	struct ref r;
-	char *id[NBPROV];
-	char *fail_code, *fail_msg;
-	int fail_retryable;
-};
 
 static struct {
 	const struct engine_conf *c;
@@ -60,7 +50,7 @@ static struct {
 	struct prov_conf conf[NBPROV];
 	int conf_tried[NBPROV];
 	struct bctx ctx[NBPROV];
-	GHashTable *refs;
+	struct bref_set *refs;
 	FILE *spool;
 	long badlines, nspool, committed_images;
 	double committed_cost;
@@ -136,189 +126,7 @@ ctx_for(const struct bprov *bp, char **err)
 	return B.conf[i].ready ? &B.ctx[i] : NULL;
 }
 
-static unsigned char *
-fetch_url(const char *url, size_t *len, char **why)
-{
-	struct bh_req rq = {0};
-	struct bh_resp rs;
-	unsigned char *data = NULL;
-
-	rq.url = url;
-	rq.timeout_ms = B.c->timeout_ms;
-	rq.connect_timeout_ms = B.c->connect_timeout_ms;
-	if (bh_do(NULL, &rq, &rs) < 0)
-		*why = estrdup(rs.err);
-	else if (rs.status < 200 || rs.status > 299)
-		*why = easprintf("HTTP %ld", rs.status);
-	else if (rs.body.len > B.c->max_image_bytes)
-		*why = easprintf("larger than %zu bytes", B.c->max_image_bytes);
-	else {
-		*len = rs.body.len;
-		data = (unsigned char *)rs.body.s;
-		rs.body.s = NULL;
-	}
-	bh_resp_free(&rs);
-	return data ? data : NULL;
-}
-
-static void
-bref_load(struct bref *br)
-{
-	const char *url = br->r.url;
-	char *path = NULL, *why = NULL;
-	unsigned char *data = NULL;
-	size_t len = 0;
-
-	if (!strncasecmp(url, "http://", 7) || !strncasecmp(url, "https://", 8))
-		data = fetch_url(url, &len, &why);
-	else if (!strncasecmp(url, "file://", 7))
-		path = g_uri_unescape_string(url + 7 + (strncasecmp(url + 7,
-		    "localhost/", 10) ? 0 : 9), NULL);
-	else if (!strstr(url, "://"))
-		path = g_strdup(url);
-	else
-		why = estrdup("unsupported URL");
-	if (path && !(data = (unsigned char *)store_read_file(path,
-	    B.c->max_image_bytes, &len)))
-		why = estrdup(errno == EFBIG ? "too large" : strerror(errno));
-	g_free(path);
-	if (!data) {
-		br->fail_code = estrdup(why && !strcmp(why, "too large") ?
-		    "image_too_large" : "image_fetch_failed");
-		br->fail_msg = easprintf("%s: %s", url, why);
-	} else if (!(br->r.mime = image_sniff(data, len))) {
-		br->fail_code = estrdup("unsupported_image");
-		br->fail_msg = easprintf("%s: not a PNG, JPEG or WebP image",
-		    url);
-		free(data);
-	} else {
-		br->r.data = data;
-		br->r.len = len;
-		util_sha256_hex(data, len, br->r.sha256);
-	}
-	free(why);
-}
-
-/* The reference at url, uploaded for bp: its file id, or NULL when it
- * failed (br->fail_*). */
-static const char *
-bref_id(const char *url, const struct bprov *bp, struct bctx *x,
-    struct bref **out)
-{
-	struct bref *br = g_hash_table_lookup(B.refs, url);
-	int i = bp_index(bp), transient = 0, k;
-	char *err = NULL;
-
-	if (!br) {
-		br = ecalloc(1, sizeof *br);
-		br->r.url = estrdup(url);
-		g_hash_table_insert(B.refs, br->r.url, br);
-		bref_load(br);
-	}
-	*out = br;
-	if (br->fail_code || br->id[i])
-		return br->id[i];
-	br->id[i] = bs_ref_get(B.c->root, bp, br->r.sha256, bp == &bprov_gemini
-	    ? GEMINI_FILE_AGE : OPENAI_FILE_AGE);
-	if (!br->id[i] && !br->r.data)
-		bref_load(br);	/* dropped after the other provider's upload */
-	if (!br->id[i] && !br->fail_code) {
-		if (bp->upload_ref(x, &br->r, &br->id[i], &err,
-		    &transient) < 0) {
-			br->fail_code = estrdup(transient ? "server_error" :
-			    "bad_request");
-			br->fail_retryable = 1;
-			br->fail_msg = err;
-			return NULL;
-		}
-		bs_ref_put(B.c->root, bp, br->r.sha256, br->id[i]);
-	}
-	/* the bytes stay only while a provider may still need them */
-	for (k = 0; k < NBPROV && br->id[k]; k++)
-		;
-	if (k == NBPROV) {
-		free(br->r.data);
-		br->r.data = NULL;
-	}
-	return br->id[i];
-}
-
-static void
-bref_free(void *p)
-{
-	struct bref *br = p;
-	int i;
-
-	free(br->r.url);
-	free(br->r.data);
-	for (i = 0; i < NBPROV; i++)
-		free(br->id[i]);
-	free(br->fail_code);
-	free(br->fail_msg);
-	free(br);
-}
-
 /* ---- records ----------------------------------------------------------- */
-
-static void
-set_usage(cJSON *rec, const struct pbatch *b)
-{
-	cJSON *u = cJSON_CreateObject();
-
-	cJSON_AddStringToObject(u, "mode", "batch");
-	if (b && b->name)
-		cJSON_AddStringToObject(u, "provider_batch", b->name);
-	rec_set(rec, "usage", u);
-}
-
-/* Write rec as status/code; attempts: 1 when a provider batch held it. */
-static void
-write_fail(cJSON *rec, const char *status, const char *code, int retryable,
-    long http, const char *msg, const struct pbatch *b, int attempts)
-{
-	cJSON *e;
-
-	rec_set_num(rec, "attempt", rec_num(rec, "attempt", 0) + attempts);
-	e = rec_fail_status(rec, status, STAGE, code, retryable, "%s", msg);
-	if (http > 0)
-		cJSON_AddNumberToObject(e, "http_status", http);
-	cJSON_AddNumberToObject(e, "attempts", attempts);
-	cJSON_DeleteItemFromObjectCaseSensitive(rec, "outputs");
-	set_usage(rec, b);
-	rec_set_bool(rec, "cached", 0);
-	nd_write(rec);
-}
-
-static void
-write_pending(cJSON *rec, const struct pbatch *b)
-{
-	rec_set_str(rec, "status", "pending");
-	cJSON_DeleteItemFromObjectCaseSensitive(rec, "error");
-	cJSON_DeleteItemFromObjectCaseSensitive(rec, "outputs");
-	set_usage(rec, b);
-	rec_set_bool(rec, "cached", 0);
-	nd_write(rec);
-}
-
-/* A failure kept in cache entry c (status "failed") as rec's record. */
-static void
-write_cached_fail(cJSON *rec, const cJSON *c, const struct pbatch *b,
-    int cached)
-{
-	const cJSON *e = cJSON_GetObjectItemCaseSensitive(c, "error");
-	const cJSON *u = cJSON_GetObjectItemCaseSensitive(c, "usage");
-
-	rec_set_num(rec, "attempt", rec_num(rec, "attempt", 0) + !cached);
-	rec_set_str(rec, "status", "failed");
-	rec_set(rec, "error", cJSON_Duplicate(e, 1));
-	cJSON_DeleteItemFromObjectCaseSensitive(rec, "outputs");
-	if (u)
-		rec_set(rec, "usage", cJSON_Duplicate(u, 1));
-	else
-		set_usage(rec, b);
-	rec_set_bool(rec, "cached", cached);
-	nd_write(rec);
-}
 
 /* The answer in the cache for a job read now: 1 if written. */
 static int
@@ -340,7 +148,7 @@ from_cache(cJSON *rec, const char *key)
 		/* a provider batch answered it with a failure: a fresh job
 		 * gets that answer; a failed record fed back (a retry pass)
 		 * goes to a new provider batch */
-		write_cached_fail(rec, c, NULL, 1);
+		brec_cached_fail(rec, c, NULL, 1);
 		done = 1;
 	}
 	cJSON_Delete(c);
@@ -487,15 +295,16 @@ make_line(cJSON *rec, struct pjob *pj, const struct bprov *bp,
 
 	pj->refs = refs;
 	cJSON_ArrayForEach(it, imgs) {
-		if (!(ids[pj->nrefs] = (char *)bref_id(it->valuestring, bp, x,
-		    &br)))
+		if (!(ids[pj->nrefs] = (char *)bref_id(B.refs, it->valuestring, bp,
+		    bp_index(bp), x, &br)))
 			goto bad;
 		refs[pj->nrefs++] = &br->r;
 	}
 	pj->nproduct = pj->nrefs;
 	for (i = 0; i < sizeof extra / sizeof *extra; i++)
 		if ((s = rec_str(pj->input, extra[i])) && *s) {
-			if (!(ids[pj->nrefs] = (char *)bref_id(s, bp, x, &br)))
+			if (!(ids[pj->nrefs] = (char *)bref_id(B.refs, s, bp, bp_index(bp),
+			    x, &br)))
 				goto bad;
 			refs[pj->nrefs++] = &br->r;
 		}
@@ -503,7 +312,7 @@ make_line(cJSON *rec, struct pjob *pj, const struct bprov *bp,
 	rc = bp->line(pj, key, ids, line);
 	pj->refs = NULL;
 	if (rc == PROV_FAIL) {
-		write_fail(rec, "failed", pj->fail.code, pj->fail.retryable, 0,
+		brec_fail(rec, "failed", pj->fail.code, pj->fail.retryable, 0,
 		    pj->fail.message ? pj->fail.message : "bad request", NULL,
 		    0);
 		free(pj->fail.message);
@@ -513,7 +322,7 @@ make_line(cJSON *rec, struct pjob *pj, const struct bprov *bp,
 	return 0;
 bad:
 	pj->refs = NULL;
-	write_fail(rec, "failed", br->fail_code, br->fail_retryable, 0,
+	brec_fail(rec, "failed", br->fail_code, br->fail_retryable, 0,
 	    br->fail_msg, NULL, 0);
 	return -1;
 }
@@ -542,17 +351,17 @@ admit_job(cJSON *rec, const struct bprov *bp)
 	imgs = cJSON_GetObjectItemCaseSensitive(pj.input, "product_images");
 	n = cJSON_IsArray(imgs) ? cJSON_GetArraySize(imgs) : -1;
 	if (!pj.prompt) {
-		write_fail(rec, "failed", "invalid_record", 0, 0,
+		brec_fail(rec, "failed", "invalid_record", 0, 0,
 		    "no prompt (a string) in the job", NULL, 0);
 		return;
 	}
 	if (n < 0 || n > MAX_REFS - 2) {
-		write_fail(rec, "failed", "invalid_images", 0, 0,
+		brec_fail(rec, "failed", "invalid_images", 0, 0,
 		    "input.product_images must list 1 to 14 images", NULL, 0);
 		return;
 	}
 	if (!(x = ctx_for(bp, &why))) {
-		write_fail(rec, "failed", "auth", 0, 0, why, NULL, 0);
+		brec_fail(rec, "failed", "auth", 0, 0, why, NULL, 0);
 		free(why);
 		return;
 	}
@@ -566,7 +375,7 @@ admit_job(cJSON *rec, const struct bprov *bp)
 	}
 	price = batch_price(rec, bp->name, pj.model);
 	if (over_budget(price)) {
-		write_fail(rec, "skipped", "budget", 1, 0, B.c->max_images >= 0 &&
+		brec_fail(rec, "skipped", "budget", 1, 0, B.c->max_images >= 0 &&
 		    B.committed_images + 1 > B.c->max_images ?
 		    "--max-images reached" : "--max-cost reached", NULL, 0);
 		return;
@@ -619,7 +428,7 @@ admit(cJSON *rec)
 	if (!(bp = bprov_find(pname))) {
 		why = easprintf("provider %s has no batch mode (batch mode: "
 		    "gemini, openai; use --mode sync)", pname);
-		write_fail(rec, "failed", "invalid_record", 0, 0, why, NULL, 0);
+		brec_fail(rec, "failed", "invalid_record", 0, 0, why, NULL, 0);
 		free(why);
 		return;
 	}
@@ -870,17 +679,17 @@ write_done(cJSON *rec, const struct pbatch *b, const char *key)
 		    b->model) * cJSON_GetArraySize(outs));
 		nd_write(rec);
 	} else if (c && !strcmp(rec_status(c), "failed")) {
-		write_cached_fail(rec, c, b, 0);
+		brec_cached_fail(rec, c, b, 0);
 	} else if (b->state == BS_CANCELED) {
-		write_fail(rec, "canceled", "canceled", 1, 0, "the provider "
+		brec_fail(rec, "canceled", "canceled", 1, 0, "the provider "
 		    "batch was canceled before this request ran", b, 1);
 	} else if (b->state == BS_EXPIRED) {
-		write_fail(rec, "failed", "expired", 1, 0, "the provider "
+		brec_fail(rec, "failed", "expired", 1, 0, "the provider "
 		    "batch expired before this request ran", b, 1);
 	} else {
 		msg = easprintf("no result for this request in provider "
 		    "batch %s", b->name);
-		write_fail(rec, "failed", "bad_response", 1, 0, msg, b, 1);
+		brec_fail(rec, "failed", "bad_response", 1, 0, msg, b, 1);
 		free(msg);
 	}
 	cJSON_Delete(c);
@@ -897,15 +706,15 @@ write_one(cJSON *rec, const struct pbatch *b, const char *key)
 		msg = easprintf("provider batch %s: %s", b->name ? b->name :
 		    b->id, b->fail_msg ? b->fail_msg :
 		    "its results could not be fetched");
-		write_fail(rec, "failed", b->dl_failed ? "server_error" :
+		brec_fail(rec, "failed", b->dl_failed ? "server_error" :
 		    "bad_request", b->fail_retryable || b->dl_failed, 0, msg,
 		    b, b->name != NULL);
 		free(msg);
 	} else if (b->state == BS_OPEN || !b->name) {
-		write_fail(rec, "canceled", "canceled", 1, 0, "interrupted "
+		brec_fail(rec, "canceled", "canceled", 1, 0, "interrupted "
 		    "before the provider batch was created", NULL, 0);
 	} else {
-		write_pending(rec, b);
+		brec_pending(rec, b);
 	}
 }
 
@@ -979,8 +788,8 @@ setup(const struct engine_conf *c, const struct batch_conf *bc)
 	memset(&B, 0, sizeof B);
 	B.c = c;
 	B.bc = bc;
-	B.refs = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
-	    bref_free);
+	B.refs = bref_set_new(c->root, c->max_image_bytes, c->timeout_ms,
+	    c->connect_timeout_ms);
 	if (!(B.spool = tmpfile()))
 		die(EXIT_FATAL, "tmpfile:");
 	memset(&sa, 0, sizeof sa);
@@ -1011,7 +820,7 @@ teardown(void)
 		free(B.conf[i].base_url);
 		free(B.conf[i].err);
 	}
-	g_hash_table_destroy(B.refs);
+	bref_set_free(B.refs);
 	fclose(B.spool);
 	bh_cleanup();
 }
