@@ -104,3 +104,33 @@ bp_parse(struct pjob *j, const char *body, size_t len)
 	rs.retry_after_ms = -1;
 	return j->conf->p->parse(j, &rs);
 }
+
+int
+bp_req(const struct bctx *x, const char *url, struct curl_slist *h,
+    const char *body, FILE *out, const char *what, struct bh_resp *rs,
+    char **err, int *transient)
+{
+	struct bh_req rq = {0};
+
+	rq.url = url;
+	rq.headers = h;
+	if (body) {
+		rq.body = body;
+		rq.len = strlen(body);
+	}
+	rq.out = out;
+	rq.timeout_ms = out ? 0 : x->timeout_ms;	/* downloads: any size */
+	rq.connect_timeout_ms = x->connect_timeout_ms;
+	return bp_call(x, &rq, rs, what, err, transient);
+}
+
+struct curl_slist *
+bp_secret(struct curl_slist *h, const char *name, const char *key)
+{
+	char *s = easprintf("%s: %s", name, key);
+
+	h = curl_slist_append(h, s);
+	memset(s, 0, strlen(s));
+	free(s);
+	return h;
+}

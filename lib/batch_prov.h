@@ -103,6 +103,14 @@ void bp_flatten(const struct prov_req *rq, struct sbuf *b);
  * network error, 408, 429 or 5xx. */
 int bp_call(const struct bctx *x, struct bh_req *rq, struct bh_resp *rs,
     const char *what, char **err, int *transient);
+/* bp_call of a request to url with headers h, a JSON body (NULL: none,
+ * a GET) and a 2xx answer into out (NULL: into rs->body). */
+int bp_req(const struct bctx *x, const char *url, struct curl_slist *h,
+    const char *body, FILE *out, const char *what, struct bh_resp *rs,
+    char **err, int *transient);
+/* h plus the header "name: key" (a secret), the copy wiped. */
+struct curl_slist *bp_secret(struct curl_slist *h, const char *name,
+    const char *key);
 /* The gRPC code number as the HTTP status Google maps it to. */
 long bp_grpc_http(int code);
 /* j->fail from an error answer (status, JSON body) through the

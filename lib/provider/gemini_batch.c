@@ -21,12 +21,7 @@ gemini_endpoint(const struct pjob *j)
 static struct curl_slist *
 key_header(const struct bctx *x, struct curl_slist *h)
 {
-	char *s = easprintf("x-goog-api-key: %s", x->conf->key);
-
-	h = curl_slist_append(h, s);
-	memset(s, 0, strlen(s));
-	free(s);
-	return h;
+	return bp_secret(h, "x-goog-api-key", x->conf->key);
 }
 
 /* The Files API resumable upload of len bytes (mem, or f from its
@@ -58,13 +53,7 @@ upload(const struct bctx *x, const char *display, const char *mime,
 	sb_adds(&body, "{\"file\":{\"display_name\":");
 	nd_print_str(&body, display);
 	sb_adds(&body, "}}");
-	rq.url = url;
-	rq.headers = h;
-	rq.body = body.s;
-	rq.len = body.len;
-	rq.timeout_ms = x->timeout_ms;
-	rq.connect_timeout_ms = x->connect_timeout_ms;
-	if (bp_call(x, &rq, &rs, "gemini: files upload start", err,
+	if (bp_req(x, url, h, body.s, NULL, "gemini: files upload start", &rs, err,
 	    transient) < 0)
 		goto out;
 	if (!rs.upload_url) {
@@ -157,7 +146,6 @@ static int
 gemini_create(const struct bctx *x, struct pbatch *b, FILE *f,
     long long len, char **err, int *transient)
 {
-	struct bh_req rq = {0};
 	struct bh_resp rs;
 	struct curl_slist *h = NULL;
 	struct sbuf body = {0};
@@ -180,13 +168,7 @@ gemini_create(const struct bctx *x, struct pbatch *b, FILE *f,
 	    x->conf->base_url, b->model);
 	h = key_header(x, h);
 	h = curl_slist_append(h, "Content-Type: application/json");
-	rq.url = url;
-	rq.headers = h;
-	rq.body = body.s;
-	rq.len = body.len;
-	rq.timeout_ms = x->timeout_ms;
-	rq.connect_timeout_ms = x->connect_timeout_ms;
-	if (bp_call(x, &rq, &rs, "gemini: batchGenerateContent", err,
+	if (bp_req(x, url, h, body.s, NULL, "gemini: batchGenerateContent", &rs, err,
 	    transient) == 0) {
 		o = cJSON_ParseWithLength(rs.body.s, rs.body.len);
 		if ((name = rec_str(o, "name")) && !strncmp(name, "batches/", 8)
@@ -231,7 +213,6 @@ gemini_poll(const struct bctx *x, struct pbatch *b, double *retry_ms,
 		{"BATCH_STATE_CANCELLED", BS_CANCELED},
 		{"BATCH_STATE_EXPIRED", BS_EXPIRED},
 	};
-	struct bh_req rq = {0};
 	struct bh_resp rs;
 	struct curl_slist *h = key_header(x, NULL);
 	const cJSON *md, *st, *out;
@@ -241,11 +222,7 @@ gemini_poll(const struct bctx *x, struct pbatch *b, double *retry_ms,
 	size_t i;
 	int rc = -1;
 
-	rq.url = url;
-	rq.headers = h;
-	rq.timeout_ms = x->timeout_ms;
-	rq.connect_timeout_ms = x->connect_timeout_ms;
-	if (bp_call(x, &rq, &rs, "gemini: batch poll", err, transient) < 0) {
+	if (bp_req(x, url, h, NULL, NULL, "gemini: batch poll", &rs, err, transient) < 0) {
 		*retry_ms = rs.retry_after_ms;
 		goto out;
 	}
@@ -291,7 +268,6 @@ static int
 gemini_download(const struct bctx *x, struct pbatch *b, FILE *f, char **err,
     int *transient)
 {
-	struct bh_req rq = {0};
 	struct bh_resp rs;
 	struct curl_slist *h;
 	char *url;
@@ -302,11 +278,7 @@ gemini_download(const struct bctx *x, struct pbatch *b, FILE *f, char **err,
 	h = key_header(x, NULL);
 	url = easprintf("%s/download/v1beta/%s:download?alt=media",
 	    x->conf->base_url, b->out_file);
-	rq.url = url;
-	rq.headers = h;
-	rq.out = f;
-	rq.connect_timeout_ms = x->connect_timeout_ms;
-	rc = bp_call(x, &rq, &rs, "gemini: responses download", err,
+	rc = bp_req(x, url, h, NULL, f, "gemini: responses download", &rs, err,
 	    transient);
 	if (rc == 0)
 		bh_resp_free(&rs);
@@ -360,7 +332,6 @@ static int
 gemini_cancel(const struct bctx *x, struct pbatch *b, char **err,
     int *transient)
 {
-	struct bh_req rq = {0};
 	struct bh_resp rs;
 	struct curl_slist *h = key_header(x, NULL);
 	char *url = easprintf("%s/v1beta/%s:cancel", x->conf->base_url,
@@ -368,13 +339,8 @@ gemini_cancel(const struct bctx *x, struct pbatch *b, char **err,
 	int rc;
 
 	h = curl_slist_append(h, "Content-Type: application/json");
-	rq.url = url;
-	rq.headers = h;
-	rq.body = "{}";
-	rq.len = 2;
-	rq.timeout_ms = x->timeout_ms;
-	rq.connect_timeout_ms = x->connect_timeout_ms;
-	rc = bp_call(x, &rq, &rs, "gemini: batch cancel", err, transient);
+	rc = bp_req(x, url, h, "{}", NULL, "gemini: batch cancel", &rs, err,
+	    transient);
 	if (rc == 0)
 		bh_resp_free(&rs);
 	curl_slist_free_all(h);

@@ -15,11 +15,11 @@
 static struct curl_slist *
 auth(const struct bctx *x, struct curl_slist *h)
 {
-	char *s = easprintf("Authorization: Bearer %s", x->conf->key);
+	char *v = easprintf("Bearer %s", x->conf->key);
 
-	h = curl_slist_append(h, s);
-	memset(s, 0, strlen(s));
-	free(s);
+	h = bp_secret(h, "Authorization", v);
+	memset(v, 0, strlen(v));
+	free(v);
 	return h;
 }
 
@@ -125,20 +125,14 @@ static cJSON *
 post_json(const struct bctx *x, const char *path, const char *body,
     const char *what, char **err, int *transient)
 {
-	struct bh_req rq = {0};
 	struct bh_resp rs;
 	struct curl_slist *h = auth(x, NULL);
 	char *url = prov_api_url(x->conf->base_url, path);
 	cJSON *o = NULL;
 
 	h = curl_slist_append(h, "Content-Type: application/json");
-	rq.url = url;
-	rq.headers = h;
-	rq.body = body ? body : "{}";
-	rq.len = strlen(rq.body);
-	rq.timeout_ms = x->timeout_ms;
-	rq.connect_timeout_ms = x->connect_timeout_ms;
-	if (bp_call(x, &rq, &rs, what, err, transient) == 0) {
+	if (bp_req(x, url, h, body ? body : "{}", NULL, what, &rs, err,
+	    transient) == 0) {
 		o = cJSON_ParseWithLength(rs.body.s, rs.body.len);
 		if (!cJSON_IsObject(o)) {
 			cJSON_Delete(o);
@@ -198,7 +192,6 @@ openai_poll(const struct bctx *x, struct pbatch *b, double *retry_ms,
 		{"completed", BS_SUCCEEDED}, {"failed", BS_FAILED},
 		{"expired", BS_EXPIRED}, {"cancelled", BS_CANCELED},
 	};
-	struct bh_req rq = {0};
 	struct bh_resp rs;
 	struct curl_slist *h = auth(x, NULL);
 	const cJSON *rc_, *e;
@@ -209,11 +202,7 @@ openai_poll(const struct bctx *x, struct pbatch *b, double *retry_ms,
 	int rc = -1;
 
 	url = prov_api_url(x->conf->base_url, path);
-	rq.url = url;
-	rq.headers = h;
-	rq.timeout_ms = x->timeout_ms;
-	rq.connect_timeout_ms = x->connect_timeout_ms;
-	if (bp_call(x, &rq, &rs, "openai: batch poll", err, transient) < 0) {
+	if (bp_req(x, url, h, NULL, NULL, "openai: batch poll", &rs, err, transient) < 0) {
 		*retry_ms = rs.retry_after_ms;
 		goto out;
 	}
@@ -256,7 +245,6 @@ static int
 openai_download(const struct bctx *x, struct pbatch *b, FILE *f, char **err,
     int *transient)
 {
-	struct bh_req rq = {0};
 	struct bh_resp rs;
 	struct curl_slist *h = auth(x, NULL);
 	const char *ids[2] = {b->out_file, b->err_file};
@@ -268,12 +256,8 @@ openai_download(const struct bctx *x, struct pbatch *b, FILE *f, char **err,
 			continue;
 		path = easprintf("/v1/files/%s/content", ids[i]);
 		url = prov_api_url(x->conf->base_url, path);
-		rq.url = url;
-		rq.headers = h;
-		rq.out = f;
-		rq.connect_timeout_ms = x->connect_timeout_ms;
-		rc = bp_call(x, &rq, &rs, "openai: results download", err,
-		    transient);
+		rc = bp_req(x, url, h, NULL, f, "openai: results download", &rs,
+		    err, transient);
 		if (rc == 0) {
 			bh_resp_free(&rs);
 			fputc('\n', f);	/* the files may not end in one */
