@@ -295,16 +295,16 @@ make_line(cJSON *rec, struct pjob *pj, const struct bprov *bp,
 
 	pj->refs = refs;
 	cJSON_ArrayForEach(it, imgs) {
-		if (!(ids[pj->nrefs] = (char *)bref_id(B.refs, it->valuestring, bp,
-		    bp_index(bp), x, &br)))
+		if (!(ids[pj->nrefs] = (char *)bref_id(B.refs,
+		    it->valuestring, bp, bp_index(bp), x, &br)))
 			goto bad;
 		refs[pj->nrefs++] = &br->r;
 	}
 	pj->nproduct = pj->nrefs;
 	for (i = 0; i < sizeof extra / sizeof *extra; i++)
 		if ((s = rec_str(pj->input, extra[i])) && *s) {
-			if (!(ids[pj->nrefs] = (char *)bref_id(B.refs, s, bp, bp_index(bp),
-			    x, &br)))
+			if (!(ids[pj->nrefs] = (char *)bref_id(B.refs, s,
+			    bp, bp_index(bp), x, &br)))
 				goto bad;
 			refs[pj->nrefs++] = &br->r;
 		}
@@ -375,7 +375,8 @@ admit_job(cJSON *rec, const struct bprov *bp)
 	}
 	price = batch_price(rec, bp->name, pj.model);
 	if (over_budget(price)) {
-		brec_fail(rec, "skipped", "budget", 1, 0, B.c->max_images >= 0 &&
+		brec_fail(rec, "skipped", "budget", 1, 0,
+		    B.c->max_images >= 0 &&
 		    B.committed_images + 1 > B.c->max_images ?
 		    "--max-images reached" : "--max-cost reached", NULL, 0);
 		return;
@@ -492,7 +493,8 @@ ingest(struct pbatch *b, struct bctx *x, const char *line, size_t len)
 		sb_addf(&e, ",\"retryable\":%s", pj.fail.retryable ? "true" :
 		    "false");
 		if (pj.fail.http_status > 0)
-			sb_addf(&e, ",\"http_status\":%ld", pj.fail.http_status);
+			sb_addf(&e, ",\"http_status\":%ld",
+			    pj.fail.http_status);
 		sb_adds(&e, ",\"attempts\":1}");
 	}
 	sb_adds(&e, ",\"usage\":");
@@ -856,7 +858,8 @@ batch_run(const struct engine_conf *c, const struct batch_conf *bc,
 			running++;
 	if (B.signo) {
 		if (running)
-			warnx("interrupted: %d provider batch%s keep%s running; "
+			warnx("interrupted: %d provider batch%s keep%s "
+			    "running; "
 			    "run the same command again to collect", running,
 			    running > 1 ? "es" : "", running > 1 ? "" : "s");
 		rc = EXIT_FATAL;

@@ -119,7 +119,8 @@ bp_req(const struct bctx *x, const char *url, struct curl_slist *h,
 		rq.len = strlen(body);
 	}
 	rq.out = out;
-	rq.timeout_ms = out ? 0 : x->timeout_ms;	/* downloads: any size */
+	/* downloads take what their size takes */
+	rq.timeout_ms = out ? 0 : x->timeout_ms;
 	rq.connect_timeout_ms = x->connect_timeout_ms;
 	return bp_call(x, &rq, rs, what, err, transient);
 }
@@ -133,4 +134,42 @@ bp_secret(struct curl_slist *h, const char *name, const char *key)
 	memset(s, 0, strlen(s));
 	free(s);
 	return h;
+}
+
+cJSON *
+bp_get_json(const struct bctx *x, const char *url, struct curl_slist *h,
+    const char *what, double *retry_ms, char **err, int *transient)
+{
+	struct bh_resp rs;
+	cJSON *o = NULL;
+	int rc = bp_req(x, url, h, NULL, NULL, what, &rs, err, transient);
+
+	*retry_ms = rs.retry_after_ms;
+	if (rc < 0)
+		return NULL;
+	o = cJSON_ParseWithLength(rs.body.s, rs.body.len);
+	if (!cJSON_IsObject(o)) {
+		cJSON_Delete(o);
+		o = NULL;
+		*err = easprintf("%s: unparsable answer", what);
+		*transient = 1;
+	}
+	bh_resp_free(&rs);
+	return o;
+}
+
+int
+bp_set_state(struct pbatch *b, const char *s, const struct bp_state *tab,
+    size_t n, const char *what, char **err, int *transient)
+{
+	size_t i;
+
+	for (i = 0; s && i < n; i++)
+		if (!strcmp(s, tab[i].s)) {
+			b->state = tab[i].st;
+			return 0;
+		}
+	*err = easprintf("%s: unknown state %s", what, s ? s : "(none)");
+	*transient = 1;
+	return -1;
 }

@@ -111,6 +111,20 @@ int bp_req(const struct bctx *x, const char *url, struct curl_slist *h,
 /* h plus the header "name: key" (a secret), the copy wiped. */
 struct curl_slist *bp_secret(struct curl_slist *h, const char *name,
     const char *key);
+/* GET url: the answer's JSON object, or NULL with *err; *retry_ms from
+ * its Retry-After (or -1). */
+cJSON *bp_get_json(const struct bctx *x, const char *url,
+    struct curl_slist *h, const char *what, double *retry_ms, char **err,
+    int *transient);
+/* A provider's batch state name and ours. */
+struct bp_state {
+	const char *s;
+	int st;
+};
+/* b->state for the provider's state s (tab: n names): 0, or -1 with
+ * *err (an unknown state: poll again). */
+int bp_set_state(struct pbatch *b, const char *s, const struct bp_state *tab,
+    size_t n, const char *what, char **err, int *transient);
 /* The gRPC code number as the HTTP status Google maps it to. */
 long bp_grpc_http(int code);
 /* j->fail from an error answer (status, JSON body) through the

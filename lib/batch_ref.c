@@ -108,7 +108,7 @@ bref_id(struct bref_set *s, const char *url, const struct bprov *bp, int bpi,
 	br->id[i] = bs_ref_get(s->root, bp, br->r.sha256, bp == &bprov_gemini
 	    ? GEMINI_FILE_AGE : OPENAI_FILE_AGE);
 	if (!br->id[i] && !br->r.data)
-		bref_load(s, br);	/* dropped after the other provider's upload */
+		bref_load(s, br);	/* dropped after another upload */
 	if (!br->id[i] && !br->fail_code) {
 		if (bp->upload_ref(x, &br->r, &br->id[i], &err,
 		    &transient) < 0) {

@@ -53,8 +53,8 @@ upload(const struct bctx *x, const char *display, const char *mime,
 	sb_adds(&body, "{\"file\":{\"display_name\":");
 	nd_print_str(&body, display);
 	sb_adds(&body, "}}");
-	if (bp_req(x, url, h, body.s, NULL, "gemini: files upload start", &rs, err,
-	    transient) < 0)
+	if (bp_req(x, url, h, body.s, NULL, "gemini: files upload start", &rs,
+	    err, transient) < 0)
 		goto out;
 	if (!rs.upload_url) {
 		*err = estrdup("gemini: files upload start: no "
@@ -168,8 +168,8 @@ gemini_create(const struct bctx *x, struct pbatch *b, FILE *f,
 	    x->conf->base_url, b->model);
 	h = key_header(x, h);
 	h = curl_slist_append(h, "Content-Type: application/json");
-	if (bp_req(x, url, h, body.s, NULL, "gemini: batchGenerateContent", &rs, err,
-	    transient) == 0) {
+	if (bp_req(x, url, h, body.s, NULL, "gemini: batchGenerateContent", &rs,
+	    err, transient) == 0) {
 		o = cJSON_ParseWithLength(rs.body.s, rs.body.len);
 		if ((name = rec_str(o, "name")) && !strncmp(name, "batches/", 8)
 		    && gemini_model_ok(name + 8)) {
@@ -205,7 +205,7 @@ static int
 gemini_poll(const struct bctx *x, struct pbatch *b, double *retry_ms,
     char **err, int *transient)
 {
-	static const struct { const char *s; int st; } states[] = {
+	static const struct bp_state states[] = {
 		{"BATCH_STATE_PENDING", BS_RUNNING},
 		{"BATCH_STATE_RUNNING", BS_RUNNING},
 		{"BATCH_STATE_SUCCEEDED", BS_SUCCEEDED},
@@ -213,41 +213,30 @@ gemini_poll(const struct bctx *x, struct pbatch *b, double *retry_ms,
 		{"BATCH_STATE_CANCELLED", BS_CANCELED},
 		{"BATCH_STATE_EXPIRED", BS_EXPIRED},
 	};
-	struct bh_resp rs;
 	struct curl_slist *h = key_header(x, NULL);
-	const cJSON *md, *st, *out;
+	const cJSON *md, *st;
 	const char *s, *f;
 	char *url = easprintf("%s/v1beta/%s", x->conf->base_url, b->name);
 	cJSON *o;
-	size_t i;
 	int rc = -1;
 
-	if (bp_req(x, url, h, NULL, NULL, "gemini: batch poll", &rs, err, transient) < 0) {
-		*retry_ms = rs.retry_after_ms;
-		goto out;
-	}
-	*retry_ms = rs.retry_after_ms;
-	o = cJSON_ParseWithLength(rs.body.s, rs.body.len);
-	md = cJSON_GetObjectItemCaseSensitive(o, "metadata");
-	if (!md)
+	o = bp_get_json(x, url, h, "gemini: batch poll", retry_ms, err,
+	    transient);
+	curl_slist_free_all(h);
+	free(url);
+	if (!o)
+		return -1;
+	if (!(md = cJSON_GetObjectItemCaseSensitive(o, "metadata")))
 		md = o;		/* a GenerateContentBatch itself */
-	s = rec_str(md, "state");
-	for (i = 0; s && i < sizeof states / sizeof *states; i++)
-		if (!strcmp(s, states[i].s)) {
-			b->state = states[i].st;
-			rc = 0;
-		}
-	if (rc < 0) {
-		*err = easprintf("gemini: batch poll: unknown state %s",
-		    s ? s : "(none)");
-		*transient = 1;
-	}
+	rc = bp_set_state(b, rec_str(md, "state"), states,
+	    sizeof states / sizeof *states, "gemini: batch poll", err,
+	    transient);
 	st = cJSON_GetObjectItemCaseSensitive(md, "batchStats");
 	b->n_total = count(st, "requestCount");
 	b->n_done = count(st, "successfulRequestCount");
 	b->n_failed = count(st, "failedRequestCount");
-	out = cJSON_GetObjectItemCaseSensitive(o, "response");
-	if (!(f = rec_str(out, "responsesFile")))
+	if (!(f = rec_str(cJSON_GetObjectItemCaseSensitive(o, "response"),
+	    "responsesFile")))
 		f = rec_str(cJSON_GetObjectItemCaseSensitive(md, "output"),
 		    "responsesFile");
 	if (f && !b->out_file)
@@ -257,10 +246,6 @@ gemini_poll(const struct bctx *x, struct pbatch *b, double *retry_ms,
 		    cJSON_GetObjectItemCaseSensitive(o, "error"), "message")) ?
 		    s : "the provider batch failed");
 	cJSON_Delete(o);
-	bh_resp_free(&rs);
-out:
-	curl_slist_free_all(h);
-	free(url);
 	return rc;
 }
 

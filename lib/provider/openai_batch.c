@@ -186,43 +186,34 @@ static int
 openai_poll(const struct bctx *x, struct pbatch *b, double *retry_ms,
     char **err, int *transient)
 {
-	static const struct { const char *s; int st; } states[] = {
+	static const struct bp_state states[] = {
 		{"validating", BS_RUNNING}, {"in_progress", BS_RUNNING},
 		{"finalizing", BS_RUNNING}, {"cancelling", BS_RUNNING},
 		{"completed", BS_SUCCEEDED}, {"failed", BS_FAILED},
 		{"expired", BS_EXPIRED}, {"cancelled", BS_CANCELED},
 	};
-	struct bh_resp rs;
 	struct curl_slist *h = auth(x, NULL);
-	const cJSON *rc_, *e;
+	const cJSON *n, *e;
 	const char *s;
-	char *url, *path = easprintf("/v1/batches/%s", b->name);
+	char *path = easprintf("/v1/batches/%s", b->name);
+	char *url = prov_api_url(x->conf->base_url, path);
 	cJSON *o;
-	size_t i;
-	int rc = -1;
+	int rc;
 
-	url = prov_api_url(x->conf->base_url, path);
-	if (bp_req(x, url, h, NULL, NULL, "openai: batch poll", &rs, err, transient) < 0) {
-		*retry_ms = rs.retry_after_ms;
-		goto out;
-	}
-	*retry_ms = rs.retry_after_ms;
-	o = cJSON_ParseWithLength(rs.body.s, rs.body.len);
-	s = rec_str(o, "status");
-	for (i = 0; s && i < sizeof states / sizeof *states; i++)
-		if (!strcmp(s, states[i].s)) {
-			b->state = states[i].st;
-			rc = 0;
-		}
-	if (rc < 0) {
-		*err = easprintf("openai: batch poll: unknown status %s",
-		    s ? s : "(none)");
-		*transient = 1;
-	}
-	rc_ = cJSON_GetObjectItemCaseSensitive(o, "request_counts");
-	b->n_total = (long)rec_num(rc_, "total", 0);
-	b->n_done = (long)rec_num(rc_, "completed", 0);
-	b->n_failed = (long)rec_num(rc_, "failed", 0);
+	o = bp_get_json(x, url, h, "openai: batch poll", retry_ms, err,
+	    transient);
+	curl_slist_free_all(h);
+	free(url);
+	free(path);
+	if (!o)
+		return -1;
+	rc = bp_set_state(b, rec_str(o, "status"), states,
+	    sizeof states / sizeof *states, "openai: batch poll", err,
+	    transient);
+	n = cJSON_GetObjectItemCaseSensitive(o, "request_counts");
+	b->n_total = (long)rec_num(n, "total", 0);
+	b->n_done = (long)rec_num(n, "completed", 0);
+	b->n_failed = (long)rec_num(n, "failed", 0);
 	if ((s = rec_str(o, "output_file_id")) && !b->out_file)
 		b->out_file = estrdup(s);
 	if ((s = rec_str(o, "error_file_id")) && !b->err_file)
@@ -233,11 +224,6 @@ openai_poll(const struct bctx *x, struct pbatch *b, double *retry_ms,
 		b->fail_msg = estrdup((s = rec_str(e, "message")) ? s :
 		    "the provider batch failed");
 	cJSON_Delete(o);
-	bh_resp_free(&rs);
-out:
-	curl_slist_free_all(h);
-	free(url);
-	free(path);
 	return rc;
 }
 
@@ -300,8 +286,8 @@ openai_result(struct pjob *j, const char *line, size_t len, char key[65])
 	} else if (cJSON_IsObject(e)) {
 		/* no HTTP answer: the batch ended before the line ran */
 		c = rec_str(e, "code");
-		prov_fail(j, c && strstr(c, "expired") ? "expired" :
-		    c && strstr(c, "cancel") ? "canceled" : "server_error", 1, 0,
+		prov_fail(j, c && strstr(c, "expired") ? "expired" : c &&
+		    strstr(c, "cancel") ? "canceled" : "server_error", 1, 0,
 		    "openai: %s: %s", c ? c : "error",
 		    rec_str(e, "message") ? rec_str(e, "message") : "");
 	} else {
