@@ -105,6 +105,9 @@ check "retry-after-ms 1100 waited (>= 1.05 s: $(gap 'ms [['))" sh -c "[ \$(echo 
 job slow 'x [[fault:slow=3000]]' >slow.ndjson
 $G --timeout 0.3 --max-attempts 2 slow.ndjson >out
 is "timeout is retryable, --max-attempts holds" "$(f slow)" "failed timeout true - 2"
+# the stub logs a request when it ends: let both slow attempts be logged
+# before later checks count log lines
+i=0; while [ "$(reqs 'x [[')" -lt 2 ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
 
 # reference images over HTTP: once per run and once per store
 for v in 1 2 3 4; do
