@@ -835,11 +835,18 @@ batch_run(const struct engine_conf *c, const struct batch_conf *bc,
 	int bad, i, rc = EXIT_DONE, running = 0;
 
 	setup(c, bc);
-	while (!B.signo && (rec = nd_next(r, STAGE, &bad))) {
+	while ((rec = nd_next(r, STAGE, &bad))) {
 		if (bad) {
 			B.badlines++;
 			warnx("%s", rec_str(cJSON_GetObjectItemCaseSensitive(
 			    rec, "error"), "message"));
+			nd_write(rec);
+		} else if (B.signo && strcmp(rec_status(rec), "succeeded") &&
+		    !rec_is_final_failure(rec)) {
+			/* every line read gets its record */
+			brec_fail(rec, "canceled", "canceled", 1, 0,
+			    "interrupted before it was submitted", NULL, 0);
+		} else if (B.signo) {
 			nd_write(rec);
 		} else {
 			admit(rec);

@@ -65,6 +65,20 @@ is "after kill -9: all collected" "$(jq -r .status kout | sort | uniq -c | tr -s
 is "after kill -9: the batch created before the kill" "$(jq -r .usage.provider_batch kout | sort -u)" \
 	"$(jq -r 'select(.jobs==5) | .name' "$BG_ROOT"/provider-batches/gemini/*.json)"
 
+# SIGINT while waiting: the batch keeps running, pending records, exit 3
+i=0; while [ $i -lt 3 ]; do job s$i "sigint $i" r2 r3; i=$((i + 1)); done >sjobs
+ctl '{"polls":100000}'
+p0=$(ops poll)
+$G sjobs >sout 2>serr &
+pid=$!
+i=0; while [ "$(ops poll)" -lt $((p0 + 2)) ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+kill -INT $pid; wait $pid; rc=$?
+is "SIGINT while waiting: exit 3, every job pending" "$rc $(jq -r .status sout | sort | uniq -c | tr -s ' ')" "3  3 pending"
+check "SIGINT: says how to resume" grep -q 'run the same command again to collect' serr
+ctl '{"polls":0}'
+$G sjobs >sout2 2>/dev/null
+is "SIGINT: the same command collects" "$(jq -r .status sout2 | sort | uniq -c | tr -s ' ')" " 3 succeeded"
+
 # --no-wait: pending records, exit 0; the same command later collects
 i=0; while [ $i -lt 4 ]; do job n$i "no wait $i" r3 r4; i=$((i + 1)); done >njobs
 ctl '{"polls":3}'
