@@ -12,6 +12,9 @@
  * --check asks each provider (--provider, or those of the jobs given)
  * once whether the key and the model are usable, before any spend;
  * --list-models prints the image models the key can use.
+ * --mode batch (lib/batch.c) sends the same jobs through the providers'
+ * Batch APIs at their batch price and waits for them (or, --no-wait,
+ * writes them "pending" and a later run collects).
  *
  * Exit: 0 processed, 1 some lines were not records, 2 usage or
  * configuration (or --check found a provider unusable), 3 fatal or
@@ -23,6 +26,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "batch.h"
 #include "engine.h"
 #include "err.h"
 #include "ndjson.h"
@@ -37,7 +41,8 @@ usage(int status)
 	    "                   [--rpm N] [--max-attempts N] [--timeout SEC] [--max-images N]\n"
 	    "                   [--max-cost AMOUNT] [--inline] [--force] [--progress] [--root DIR]\n"
 	    "                   [--max-image-bytes N] [--connect-timeout SEC] [--backoff SEC]\n"
-	    "                   [--grace SEC] [--no-stop-early] [FILE...]\n"
+	    "                   [--grace SEC] [--no-stop-early] [--mode sync|batch] [--poll SEC]\n"
+	    "                   [--no-wait] [--cancel] [--batch-size N] [FILE...]\n"
 	    "       %s --check [--provider NAME] [--model NAME] [--base-url URL] [FILE...]\n"
 	    "       %s --list-models --provider NAME [--base-url URL]\n",
 	    argv0, argv0, argv0);
@@ -48,7 +53,9 @@ enum {
 	O_PROVIDER = 256, O_MODEL, O_BASE, O_RPM, O_ATTEMPTS, O_TIMEOUT,
 	O_IMAGES, O_COST, O_INLINE, O_FORCE, O_PROGRESS, O_ROOT, O_IMGBYTES,
 	O_CTIMEOUT, O_BACKOFF, O_GRACE, O_VERSION, O_NOSTOP,
-	O_CHECK, O_LIST
+	O_CHECK, O_LIST,
+	O_MODE, O_POLL, O_NOWAIT,
+	O_CANCEL, O_BSIZE
 };
 
 static const struct option longopts[] = {
@@ -72,6 +79,11 @@ static const struct option longopts[] = {
 	{"no-stop-early", no_argument, NULL, O_NOSTOP},
 	{"check", no_argument, NULL, O_CHECK},
 	{"list-models", no_argument, NULL, O_LIST},
+	{"mode", required_argument, NULL, O_MODE},
+	{"poll", required_argument, NULL, O_POLL},
+	{"no-wait", no_argument, NULL, O_NOWAIT},
+	{"cancel", no_argument, NULL, O_CANCEL},
+	{"batch-size", required_argument, NULL, O_BSIZE},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, O_VERSION},
 	{NULL, 0, NULL, 0}
@@ -94,13 +106,15 @@ int
 main(int argc, char *argv[])
 {
 	struct engine_conf c;
+	struct batch_conf bc;
 	struct nd_reader r;
 	const char *root = NULL;
 	char *err = NULL;
-	int ch, rc, check = 0, list = 0;
+	int ch, rc, check = 0, list = 0, batch = 0, batch_opt = 0;
 
 	err_init(argv[0]);
 	engine_defaults(&c);
+	batch_defaults(&bc);
 	while ((ch = getopt_long(argc, argv, "j:h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'j':
@@ -141,6 +155,22 @@ main(int argc, char *argv[])
 		case O_NOSTOP: c.no_stop_early = 1; break;
 		case O_CHECK: check = 1; break;
 		case O_LIST: list = 1; break;
+		case O_MODE:
+			if (strcmp(optarg, "sync") && strcmp(optarg, "batch"))
+				die(EXIT_USAGE, "--mode: sync or batch");
+			batch = !strcmp(optarg, "batch");
+			break;
+		case O_POLL:
+			bc.poll_ms = seconds("--poll", optarg, 0);
+			batch_opt = 1;
+			break;
+		case O_NOWAIT: bc.no_wait = batch_opt = 1; break;
+		case O_CANCEL: bc.cancel = batch_opt = 1; break;
+		case O_BSIZE:
+			bc.batch_size = err_num("--batch-size", optarg, 1,
+			    1000000);
+			batch_opt = 1;
+			break;
 		case 'h': usage(EXIT_DONE);
 		case O_VERSION: err_version();
 		default: usage(EXIT_USAGE);
@@ -148,6 +178,9 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
+	if (batch_opt && !batch)
+		die(EXIT_USAGE, "--poll, --no-wait, --cancel and --batch-size "
+		    "need --mode batch");
 	if (c.connect_timeout_ms > c.timeout_ms)
 		c.connect_timeout_ms = c.timeout_ms;
 	if (list)
@@ -164,7 +197,7 @@ main(int argc, char *argv[])
 	if (c.provider && engine_check_provider(&c, &err) < 0)
 		die(EXIT_USAGE, "%s", err);
 	nd_open(&r, argc, argv);
-	rc = engine_run(&c, &r);
+	rc = batch ? batch_run(&c, &bc, &r) : engine_run(&c, &r);
 	nd_close(&r);
 	nd_finish();
 	return rc;

@@ -40,6 +40,7 @@
 #include "record.h"
 #include "reqkey.h"
 #include "stopearly.h"
+#include "result.h"
 #include "store.h"
 #include "util.h"
 
@@ -1237,137 +1238,6 @@ stop_began(const struct se_stop *s)
 	}
 }
 
-/* Width and height: a PNG's IHDR is read directly (the common case, and
- * libvips costs more than the rest of a request), others by libvips. */
-static int
-probe(const unsigned char *p, size_t len, int *w, int *h)
-{
-	unsigned long x, y;
-
-	if (len >= 24 && !memcmp(p, "\x89PNG\r\n\x1a\n", 8) &&
-	    !memcmp(p + 12, "IHDR", 4)) {
-		x = (unsigned long)p[16] << 24 | p[17] << 16 | p[18] << 8 | p[19];
-		y = (unsigned long)p[20] << 24 | p[21] << 16 | p[22] << 8 | p[23];
-		if (x > 0 && y > 0 && x < 1UL << 31 && y < 1UL << 31) {
-			*w = (int)x;
-			*h = (int)y;
-			return 0;
-		}
-	}
-	return image_probe(p, len, w, h);
-}
-
-/* outputs[] from the job's results, stored and described, as JSON text
- * appended to b (printed once: the record and the cache entry share it);
- * -1 and *why if an output is not an image. */
-static int
-store_outputs(struct job *j, struct sbuf *b, char **why)
-{
-	struct prov_output *po;
-	const char *mime;
-	char sha[65], *rel;
-	int i, w, h;
-
-	sb_addc(b, '[');
-	for (i = 0; i < j->pj.nout; i++) {
-		po = &j->pj.out[i];
-		mime = image_sniff(po->data, po->len);
-		if (!mime) {
-			*why = easprintf("output %d is not a PNG, JPEG or WebP "
-			    "image (%s, %zu bytes)", i + 1,
-			    po->mime ? po->mime : "no type", po->len);
-			return -1;
-		}
-		if (store_put_object(E.c->root, po->data, po->len,
-		    image_ext(mime), sha, &rel) < 0)
-			die(EXIT_FATAL, "%s/objects:", E.c->root);
-		sb_adds(b, i ? ",{\"path\":" : "{\"path\":");
-		nd_print_str(b, rel);
-		sb_adds(b, ",\"sha256\":");
-		nd_print_str(b, sha);
-		sb_adds(b, ",\"mime\":");
-		nd_print_str(b, mime);
-		sb_adds(b, ",\"bytes\":");
-		nd_print_num(b, (double)po->len);
-		if (probe(po->data, po->len, &w, &h) == 0) {
-			sb_adds(b, ",\"width\":");
-			nd_print_num(b, w);
-			sb_adds(b, ",\"height\":");
-			nd_print_num(b, h);
-		}
-		sb_addc(b, '}');
-		free(rel);
-	}
-	sb_addc(b, ']');
-	return 0;
-}
-
-/* usage{} as JSON text appended to b: ours, then the provider's own
- * fields (token counts, metrics) under names not taken yet (compared
- * without case, as cJSON_HasObjectItem did). */
-static void
-usage_text(struct job *j, struct sbuf *b)
-{
-	const cJSON *c, *d;
-	size_t mark;
-
-	sb_adds(b, "{\"provider_request_id\":");
-	if (j->pj.request_id)
-		nd_print_str(b, j->pj.request_id);
-	else
-		sb_adds(b, "null");
-	sb_adds(b, ",\"elapsed_ms\":");
-	nd_print_num(b, round(now_ms() - j->t_first));
-	cJSON_ArrayForEach(c, j->pj.usage) {
-		if (!c->string || !strcasecmp(c->string, "provider_request_id")
-		    || !strcasecmp(c->string, "elapsed_ms"))
-			continue;
-		for (d = j->pj.usage->child; d != c; d = d->next)
-			if (d->string && !strcasecmp(d->string, c->string))
-				break;
-		if (d != c)
-			continue;
-		mark = b->len;
-		sb_addc(b, ',');
-		nd_print_str(b, c->string);
-		sb_addc(b, ':');
-		if (nd_print_append(b, c) < 0)
-			b->len = mark;	/* nothing printable */
-	}
-	sb_addc(b, '}');
-}
-
-/* outputs[].data for --inline, from the bytes at hand or the store. */
-static void
-inline_outputs(cJSON *outputs, struct job *j)
-{
-	cJSON *o;
-	const char *rel;
-	char *path, *data, *b64;
-	size_t len;
-	int i = 0;
-
-	cJSON_ArrayForEach(o, outputs) {
-		if (j && i < j->pj.nout) {
-			b64 = util_b64_encode(j->pj.out[i].data,
-			    j->pj.out[i].len, NULL);
-		} else {
-			if (!(rel = rec_str(o, "path")))
-				continue;
-			path = easprintf("%s/%s", E.c->root, rel);
-			data = store_read_file(path, MAX_RESPONSE, &len);
-			free(path);
-			if (!data)
-				continue;
-			b64 = util_b64_encode(data, len, NULL);
-			free(data);
-		}
-		rec_set_str(o, "data", b64);
-		free(b64);
-		i++;
-	}
-}
-
 static void
 job_succeeded(struct job *j)
 {
@@ -1378,7 +1248,8 @@ job_succeeded(struct job *j)
 	double cost;
 
 	sb_reset(&outs);
-	if (store_outputs(j, &outs, &why) < 0) {
+	if (result_store_outputs(E.c->root, j->pj.out, j->pj.nout, &outs,
+	    &why) < 0) {
 		prov_fail(&j->pj, "bad_response", 1, 0, "%s", why);
 		free(why);
 		attempt_failed(j);
@@ -1389,7 +1260,8 @@ job_succeeded(struct job *j)
 	if (E.cwnd < E.c->jobs)
 		E.cwnd = fmin(E.c->jobs, E.cwnd + 1 / E.cwnd);
 	sb_reset(&usage);
-	usage_text(j, &usage);
+	result_usage_text(&usage, j->pj.request_id, now_ms() - j->t_first,
+	    NULL, NULL, j->pj.usage);
 	/* the cache holds what a re-run needs to answer without paying: the
 	 * same outputs and usage text as the record, printed once */
 	/* the offline provider charges nothing, whatever the plan's price */
@@ -1421,7 +1293,7 @@ job_succeeded(struct job *j)
 	if (E.c->inline_out) {
 		if (!(o = cJSON_ParseWithLength(outs.s, outs.len)))
 			die(EXIT_FATAL, "out of memory");
-		inline_outputs(o, j);
+		result_inline_outputs(E.c->root, o, j->pj.out, j->pj.nout);
 	} else {
 		o = cJSON_CreateRaw(outs.s);	/* printed as it is */
 	}
@@ -1753,8 +1625,9 @@ job_refs_done(struct job *j)
 static int
 from_cache(struct job *j)
 {
-	cJSON *c = store_cache_hit(E.c->root, j->key), *o;
+	cJSON *c = store_cache_get(E.c->root, j->key);
 	char old[65];
+	int hit;
 
 	if (!c && !cJSON_GetObjectItemCaseSensitive(j->rec, "reroll")) {
 		/* paid for under the key of an older bg-generate: found once,
@@ -1767,21 +1640,13 @@ from_cache(struct job *j)
 		    store_cache_put(E.c->root, j->key, c) < 0)
 			warnx("%s/cache:", E.c->root);
 	}
-	if (!c)
-		return 0;
-	rec_set_str(j->rec, "status", "succeeded");
-	cJSON_DeleteItemFromObjectCaseSensitive(j->rec, "error");
-	rec_set_num(j->rec, "attempt", rec_num(c, "attempt", j->prev_attempt));
-	o = cJSON_DetachItemFromObjectCaseSensitive(c, "outputs");
-	if (E.c->inline_out)
-		inline_outputs(o, NULL);
-	rec_set(j->rec, "outputs", o);
-	o = cJSON_DetachItemFromObjectCaseSensitive(c, "usage");
-	rec_set(j->rec, "usage", o ? o : cJSON_CreateObject());
-	rec_set_num(j->rec, "cost", 0);	/* paid once, by the run that made it */
-	rec_set_str(j->rec, "store", store_abs());
-	rec_set_bool(j->rec, "cached", 1);
+	hit = c && result_from_cache(E.c->root, c, j->rec,
+	    E.c->inline_out, j->prev_attempt);
+	if (hit)
+		rec_set_str(j->rec, "store", store_abs());
 	cJSON_Delete(c);
+	if (!hit)
+		return 0;
 	E.n_cached++;
 	job_finish(j);
 	return 1;

@@ -267,6 +267,19 @@ double prov_retry_after(const char *v);
 /* Parse a protobuf duration such as "47s" or "1.5s" into ms, or -1. */
 double prov_duration_ms(const char *v);
 
+/* Request bodies shared with batch mode (lib/batch.c). */
+/* gemini: the GenerateContentRequest of j into rq; references inline
+ * (uris NULL) or as file_data naming uris[i]. */
+void gemini_body(struct pjob *j, struct prov_req *rq, char *const *uris);
+/* gemini: a model id safe in a URL path. */
+int gemini_model_ok(const char *m);
+/* openai: the endpoint j goes to ("/v1/images/edits" with references). */
+const char *openai_endpoint(const struct pjob *j);
+/* openai: the JSON body of j into rq (edits name file_ids[i]); PROV_SEND,
+ * or PROV_FAIL with j->fail set. */
+int openai_json_body(struct pjob *j, struct prov_req *rq,
+    char *const *file_ids);
+
 /* The providers (lib/provider/NAME.c). */
 extern const struct provider prov_local, prov_gemini, prov_openai,
     prov_replicate;

@@ -251,6 +251,8 @@ job_apply(struct report *r, struct rp_job *j, const cJSON *rec,
 	usage = cJSON_GetObjectItemCaseSensitive(rec, "usage");
 	d = rec_num(usage, "elapsed_ms", -1);
 	j->elapsed = d >= 0 && isfinite(d) ? d : -1;
+	s = rec_str(usage, "provider_batch");
+	j->provider_batch = s ? rp_intern(r, s) : NULL;
 
 	err = cJSON_GetObjectItemCaseSensitive(rec, "error");
 	free(j->message);

@@ -55,6 +55,7 @@ struct rp_job {
 	int noutputs;
 	struct rp_verdict *verdicts;	/* bg-export's, per profile */
 	int nverdicts;
+	const char *provider_batch;	/* usage.provider_batch (batch mode) */
 };
 
 struct dc_set;

@@ -245,6 +245,13 @@ job_figures(struct sbuf *o, const struct page *pg, const struct rp_job *j)
 		sb_adds(o, st);
 		if (j->cached)
 			sb_adds(o, " (cached)");
+		if (j->provider_batch) {
+			/* batch mode: the provider batch it waits in or came
+			 * from */
+			sb_adds(o, "<br><small class=\"pbatch\">");
+			html_esc(o, j->provider_batch);
+			sb_adds(o, "</small>");
+		}
 		sb_adds(o, "</figcaption></figure>");
 	}
 }

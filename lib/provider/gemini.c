@@ -26,28 +26,16 @@ gemini_init(struct prov_conf *c, const char *base_url, char **err)
 	return 0;
 }
 
-/* Model ids go into the URL path: keep them to a safe alphabet. */
-static int
-model_ok(const char *m)
-{
-	return *m && strspn(m, "abcdefghijklmnopqrstuvwxyz"
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == strlen(m);
-}
-
-static int
-gemini_build(struct pjob *j, struct prov_req *rq)
+/* The GenerateContentRequest JSON of j into rq: the prompt, then each
+ * reference inline (uris NULL) or as file_data naming uris[i] (batch
+ * mode, lib/provider/gemini_batch.c), then generationConfig. */
+void
+gemini_body(struct pjob *j, struct prov_req *rq, char *const *uris)
 {
 	const char *aspect = NULL, *size = NULL, *b64;
 	size_t n;
 	int i;
 
-	if (!model_ok(j->model))
-		return prov_fail(j, "bad_request", 0, 0,
-		    "gemini: bad model name");
-	rq->url = easprintf("%s/v1beta/models/%s:generateContent",
-	    j->conf->base_url, j->model);
-	prov_header(rq, "Content-Type: application/json");
-	prov_header(rq, "x-goog-api-key: %s", j->conf->key);
 	if (j->input) {
 		aspect = rec_str(j->input, "aspect_ratio");
 		size = rec_str(j->input, "image_size");
@@ -57,6 +45,14 @@ gemini_build(struct pjob *j, struct prov_req *rq)
 	prov_body_json_str(rq, j->prompt);
 	prov_body_adds(rq, "}");
 	for (i = 0; i < j->nrefs; i++) {
+		if (uris) {
+			prov_body_adds(rq, ",{\"file_data\":{\"mime_type\":\"");
+			prov_body_adds(rq, j->refs[i]->mime);
+			prov_body_adds(rq, "\",\"file_uri\":");
+			prov_body_json_str(rq, uris[i]);
+			prov_body_adds(rq, "}}");
+			continue;
+		}
 		prov_body_adds(rq, ",{\"inline_data\":{\"mime_type\":\"");
 		prov_body_adds(rq, j->refs[i]->mime);
 		prov_body_adds(rq, "\",\"data\":\"");
@@ -80,6 +76,27 @@ gemini_build(struct pjob *j, struct prov_req *rq)
 		prov_body_adds(rq, "}");
 	}
 	prov_body_adds(rq, "}}");
+}
+
+/* Model ids go into the URL path: keep them to a safe alphabet. */
+int
+gemini_model_ok(const char *m)
+{
+	return *m && strspn(m, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == strlen(m);
+}
+
+static int
+gemini_build(struct pjob *j, struct prov_req *rq)
+{
+	if (!gemini_model_ok(j->model))
+		return prov_fail(j, "bad_request", 0, 0,
+		    "gemini: bad model name");
+	rq->url = easprintf("%s/v1beta/models/%s:generateContent",
+	    j->conf->base_url, j->model);
+	prov_header(rq, "Content-Type: application/json");
+	prov_header(rq, "x-goog-api-key: %s", j->conf->key);
+	gemini_body(j, rq, NULL);
 	return PROV_SEND;
 }
 
@@ -379,7 +396,7 @@ gemini_classify(struct pjob *j, const struct prov_resp *rs)
 static int
 gemini_model_req(struct prov_conf *c, const char *model, struct prov_req *rq)
 {
-	if (model && !model_ok(model))
+	if (model && !gemini_model_ok(model))
 		return -1;
 	rq->url = model ? easprintf("%s/v1beta/models/%s", c->base_url, model)
 	    : easprintf("%s/v1beta/models?pageSize=1000", c->base_url);

@@ -177,13 +177,14 @@ build_edits(struct pjob *j, struct prov_req *rq, struct param *pa, int np)
 		prov_mime_ref(rq->mime, "image[]", j->refs[i], i);
 }
 
+/* The JSON body: generations, or (file_ids given) the JSON form of edits
+ * with images:[{file_id}] (batch mode, lib/provider/openai_batch.c). */
 static void
-build_generations(struct pjob *j, struct prov_req *rq, struct param *pa,
-    int np)
+json_body(struct pjob *j, struct prov_req *rq, struct param *pa, int np,
+    char *const *file_ids)
 {
 	int i;
 
-	prov_header(rq, "Content-Type: application/json");
 	prov_body_adds(rq, "{\"model\":");
 	prov_body_json_str(rq, j->model);
 	prov_body_adds(rq, ",\"prompt\":");
@@ -198,7 +199,37 @@ build_generations(struct pjob *j, struct prov_req *rq, struct param *pa,
 		else
 			prov_body_json_str(rq, pa[i].val);
 	}
-	prov_body_adds(rq, "}");
+	for (i = 0; file_ids && i < j->nrefs; i++) {
+		prov_body_adds(rq, i ? ",{\"file_id\":" : ",\"images\":"
+		    "[{\"file_id\":");
+		prov_body_json_str(rq, file_ids[i]);
+		prov_body_adds(rq, "}");
+	}
+	prov_body_adds(rq, file_ids && j->nrefs ? "]}" : "}");
+}
+
+const char *
+openai_endpoint(const struct pjob *j)
+{
+	return j->nrefs > 0 ? "/v1/images/edits" : "/v1/images/generations";
+}
+
+int
+openai_json_body(struct pjob *j, struct prov_req *rq, char *const *file_ids)
+{
+	struct param pa[16];
+	char sizebuf[16];
+	int np, i;
+
+	if (j->nrefs > 16)
+		return prov_fail(j, "invalid_images", 0, 0,
+		    "openai: %d reference images, the API takes 16 at most",
+		    j->nrefs);
+	np = get_params(j, pa, j->nrefs > 0, sizebuf);
+	json_body(j, rq, pa, np, file_ids);
+	for (i = 0; i < np; i++)
+		free(pa[i].val);
+	return PROV_SEND;
 }
 
 static int
@@ -206,22 +237,18 @@ openai_build(struct pjob *j, struct prov_req *rq)
 {
 	struct param pa[16];
 	char sizebuf[16];
-	int np, i, edits = j->nrefs > 0;
+	int np, i;
 
 	if (!*j->model)
 		return prov_fail(j, "bad_request", 0, 0, "openai: no model");
-	if (j->nrefs > 16)
-		return prov_fail(j, "invalid_images", 0, 0,
-		    "openai: %d reference images, the API takes 16 at most",
-		    j->nrefs);
-	rq->url = prov_api_url(j->conf->base_url, edits ? "/v1/images/edits" :
-	    "/v1/images/generations");
+	rq->url = prov_api_url(j->conf->base_url, openai_endpoint(j));
 	prov_header(rq, "Authorization: Bearer %s", j->conf->key);
-	np = get_params(j, pa, edits, sizebuf);
-	if (edits)
-		build_edits(j, rq, pa, np);
-	else
-		build_generations(j, rq, pa, np);
+	if (j->nrefs == 0 || j->nrefs > 16) {
+		prov_header(rq, "Content-Type: application/json");
+		return openai_json_body(j, rq, NULL);
+	}
+	np = get_params(j, pa, 1, sizebuf);
+	build_edits(j, rq, pa, np);
 	for (i = 0; i < np; i++)
 		free(pa[i].val);
 	return PROV_SEND;

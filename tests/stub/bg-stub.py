@@ -29,6 +29,9 @@ import traceback
 import urllib.parse
 import zlib
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import stub_batch  # noqa: E402  (the Batch APIs, tests/stub/stub_batch.py)
+
 PROG = "bg-stub"
 MAX_BODY = 512 << 20		# refuse request bodies above this (413)
 MAX_HEAD = 256 << 10		# request line + headers; also the reader limit
@@ -345,6 +348,7 @@ class Stub:
 		if args.log:
 			self.log = open(args.log, "a", encoding="utf-8")
 		self.retired = set(m for m in args.retired.split(",") if m)
+		self.batch = stub_batch.Batches(self, Response, parse_multipart)
 		self.static_root = None
 		if args.static:
 			self.static_root = os.path.realpath(args.static)
@@ -708,6 +712,9 @@ class Stub:
 
 	async def dispatch(self, req, rec):
 		p, m = req.path, req.method
+		r = await self.batch.dispatch(req, rec)
+		if r is not None:
+			return r
 		if p.startswith("/_stub/"):
 			rec["provider"] = "control"
 			return self.control(req, rec)

@@ -69,6 +69,18 @@ head -n 1 results.ndjson >old.ndjson
 bg-pg-load old.ndjson 2>/dev/null
 is "older attempt loaded later: the newer one stays" \
     "$(q "SELECT status, attempt FROM generation_jobs WHERE job_id = 'b2-v1-1'")" "succeeded|2"
+
+# batch mode: a pending record, then its result; the pending one loaded
+# again does not hide the result
+printf '%s\n' '{"job_id":"b3-p-1","batch_id":"b3","status":"pending","attempt":0,"usage":{"mode":"batch","provider_batch":"batches/abc"}}' >pend.ndjson
+bg-pg-load pend.ndjson 2>/dev/null
+is "pending: status and provider batch" \
+    "$(q "SELECT status, provider_batch FROM generation_jobs WHERE job_id = 'b3-p-1'")" "pending|batches/abc"
+is "pending: counted in the summary" "$(q "SELECT jobs, pending FROM bg_batch_summary WHERE batch_id = 'b3'")" "1|1"
+printf '%s\n' '{"job_id":"b3-p-1","batch_id":"b3","status":"succeeded","attempt":1,"outputs":[],"usage":{"mode":"batch","provider_batch":"batches/abc"}}' >done.ndjson
+bg-pg-load done.ndjson pend.ndjson 2>/dev/null
+is "collected: succeeded, the pending record loaded again does not hide it" \
+    "$(q "SELECT status, attempt, provider_batch FROM generation_jobs WHERE job_id = 'b3-p-1'")" "succeeded|1|batches/abc"
 bg-pg-load --nope >/dev/null 2>&1; is "bad option: exit 2" "$?" 2
 bg-pg-load results.ndjson 2>load3.err
 is "loading again: no NOTICE lines" "$(cat load3.err)" "bg-pg-load: 8 record(s) loaded, 1 line(s) skipped"

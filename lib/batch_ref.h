@@ -1,0 +1,38 @@
+/* batch_ref: batch mode's reference images (lib/batch.c).  Each distinct
+ * URL is loaded once (a path, file:// or http(s)://), hashed, and uploaded
+ * once per provider through its Files API; the file id is kept in the
+ * store (batch_store.h) and reused by later runs while the provider keeps
+ * the file.  The bytes are dropped once every provider has its file. */
+#ifndef BG_BATCH_REF_H
+#define BG_BATCH_REF_H
+
+#include "batch_prov.h"
+
+#define BREF_NPROV 2	/* providers with a Batch API (lib/batch.c) */
+
+struct bref {
+	struct ref r;		/* url, sha256, mime; data until uploaded */
+	char *id[BREF_NPROV];	/* the uploaded file, per provider */
+	char *fail_code, *fail_msg;	/* why it cannot be used */
+	int fail_retryable;
+};
+
+struct bref_set;
+
+/* An empty set; references over max_bytes are refused. */
+struct bref_set *bref_set_new(const char *root, size_t max_bytes,
+    double timeout_ms, double connect_timeout_ms);
+void bref_set_free(struct bref_set *s);
+
+/* The reference at url, uploaded for bp (provider number bpi) through x:
+ * its file id (owned by the set), or NULL when it cannot be used
+ * ((*out)->fail_*).  *out is the reference either way. */
+/* The sha256 of the bytes of the reference at url (read once, kept for
+ * its upload), or NULL when it cannot be read (*out's fail_* say why):
+ * the request key is made of it. */
+const char *bref_sha(struct bref_set *s, const char *url, struct bref **out);
+const char *bref_id(struct bref_set *s, const char *url,
+    const struct bprov *bp, int bpi, const struct bctx *x,
+    struct bref **out);
+
+#endif
