@@ -46,7 +46,9 @@ check "tour 5: not all done" grep -q '^not all done$' "$D/block06.sh.out"
 check "tour 5: the page says unreadable image" grep -q 'unreadable image' "$D/report.html"
 is "tour 6: every job succeeded after the fix" \
 	"$(bg-report --json --plan "$D/jobs.ndjson" "$D/results.ndjson" | jq -c '[.succeeded,.failed,.pending]')" "[6,0,0]"
-is "tour 7: the re-run is all from the cache" "$(jq -r .cached "$D/block08.sh.out" | sort | uniq -c | tr -s ' ')" " 6 true"
+is "tour 7: the re-plan is all from the cache, paid nothing" "$(jq -c '[.cached, .cost]' "$D/block08.sh.out" | sort | uniq -c | tr -s ' ')" " 6 [true,0]"
+check "tour 7: bg-plan says the store answers every job" grep -q '^bg-plan: 6 of 6 jobs are already generated in .*; they will not be paid again; --fresh generates new images$' "$D/block08.sh.err"
+check "tour 9: --check said the key and model are usable" grep -q '^gemini: ok: gemini-3.1-flash-image' "$D/block10.sh.out"
 check "tour 8: the summary view" grep -Eq '^ first-try +\| +6 \| +6 \| +0 \| +0 \|' "$D/block09.sh.out"
 is "tour 9: one request for the check, then the other five" "$(grep -c generateContent "$T/stub.log")" 6
 is "tour 9: the real batch succeeded" \
