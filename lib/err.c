@@ -23,7 +23,7 @@ err_init(const char *arg0)
 	signal(SIGPIPE, SIG_IGN);
 }
 
-static void
+static void __attribute__((format(printf, 1, 0)))
 vwarn(const char *fmt, va_list ap)
 {
 	int saved = errno;

@@ -79,7 +79,7 @@ rec_set_bool(cJSON *o, const char *key, int val)
 	rec_set(o, key, cJSON_CreateBool(val));
 }
 
-static cJSON *
+static cJSON * __attribute__((format(printf, 6, 0)))
 vfail(cJSON *o, const char *status, const char *stage, const char *code,
     int retryable, const char *fmt, va_list ap)
 {
