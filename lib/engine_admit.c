@@ -89,17 +89,14 @@ job_key(struct job *j)
 void
 job_refs_done(struct job *j)
 {
-	int i;
-	struct ref *r;
+	const char *code, *msg;
+	int i, retryable;
 
-	for (i = 0; i < j->pj.nrefs; i++) {
-		r = j->pj.refs[i];
-		if (r->state == R_FAILED) {
-			job_fail_status(j, "failed", r->fail_code,
-			    r->fail_retryable, 0, r->fail_msg);
+	for (i = 0; i < j->pj.nrefs; i++)
+		if ((code = ref_failed(j->pj.refs[i], &retryable, &msg))) {
+			job_fail_status(j, "failed", code, retryable, 0, msg);
 			return;
 		}
-	}
 	/* the request is known by the bytes of its references, hashed now
 	 * that they are at hand (once per reference, see ref_set_data) */
 	job_key(j);

@@ -35,9 +35,9 @@
 #define REF_SOFT ((size_t)32 << 20)	/* reference bytes before reading
 					 * ahead stops */
 
-enum { R_LOADING, R_READY, R_FAILED };
 enum { J_REFS, J_READY, J_SEND, J_DELAY, J_BACKOFF };
 
+struct eref;
 struct xfer;
 struct sockstate;
 
@@ -111,7 +111,7 @@ struct engine {
 	} http;
 	struct {		/* engine_ref.c */
 		GHashTable *table;
-		struct ref *idle_head, *idle_tail;
+		struct eref *idle_head, *idle_tail;
 		int nidle;
 		size_t bytes;	/* image bytes of references held */
 	} refs;
@@ -160,9 +160,11 @@ int http_done(void);		/* hand finished transfers on; how many */
 /* engine_ref.c */
 void refs_init(void);
 void refs_fini(void);
+/* r for j, shared, loaded or loading (j->pending counts what it waits
+ * for; job_refs_done runs when that reaches 0) */
 struct ref *ref_get(const char *url, struct job *j);
-void ref_put(struct ref *r);
-void ref_unwait(struct ref *r, struct job *j);
+void ref_release(struct ref *r, struct job *j, int raw);
+const char *ref_failed(struct ref *r, int *retryable, const char **msg);
 void ref_fetched(struct xfer *x, CURLcode cc);	/* frees x */
 void ref_want_raw(struct ref *r);
 void refs_sending(struct job *j, int on);

@@ -38,13 +38,8 @@ job_free(struct job *j)
 {
 	int i;
 
-	for (i = 0; i < j->pj.nrefs; i++) {
-		if (j->pj.refs[i]->state == R_LOADING)
-			ref_unwait(j->pj.refs[i], j);
-		if (!j->prov->b64_refs)
-			j->pj.refs[i]->raw_users--;
-		ref_put(j->pj.refs[i]);
-	}
+	for (i = 0; i < j->pj.nrefs; i++)
+		ref_release(j->pj.refs[i], j, !j->prov->b64_refs);
 	free(j->pj.refs);
 	if (j->pj.state && j->prov && j->prov->release)
 		j->prov->release(&j->pj);

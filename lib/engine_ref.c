@@ -4,6 +4,7 @@
  * base64 kept only while requests borrow it, and a few unused ones kept
  * for the next variation before they are evicted. */
 #include <errno.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +17,29 @@
 #include "reqkey.h"
 #include "store.h"
 
+enum { R_LOADING, R_READY, R_FAILED };
+
 #define IDLE_REFS 8		/* unused references kept in memory */
+
+/* A reference as the engine keeps it; providers see only r. */
+struct eref {
+	struct ref r;
+	int refs, state;
+	int sending;		/* requests on the wire of jobs using it */
+	int raw_users;		/* jobs whose provider reads data */
+	char *fail_code, *fail_msg;
+	int fail_retryable;
+	struct job **waiters;
+	int nwait, capwait;
+	struct eref *idle_next, *idle_prev;
+	int idle;
+};
+
+static struct eref *
+eref(struct ref *r)
+{
+	return (struct eref *)(void *)((char *)r - offsetof(struct eref, r));
+}
 
 /* A URL as it may appear in messages: no query or fragment (signed URLs
  * carry their secret there), no user:password. */
@@ -44,19 +67,19 @@ redact_url(const char *u)
 /* Memory held for r's image: the bytes, or the base64 when it is the
  * only copy (E.refs.bytes is the sum). */
 static size_t
-ref_mem(const struct ref *r)
+ref_mem(const struct eref *r)
 {
-	return r->data ? r->len : r->b64 ? r->b64len : 0;
+	return r->r.data ? r->r.len : r->r.b64 ? r->r.b64len : 0;
 }
 
 static void
-ref_free(struct ref *r)
+ref_free(struct eref *r)
 {
 	E.refs.bytes -= ref_mem(r);
-	free(r->url);
-	free(r->data);
-	free(r->b64);
-	free(r->obj);
+	free(r->r.url);
+	free(r->r.data);
+	free(r->r.b64);
+	free(r->r.obj);
 	free(r->fail_code);
 	free(r->fail_msg);
 	free(r->waiters);
@@ -64,7 +87,7 @@ ref_free(struct ref *r)
 }
 
 static void
-idle_unlink(struct ref *r)
+idle_unlink(struct eref *r)
 {
 	if (!r->idle)
 		return;
@@ -81,15 +104,15 @@ idle_unlink(struct ref *r)
 	E.refs.nidle--;
 }
 
-void
-ref_put(struct ref *r)
+static void
+eref_put(struct eref *r)
 {
 	if (--r->refs > 0)
 		return;
 	if (r->state == R_LOADING)
 		return;		/* its download ends it (see ref_loaded) */
 	if (r->state == R_FAILED) {
-		g_hash_table_remove(E.refs.table, r->url);
+		g_hash_table_remove(E.refs.table, r->r.url);
 		ref_free(r);
 		return;
 	}
@@ -104,16 +127,16 @@ ref_put(struct ref *r)
 	E.refs.idle_tail = r;
 	E.refs.nidle++;
 	while (E.refs.nidle > IDLE_REFS || (E.refs.nidle && E.refs.bytes > REF_SOFT)) {
-		struct ref *o = E.refs.idle_head;
+		struct eref *o = E.refs.idle_head;
 
 		idle_unlink(o);
-		g_hash_table_remove(E.refs.table, o->url);
+		g_hash_table_remove(E.refs.table, o->r.url);
 		ref_free(o);
 	}
 }
 
-void
-ref_unwait(struct ref *r, struct job *j)
+static void
+ref_unwait(struct eref *r, struct job *j)
 {
 	int i;
 
@@ -126,7 +149,7 @@ ref_unwait(struct ref *r, struct job *j)
 
 /* The reference finished loading: wake every job waiting for it. */
 static void
-ref_loaded(struct ref *r)
+ref_loaded(struct eref *r)
 {
 	struct job **w = r->waiters;
 	int i, n = r->nwait;
@@ -138,15 +161,15 @@ ref_loaded(struct ref *r)
 		if (--w[i]->pending == 0)
 			job_refs_done(w[i]);
 	free(w);
-	ref_put(r);
+	eref_put(r);
 }
 
 static void
-ref_fail(struct ref *r, const char *code, int retryable, const char *fmt, ...)
+ref_fail(struct eref *r, const char *code, int retryable, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
 static void
-ref_fail(struct ref *r, const char *code, int retryable, const char *fmt, ...)
+ref_fail(struct eref *r, const char *code, int retryable, const char *fmt, ...)
 {
 	va_list ap;
 	char *m;
@@ -164,7 +187,7 @@ ref_fail(struct ref *r, const char *code, int retryable, const char *fmt, ...)
 /* A reference over --max-image-bytes: the message names the option to
  * raise, in MB as people think of image sizes. */
 static void
-ref_too_large(struct ref *r, const char *u)
+ref_too_large(struct eref *r, const char *u)
 {
 	ref_fail(r, "image_too_large", 0, "%s: larger than %.4g MB "
 	    "(--max-image-bytes %zu): shrink the image or raise "
@@ -174,34 +197,34 @@ ref_too_large(struct ref *r, const char *u)
 
 /* Take the bytes: sniff them, keep them. */
 static void
-ref_set_data(struct ref *r, unsigned char *data, size_t len)
+ref_set_data(struct eref *r, unsigned char *data, size_t len)
 {
 	char *u;
 
-	r->mime = image_sniff(data, len);
-	if (!r->mime) {
-		u = redact_url(r->url);
+	r->r.mime = image_sniff(data, len);
+	if (!r->r.mime) {
+		u = redact_url(r->r.url);
 		free(data);
 		ref_fail(r, "unsupported_image", 0,
 		    "%s: not a PNG, JPEG or WebP image", u);
 		free(u);
 		return;
 	}
-	r->data = data;
-	r->len = len;
+	r->r.data = data;
+	r->r.len = len;
 	r->state = R_READY;
-	ref_sha256(r);	/* once, for every job's request key */
+	ref_sha256(&r->r);	/* once, for every job's request key */
 	E.refs.bytes += ref_mem(r);
 }
 
 /* An http(s) reference fetched by an earlier run: its object. */
 static int
-ref_from_store(struct ref *r)
+ref_from_store(struct eref *r)
 {
 	char *rel, *path, *data;
 	size_t len;
 
-	if (!(rel = reqkey_refmap_get(E.c->root, r->url)))
+	if (!(rel = reqkey_refmap_get(E.c->root, r->r.url)))
 		return 0;
 	path = easprintf("%s/%s", E.c->root, rel);
 	data = store_read_file(path, E.c->max_image_bytes, &len);
@@ -211,7 +234,7 @@ ref_from_store(struct ref *r)
 		free(rel);
 		return 0;
 	}
-	r->obj = rel;
+	r->r.obj = rel;
 	ref_set_data(r, (unsigned char *)data, len);
 	return 1;
 }
@@ -219,9 +242,9 @@ ref_from_store(struct ref *r)
 void
 ref_fetched(struct xfer *x, CURLcode cc)
 {
-	struct ref *r = x->ref;
+	struct eref *r = eref(x->ref);
 	long st = 0;
-	char sha[65], *rel, *map, *u = redact_url(r->url);
+	char sha[65], *rel, *map, *u = redact_url(r->r.url);
 	unsigned char *data;
 
 	curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &st);
@@ -239,11 +262,11 @@ ref_fetched(struct xfer *x, CURLcode cc)
 		ref_set_data(r, data ? data : (unsigned char *)estrdup(""),
 		    x->resp.len);
 		if (r->state == R_READY) {
-			if (store_put_object(E.c->root, r->data, r->len,
-			    image_ext(r->mime), sha, &rel) < 0)
+			if (store_put_object(E.c->root, r->r.data, r->r.len,
+			    image_ext(r->r.mime), sha, &rel) < 0)
 				die(EXIT_FATAL, "%s/objects:", E.c->root);
-			r->obj = rel;
-			map = reqkey_refmap_path(E.c->root, r->url);
+			r->r.obj = rel;
+			map = reqkey_refmap_path(E.c->root, r->r.url);
 			if (store_write_atomic(map, rel, strlen(rel)) < 0)
 				warnx("%s:", map);
 			free(map);
@@ -258,7 +281,7 @@ ref_fetched(struct xfer *x, CURLcode cc)
 struct ref *
 ref_get(const char *url, struct job *j)
 {
-	struct ref *r = g_hash_table_lookup(E.refs.table, url);
+	struct eref *r = g_hash_table_lookup(E.refs.table, url);
 	char *path, *data, *u;
 	size_t len;
 	struct xfer *x;
@@ -269,15 +292,15 @@ ref_get(const char *url, struct job *j)
 		goto wait;
 	}
 	r = ecalloc(1, sizeof *r);
-	r->url = estrdup(url);
+	r->r.url = estrdup(url);
 	r->refs = 1;
 	r->state = R_LOADING;
-	g_hash_table_insert(E.refs.table, r->url, r);
+	g_hash_table_insert(E.refs.table, r->r.url, r);
 	if (!strncasecmp(url, "http://", 7) || !strncasecmp(url, "https://", 8)) {
 		if (ref_from_store(r))
-			return r;
+			return &r->r;
 		x = xfer_new();
-		x->ref = r;
+		x->ref = &r->r;
 		x->rq.url = estrdup(url);
 		x->max_resp = E.c->max_image_bytes;
 		xfer_start(x);
@@ -298,7 +321,7 @@ ref_get(const char *url, struct job *j)
 	}
 	g_free(path);
 	free(u);
-	return r;
+	return &r->r;
 wait:
 	if (r->state == R_LOADING) {
 		if (r->nwait == r->capwait) {
@@ -309,7 +332,7 @@ wait:
 		r->waiters[r->nwait++] = j;
 		j->pending++;
 	}
-	return r;
+	return &r->r;
 }
 
 /* A request of j goes on the wire (on = 1) or comes back (0).  The base64
@@ -318,41 +341,70 @@ wait:
 void
 refs_sending(struct job *j, int on)
 {
-	struct ref *r;
+	struct eref *r;
 	int i;
 
 	for (i = 0; i < j->pj.nrefs; i++) {
-		r = j->pj.refs[i];
+		r = eref(j->pj.refs[i]);
 		if (on) {
 			r->sending++;
-			if (r->b64 && r->data && r->raw_users == 0) {
+			if (r->r.b64 && r->r.data && r->raw_users == 0) {
 				/* nobody reads the bytes: keep one copy */
 				E.refs.bytes -= ref_mem(r);
-				free(r->data);
-				r->data = NULL;
+				free(r->r.data);
+				r->r.data = NULL;
 				E.refs.bytes += ref_mem(r);
 			}
-		} else if (--r->sending == 0 && r->b64 && r->data) {
-			free(r->b64);
-			r->b64 = NULL;
-			r->b64len = 0;
+		} else if (--r->sending == 0 && r->r.b64 && r->r.data) {
+			free(r->r.b64);
+			r->r.b64 = NULL;
+			r->r.b64len = 0;
 		}
 	}
+}
+
+/* j lets go of r (its record is written): it no longer waits for it or
+ * reads its bytes (raw), and r goes when nobody holds it. */
+void
+ref_release(struct ref *p, struct job *j, int raw)
+{
+	struct eref *r = eref(p);
+
+	if (r->state == R_LOADING)
+		ref_unwait(r, j);
+	if (raw)
+		r->raw_users--;
+	eref_put(r);
+}
+
+/* Why r could not be loaded: an error code (and *retryable, *msg); NULL
+ * when it loaded. */
+const char *
+ref_failed(struct ref *p, int *retryable, const char **msg)
+{
+	struct eref *r = eref(p);
+
+	if (r->state != R_FAILED)
+		return NULL;
+	*retryable = r->fail_retryable;
+	*msg = r->fail_msg;
+	return r->fail_code;
 }
 
 /* j's provider reads ref->data: bring the bytes back if they were
  * dropped for their base64. */
 void
-ref_want_raw(struct ref *r)
+ref_want_raw(struct ref *p)
 {
+	struct eref *r = eref(p);
 	size_t n;
 
 	r->raw_users++;
-	if (r->data || !r->b64)
+	if (r->r.data || !r->r.b64)
 		return;
 	E.refs.bytes -= ref_mem(r);
-	r->data = util_b64_decode(r->b64, r->b64len, &n);
-	r->len = n;
+	r->r.data = util_b64_decode(r->r.b64, r->r.b64len, &n);
+	r->r.len = n;
 	E.refs.bytes += ref_mem(r);
 }
 
