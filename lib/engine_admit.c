@@ -184,14 +184,11 @@ record_used(struct job *j)
 	j->pj.model = rec_str(j->rec, "model");
 }
 
-void
-admit(cJSON *rec)
+/* A job for rec, counted among the jobs in progress. */
+static struct job *
+job_new(cJSON *rec)
 {
 	struct job *j = ecalloc(1, sizeof *j);
-	const cJSON *imgs, *it;
-	const char *pname, *s;
-	char *why = NULL;
-	int i, n;
 
 	j->rec = rec;
 	j->hidx = -1;
@@ -206,49 +203,55 @@ admit(cJSON *rec)
 		E.work.list->prev = j;
 	E.work.list = j;
 	E.work.active++;
+	return j;
+}
 
-	pname = E.c->provider ? E.c->provider : rec_str(rec, "provider");
-	j->prov = prov_find(pname ? pname : "local");
-	if (!j->prov)
-		j->prov = &prov_local;	/* for job_finish; fails below */
+/* j's provider (named pname) and model as they will be used: 0, or -1
+ * when j failed. */
+static int
+admit_model(struct job *j, const char *pname)
+{
+	const char *s;
+	char *why;
 
-	/* pass-through: done, or failed at another stage */
-	if (!strcmp(rec_status(rec), "succeeded")) {
-		job_finish(j);
-		return;
-	}
-	if (rec_passes(rec, STAGE)) {
-		/* another stage's failure, or a line that was never a job */
-		job_finish(j);
-		return;
-	}
 	if (!prov_find(pname ? pname : "local")) {
 		why = easprintf("unknown provider %s (known: %s)", pname,
 		    prov_names());
 		job_fail_status(j, "failed", "invalid_record", 0, 0, why);
 		free(why);
-		return;
+		return -1;
 	}
-	j->pj.model = E.c->model ? E.c->model : rec_str(rec, "model");
-	if (!E.c->model && E.c->provider && (s = rec_str(rec, "provider")) &&
-	    strcmp(s, j->prov->name))
+	j->pj.model = E.c->model ? E.c->model : rec_str(j->rec, "model");
+	if (!E.c->model && E.c->provider &&
+	    (s = rec_str(j->rec, "provider")) && strcmp(s, j->prov->name))
 		j->pj.model = NULL;	/* the plan's model is another provider's */
 	if (!j->pj.model && !(j->pj.model = models_default(j->prov->name))) {
 		why = easprintf("no model in the job and no default for %s in "
 		    "%s", j->prov->name, models_path());
 		job_fail_status(j, "failed", "invalid_record", 0, 0, why);
 		free(why);
-		return;
+		return -1;
 	}
 	record_used(j);
-	j->pj.prompt = rec_str(rec, "prompt");
-	j->pj.input = cJSON_GetObjectItemCaseSensitive(rec, "input");
+	return 0;
+}
+
+/* j's prompt and input: its list of product images, or NULL when j
+ * failed. */
+static const cJSON *
+admit_input(struct job *j)
+{
+	const cJSON *imgs, *it;
+	int n;
+
+	j->pj.prompt = rec_str(j->rec, "prompt");
+	j->pj.input = cJSON_GetObjectItemCaseSensitive(j->rec, "input");
 	if (!cJSON_IsObject(j->pj.input))
 		j->pj.input = NULL;
 	if (!j->pj.prompt && !j->prov->offline) {
 		job_fail_status(j, "failed", "invalid_record", 0, 0,
 		    "no prompt (a string) in the job");
-		return;
+		return NULL;
 	}
 	if (!j->pj.prompt)
 		j->pj.prompt = "";
@@ -260,20 +263,25 @@ admit(cJSON *rec)
 	    n > MAX_REFS - 2) {
 		job_fail_status(j, "failed", "invalid_images", 0, 0,
 		    "input.product_images must list 1 to 14 images");
-		return;
+		return NULL;
 	}
 	cJSON_ArrayForEach(it, imgs)
 		if (!cJSON_IsString(it) || !*it->valuestring) {
 			job_fail_status(j, "failed", "invalid_images", 0, 0,
 			    "input.product_images must hold URLs or paths");
-			return;
+			return NULL;
 		}
-	if (!(j->pj.conf = conf_for(j->prov, &why))) {
-		job_fail_status(j, "failed", "auth", 0, 0,
-		    why ? why : "provider unavailable");
-		free(why);
-		return;
-	}
+	return imgs;
+}
+
+/* Load j's references: the product images, then the extra ones. */
+static void
+load_refs(struct job *j, const cJSON *imgs)
+{
+	const cJSON *it;
+	const char *s;
+	int i;
+
 	j->pj.refs = ecalloc(MAX_REFS, sizeof *j->pj.refs);
 	j->state = J_REFS;
 	cJSON_ArrayForEach(it, imgs)
@@ -284,6 +292,35 @@ admit(cJSON *rec)
 			add_ref(j, s);
 	if (j->pending == 0)
 		job_refs_done(j);
+}
+
+void
+admit(cJSON *rec)
+{
+	struct job *j = job_new(rec);
+	const char *pname;
+	const cJSON *imgs;
+	char *why = NULL;
+
+	pname = E.c->provider ? E.c->provider : rec_str(rec, "provider");
+	j->prov = prov_find(pname ? pname : "local");
+	if (!j->prov)
+		j->prov = &prov_local;	/* for job_finish; fails below */
+	/* pass-through: done, failed at another stage, or a line that was
+	 * never a job */
+	if (!strcmp(rec_status(rec), "succeeded") || rec_passes(rec, STAGE)) {
+		job_finish(j);
+		return;
+	}
+	if (admit_model(j, pname) < 0 || !(imgs = admit_input(j)))
+		return;
+	if (!(j->pj.conf = conf_for(j->prov, &why))) {
+		job_fail_status(j, "failed", "auth", 0, 0,
+		    why ? why : "provider unavailable");
+		free(why);
+		return;
+	}
+	load_refs(j, imgs);
 }
 
 /* ---- input ----------------------------------------------------------- */

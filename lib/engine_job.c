@@ -205,31 +205,15 @@ stop_began(const struct se_stop *s)
 	}
 }
 
+/* The cache holds what a re-run needs to answer j without paying: the
+ * same outputs and usage text as the record, printed once. */
 static void
-job_succeeded(struct job *j)
+cache_put(struct job *j, double cost, const struct sbuf *outs,
+    const struct sbuf *usage)
 {
-	static struct sbuf outs, usage, ce;
-	cJSON *o;
-	char *why = NULL;
+	static struct sbuf ce;
 	const char *s;
-	double cost;
 
-	sb_reset(&outs);
-	if (result_store_outputs(E.c->root, j->pj.out, j->pj.nout, &outs,
-	    &why) < 0) {
-		prov_fail(&j->pj, "bad_response", 1, 0, "%s", why);
-		free(why);
-		attempt_failed(j);
-		return;
-	}
-	window_success();
-	sb_reset(&usage);
-	result_usage_text(&usage, j->pj.request_id, now_ms() - j->t_first,
-	    NULL, NULL, j->pj.usage);
-	/* the cache holds what a re-run needs to answer without paying: the
-	 * same outputs and usage text as the record, printed once */
-	/* the offline provider charges nothing, whatever the plan's price */
-	cost = cost_charged(j->price, j->prov->offline ? 0 : j->pj.nout);
 	sb_reset(&ce);
 	sb_adds(&ce, "{\"status\":\"succeeded\",\"attempt\":");
 	nd_print_num(&ce, attempts_total(j));
@@ -245,12 +229,37 @@ job_succeeded(struct job *j)
 	sb_adds(&ce, ",\"cost\":");
 	nd_print_num(&ce, cost);
 	sb_adds(&ce, ",\"outputs\":");
-	sb_add(&ce, outs.s, outs.len);
+	sb_add(&ce, outs->s, outs->len);
 	sb_adds(&ce, ",\"usage\":");
-	sb_add(&ce, usage.s, usage.len);
+	sb_add(&ce, usage->s, usage->len);
 	sb_addc(&ce, '}');
 	if (store_cache_put_text(E.c->root, j->key, ce.s, ce.len) < 0)
 		warnx("%s/cache:", E.c->root);
+}
+
+static void
+job_succeeded(struct job *j)
+{
+	static struct sbuf outs, usage;
+	cJSON *o;
+	char *why = NULL;
+	double cost;
+
+	sb_reset(&outs);
+	if (result_store_outputs(E.c->root, j->pj.out, j->pj.nout, &outs,
+	    &why) < 0) {
+		prov_fail(&j->pj, "bad_response", 1, 0, "%s", why);
+		free(why);
+		attempt_failed(j);
+		return;
+	}
+	window_success();
+	sb_reset(&usage);
+	result_usage_text(&usage, j->pj.request_id, now_ms() - j->t_first,
+	    NULL, NULL, j->pj.usage);
+	/* the offline provider charges nothing, whatever the plan's price */
+	cost = cost_charged(j->price, j->prov->offline ? 0 : j->pj.nout);
+	cache_put(j, cost, &outs, &usage);
 	set_attempt(j);
 	rec_set_str(j->rec, "status", "succeeded");
 	cJSON_DeleteItemFromObjectCaseSensitive(j->rec, "error");
