@@ -1,15 +1,20 @@
-/* engine: the libcurl multi loop of bg-generate (see engine.h).
+/* engine: the loop of bg-generate's engine (see engine.h; the parts and
+ * what each owns: engine_int.h).  This file owns setup and teardown, the
+ * epoll set, signals (signalfd, the grace period), reading input, the
+ * timers' turn, progress and the exit status.
  *
  * Shape (after curl's ephiperfifo example): one epoll set holds curl's
- * sockets (socket callback), stdin (EPOLLONESHOT, armed only when a slot is
+ * sockets (engine_http.c), stdin (EPOLLONESHOT, armed only when a slot is
  * free and the reader has no whole line) and a signalfd; curl's timer
  * callback and our own timers (backoff, provider delays, rate tokens,
  * progress, grace) decide epoll_wait's timeout.
  *
- * A job's life: admit (pass-through, validation, cache) -> its reference
- * images (shared struct ref, fetched once) -> the ready queue -> an attempt
- * (a slot, an --rpm token, the budget) -> provider steps -> success, retry
- * after a backoff, or a final failure -> one record written, job freed. */
+ * A job's life: admit (engine_admit.c: pass-through, validation, cache)
+ * -> its reference images (engine_ref.c: shared, fetched once) -> the
+ * ready queue (engine_sched.c: a slot, an --rpm token, the budget) -> an
+ * attempt (engine_job.c: provider steps over engine_http.c) -> success,
+ * retry after a backoff, or a final failure -> one record written, job
+ * freed. */
 
 #include <errno.h>
 #include <fcntl.h>
