@@ -39,7 +39,7 @@
 #define PROGRESS_MS 500
 #define READ_BATCH 256		/* input lines per turn of the loop */
 
-struct engine E;
+struct engine eng;
 
 /* ---- input ----------------------------------------------------------- */
 
@@ -49,21 +49,23 @@ arm_input(void)
 	struct epoll_event ev = {0};
 
 	ev.events = EPOLLIN | EPOLLONESHOT;
-	ev.data.fd = E.in.rd->fd;
-	if (E.in.armed && E.in.fd == E.in.rd->fd) {
-		if (epoll_ctl(E.loop.ep, EPOLL_CTL_MOD, E.in.rd->fd, &ev) == 0)
+	ev.data.fd = eng.in.rd->fd;
+	if (eng.in.armed && eng.in.fd == eng.in.rd->fd) {
+		if (epoll_ctl(eng.loop.ep, EPOLL_CTL_MOD, eng.in.rd->fd,
+		    &ev) == 0)
 			return;
 	}
-	if (epoll_ctl(E.loop.ep, EPOLL_CTL_ADD, E.in.rd->fd, &ev) == 0 ||
+	if (epoll_ctl(eng.loop.ep, EPOLL_CTL_ADD, eng.in.rd->fd, &ev) == 0 ||
 	    (errno == EEXIST &&
-	    epoll_ctl(E.loop.ep, EPOLL_CTL_MOD, E.in.rd->fd, &ev) == 0)) {
-		E.in.armed = 1;
-		E.in.fd = E.in.rd->fd;
+	    epoll_ctl(eng.loop.ep, EPOLL_CTL_MOD, eng.in.rd->fd, &ev) == 0)) {
+		eng.in.armed = 1;
+		eng.in.fd = eng.in.rd->fd;
 		return;
 	}
 	/* not pollable: let reads block instead */
-	fcntl(E.in.rd->fd, F_SETFL, fcntl(E.in.rd->fd, F_GETFL) & ~O_NONBLOCK);
-	E.in.wait = 0;
+	fcntl(eng.in.rd->fd, F_SETFL,
+	    fcntl(eng.in.rd->fd, F_GETFL) & ~O_NONBLOCK);
+	eng.in.wait = 0;
 }
 
 /* Whether read_input would take another line now.  The loop must not
@@ -72,9 +74,9 @@ arm_input(void)
 static int
 can_read(void)
 {
-	return !E.loop.stopping && !E.in.eof && !E.in.wait &&
-	    E.work.active < E.work.max_active &&
-	    !(E.refs.bytes > REF_SOFT && E.sched.rq_head);
+	return !eng.loop.stopping && !eng.in.eof && !eng.in.wait &&
+	    eng.work.active < eng.work.max_active &&
+	    !(eng.refs.bytes > REF_SOFT && eng.sched.rq_head);
 }
 
 static void
@@ -84,29 +86,29 @@ read_input(void)
 	int rc, n = 0;
 
 	/* read ahead, unless big references already wait in the queue */
-	E.in.more = 0;
+	eng.in.more = 0;
 	while (can_read()) {
 		if (++n > READ_BATCH) {
 			/* a run of cached or passed-through records: let
 			 * the loop see transfers and signals in between */
-			E.in.more = 1;
+			eng.in.more = 1;
 			break;
 		}
-		rc = nd_get(E.in.rd, STAGE, &o);
+		rc = nd_get(eng.in.rd, STAGE, &o);
 		if (rc == ND_AGAIN) {
-			E.in.wait = 1;
+			eng.in.wait = 1;
 			arm_input();
 			continue;
 		}
 		if (rc == ND_END || rc == ND_FOLLOW) {
-			E.in.eof = 1;
+			eng.in.eof = 1;
 			break;
 		}
 		if (rc == ND_LINE) {
 			admit(o);
 			continue;
 		}
-		E.in.badlines++;
+		eng.in.badlines++;
 		nd_write(o);
 		cJSON_Delete(o);
 	}
@@ -122,23 +124,24 @@ drain_input(void)
 	cJSON *o;
 	int rc;
 
-	if (E.in.eof)
+	if (eng.in.eof)
 		return;
-	while ((rc = nd_get(E.in.rd, STAGE, &o)) == ND_LINE || rc == ND_BAD) {
+	while ((rc = nd_get(eng.in.rd, STAGE, &o)) == ND_LINE || rc == ND_BAD) {
 		if (rc == ND_LINE) {
 			if (strcmp(rec_status(o), "succeeded") &&
 			    !rec_passes(o, STAGE)) {
 				cJSON *e = rec_fail_status(o, "canceled",
 				    STAGE, "canceled", 1, "%s",
-				    E.loop.signo == SIGINT ? "interrupted (SIGINT)"
-				    : "terminated (SIGTERM)");
+				    eng.loop.signo == SIGINT ?
+				    "interrupted (SIGINT)" :
+				    "terminated (SIGTERM)");
 
 				cJSON_AddNumberToObject(e, "attempts", 0);
-				E.stats.n_failed++;
-				E.stats.n_canceled++;
+				eng.stats.n_failed++;
+				eng.stats.n_canceled++;
 			}
 		} else {
-			E.in.badlines++;
+			eng.in.badlines++;
 		}
 		nd_write(o);
 		cJSON_Delete(o);
@@ -150,15 +153,15 @@ on_signal(int signo)
 {
 	struct job *j, *next;
 
-	if (E.loop.stopping) {
-		E.loop.grace_due = now_ms();	/* a second signal: stop now */
+	if (eng.loop.stopping) {
+		eng.loop.grace_due = now_ms();	/* a second signal: stop now */
 		return;
 	}
-	E.loop.stopping = 1;
-	E.loop.signo = signo;
-	E.loop.grace_due = now_ms() + E.c->grace_ms;
+	eng.loop.stopping = 1;
+	eng.loop.signo = signo;
+	eng.loop.grace_due = now_ms() + eng.c->grace_ms;
 	/* what is not on the wire stops now */
-	for (j = E.work.list; j; j = next) {
+	for (j = eng.work.list; j; j = next) {
 		next = j->next;
 		if (!j->holds_slot)
 			job_cancel(j);
@@ -168,37 +171,38 @@ on_signal(int signo)
 static void
 cancel_all(void)
 {
-	while (E.work.list)
-		job_cancel(E.work.list);
+	while (eng.work.list)
+		job_cancel(eng.work.list);
 }
 
 static void
 progress(int last)
 {
-	double t = now_ms(), el = (t - E.loop.t_start) / 1000, rate;
+	double t = now_ms(), el = (t - eng.loop.t_start) / 1000, rate;
 	char eta[48] = "";
 	struct stat st;
 	off_t pos;
 
-	if (!E.loop.progress_on)
+	if (!eng.loop.progress_on)
 		return;
-	rate = el > 0 ? (E.stats.n_done + E.stats.n_failed) / el : 0;
-	if (E.in.rd->fd >= 0 && fstat(E.in.rd->fd, &st) == 0 &&
+	rate = el > 0 ? (eng.stats.n_done + eng.stats.n_failed) / el : 0;
+	if (eng.in.rd->fd >= 0 && fstat(eng.in.rd->fd, &st) == 0 &&
 	    S_ISREG(st.st_mode) && st.st_size > 0 &&
-	    (pos = lseek(E.in.rd->fd, 0, SEEK_CUR) -
-	    (off_t)(E.in.rd->end - E.in.rd->start)) > 0 && rate > 0) {
+	    (pos = lseek(eng.in.rd->fd, 0, SEEK_CUR) -
+	    (off_t)(eng.in.rd->end - eng.in.rd->start)) > 0 && rate > 0) {
 		double left = el * (st.st_size - pos) / pos +
-		    (double)E.work.active / rate;
+		    (double)eng.work.active / rate;
 
 		snprintf(eta, sizeof eta, ", eta %.0fs", left);
 	}
 	fprintf(stderr, "\r%s: %ld done (%ld cached), %ld failed, %d in "
-	    "flight, %.1f/s%s%s%s%s%s\033[K%s", argv0, E.stats.n_done, E.stats.n_cached,
-	    E.stats.n_failed, E.sched.inflight, rate, eta, se_first() ? ", stopped: " :
-	    "", se_first() ? se_first()->conf->p->name : "",
+	    "flight, %.1f/s%s%s%s%s%s\033[K%s", argv0, eng.stats.n_done,
+	    eng.stats.n_cached, eng.stats.n_failed, eng.sched.inflight, rate,
+	    eta, se_first() ? ", stopped: " : "",
+	    se_first() ? se_first()->conf->p->name : "",
 	    se_first() ? " " : "", se_first() ? se_first()->code : "",
 	    last ? "\n" : "");
-	E.loop.progress_due = t + PROGRESS_MS;
+	eng.loop.progress_due = t + PROGRESS_MS;
 }
 
 /* ---- the loop -------------------------------------------------------- */
@@ -225,11 +229,11 @@ wait_ms(void)
 	if (http_due() >= 0 && http_due() < due)
 		due = http_due();
 	due = sched_due(due);
-	if (E.loop.progress_on && E.loop.progress_due < due)
-		due = E.loop.progress_due;
-	if (E.loop.stopping && E.work.active && E.loop.grace_due < due)
-		due = E.loop.grace_due;
-	if (due <= t || E.in.more || can_read())
+	if (eng.loop.progress_on && eng.loop.progress_due < due)
+		due = eng.loop.progress_due;
+	if (eng.loop.stopping && eng.work.active && eng.loop.grace_due < due)
+		due = eng.loop.grace_due;
+	if (due <= t || eng.in.more || can_read())
 		return 0;
 	return (int)ceil(due - t);
 }
@@ -255,16 +259,16 @@ setup(const struct engine_conf *c, struct nd_reader *r)
 	 * mapping, returned on free, instead of glibc's sliding threshold
 	 * that moves them into a heap that never shrinks */
 	mallopt(M_MMAP_THRESHOLD, 256 * 1024);
-	memset(&E, 0, sizeof E);
-	E.c = c;
-	E.in.rd = r;
-	E.in.fd = -1;
+	memset(&eng, 0, sizeof eng);
+	eng.c = c;
+	eng.in.rd = r;
+	eng.in.fd = -1;
 	/* read ahead of the slots, so a freed slot finds a job whose images
 	 * are loaded, but not so far that references pile up in memory */
-	E.work.max_active = c->jobs + (c->jobs / 4 > 8 ? c->jobs / 4 : 8);
+	eng.work.max_active = c->jobs + (c->jobs / 4 > 8 ? c->jobs / 4 : 8);
 	sched_init();
-	E.loop.t_start = now_ms();
-	E.loop.progress_on = c->progress && isatty(2);
+	eng.loop.t_start = now_ms();
+	eng.loop.progress_on = c->progress && isatty(2);
 	refs_init();
 	/* every connection is a descriptor: lift the soft limit */
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
@@ -277,17 +281,18 @@ setup(const struct engine_conf *c, struct nd_reader *r)
 	 * CPU) and only the local provider and non-PNG outputs need it;
 	 * image_probe and the layout start it on first use, after the
 	 * signal mask below, so its threads inherit it */
-	if ((E.loop.ep = epoll_create1(EPOLL_CLOEXEC)) < 0)
+	if ((eng.loop.ep = epoll_create1(EPOLL_CLOEXEC)) < 0)
 		die(EXIT_FATAL, "epoll_create1:");
 	sigemptyset(&ss);
 	sigaddset(&ss, SIGINT);
 	sigaddset(&ss, SIGTERM);
 	if (sigprocmask(SIG_BLOCK, &ss, NULL) < 0 ||
-	    (E.loop.sigfd = signalfd(-1, &ss, SFD_CLOEXEC | SFD_NONBLOCK)) < 0)
+	    (eng.loop.sigfd = signalfd(-1, &ss,
+	    SFD_CLOEXEC | SFD_NONBLOCK)) < 0)
 		die(EXIT_FATAL, "signalfd:");
 	ev.events = EPOLLIN;
-	ev.data.fd = E.loop.sigfd;
-	if (epoll_ctl(E.loop.ep, EPOLL_CTL_ADD, E.loop.sigfd, &ev) < 0)
+	ev.data.fd = eng.loop.sigfd;
+	if (epoll_ctl(eng.loop.ep, EPOLL_CTL_ADD, eng.loop.sigfd, &ev) < 0)
 		die(EXIT_FATAL, "epoll_ctl:");
 	/* stdin is read from the loop: it must never block it (and the
 	 * flag, shared with the shell on a terminal, is undone at exit) */
@@ -296,7 +301,7 @@ setup(const struct engine_conf *c, struct nd_reader *r)
 		fcntl(0, F_SETFL, fcntl(0, F_GETFL) | O_NONBLOCK);
 		atexit(stdin_blocking);
 	}
-	http_init(E.work.max_active + 16);
+	http_init(eng.work.max_active + 16);
 }
 
 static void
@@ -308,8 +313,8 @@ teardown(void)
 	provs_fini();
 	curl_global_cleanup();
 	se_reset();
-	close(E.loop.sigfd);
-	close(E.loop.ep);
+	close(eng.loop.sigfd);
+	close(eng.loop.ep);
 }
 
 /* With many requests out, each answer woke the loop on its own: at 512
@@ -325,10 +330,10 @@ static int
 coalesce(int w, int last)
 {
 	struct timespec ts;
-	double d = E.http.lat_ms / 200;
+	double d = eng.http.lat_ms / 200;
 
-	if (w <= 0 || last <= 0 || last >= 16 || E.http.busy || E.sched.inflight < 32 ||
-	    E.loop.stopping || d < 1)
+	if (w <= 0 || last <= 0 || last >= 16 || eng.http.busy ||
+	    eng.sched.inflight < 32 || eng.loop.stopping || d < 1)
 		return w;
 	if (d > 10)
 		d = 10;
@@ -352,24 +357,26 @@ engine_run(const struct engine_conf *c, struct nd_reader *r)
 	for (;;) {
 		read_input();
 		dispatch();
-		if (E.loop.stopping && E.work.active && now_ms() >= E.loop.grace_due)
+		if (eng.loop.stopping && eng.work.active &&
+		    now_ms() >= eng.loop.grace_due)
 			cancel_all();
-		if ((E.in.eof || E.loop.stopping) && E.work.active == 0 && !E.http.detached)
+		if ((eng.in.eof || eng.loop.stopping) && eng.work.active == 0 &&
+		    !eng.http.detached)
 			break;
-		if (E.loop.progress_on && now_ms() >= E.loop.progress_due)
+		if (eng.loop.progress_on && now_ms() >= eng.loop.progress_due)
 			progress(0);
-		n = epoll_wait(E.loop.ep, evs, 64, coalesce(wait_ms(), n));
+		n = epoll_wait(eng.loop.ep, evs, 64, coalesce(wait_ms(), n));
 		if (n < 0 && errno != EINTR)
 			die(EXIT_FATAL, "epoll_wait:");
 		for (i = 0; i < n; i++) {
 			int fd = evs[i].data.fd;
 
-			if (fd == E.loop.sigfd) {
-				while (read(E.loop.sigfd, &si, sizeof si) ==
+			if (fd == eng.loop.sigfd) {
+				while (read(eng.loop.sigfd, &si, sizeof si) ==
 				    sizeof si)
 					on_signal((int)si.ssi_signo);
-			} else if (E.in.armed && fd == E.in.fd) {
-				E.in.wait = 0;
+			} else if (eng.in.armed && fd == eng.in.fd) {
+				eng.in.wait = 0;
 			} else {
 				http_event(fd, evs[i].events);
 			}
@@ -378,21 +385,23 @@ engine_run(const struct engine_conf *c, struct nd_reader *r)
 		http_done();
 		run_timers();
 	}
-	if (E.loop.stopping)
+	if (eng.loop.stopping)
 		drain_input();
 	progress(1);
 	teardown();
-	rc = E.in.badlines || nd_open_failures ? EXIT_BADLINES : EXIT_DONE;
-	if (E.loop.signo) {
+	rc = eng.in.badlines || nd_open_failures ? EXIT_BADLINES : EXIT_DONE;
+	if (eng.loop.signo) {
 		rc = EXIT_FATAL;
-		if (E.stats.n_failed > E.stats.n_canceled)
+		if (eng.stats.n_failed > eng.stats.n_canceled)
 			warnx("interrupted: %ld done, %ld failed, %ld canceled; "
-			    "run the same command again to resume", E.stats.n_done,
-			    E.stats.n_failed - E.stats.n_canceled, E.stats.n_canceled);
+			    "run the same command again to resume",
+			    eng.stats.n_done,
+			    eng.stats.n_failed - eng.stats.n_canceled,
+			    eng.stats.n_canceled);
 		else
 			warnx("interrupted: %ld done, %ld canceled; run the "
-			    "same command again to resume", E.stats.n_done,
-			    E.stats.n_canceled);
+			    "same command again to resume", eng.stats.n_done,
+			    eng.stats.n_canceled);
 	}
 	return rc;
 }

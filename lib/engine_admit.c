@@ -23,18 +23,20 @@ conf_for(const struct provider *p, char **err)
 	struct prov_conf *c;
 	int i;
 
-	for (i = 0; i < E.work.npconf; i++)
-		if (E.work.pconf[i].p == p) {
-			if (!E.work.pconf[i].ready)
-				*err = estrdup(E.work.pconf[i].err);
-			return E.work.pconf[i].ready ? &E.work.pconf[i] : NULL;
+	for (i = 0; i < eng.work.npconf; i++)
+		if (eng.work.pconf[i].p == p) {
+			if (!eng.work.pconf[i].ready)
+				*err = estrdup(eng.work.pconf[i].err);
+			return eng.work.pconf[i].ready ? &eng.work.pconf[i] :
+			    NULL;
 		}
-	if (E.work.npconf == (int)(sizeof E.work.pconf / sizeof *E.work.pconf))
+	if (eng.work.npconf ==
+	    (int)(sizeof eng.work.pconf / sizeof *eng.work.pconf))
 		die(EXIT_FATAL, "too many providers");
-	c = &E.work.pconf[E.work.npconf++];
+	c = &eng.work.pconf[eng.work.npconf++];
 	memset(c, 0, sizeof *c);
 	c->p = p;
-	if (p->init(c, E.c->base_url, err) == 0)
+	if (p->init(c, eng.c->base_url, err) == 0)
 		c->ready = 1;
 	else
 		c->err = estrdup(*err ? *err : "provider unavailable");
@@ -100,13 +102,14 @@ job_refs_done(struct job *j)
 	/* the request is known by the bytes of its references, hashed now
 	 * that they are at hand (once per reference, see ref_set_data) */
 	job_key(j);
-	if (!E.c->force && from_cache(j))
+	if (!eng.c->force && from_cache(j))
 		return;
 	if (stop_for(j)) {	/* a stop came while its images loaded */
 		not_sent(j, stop_for(j));
 		return;
 	}
-	if (over_budget(j->price) && E.sched.inflight == 0 && !E.sched.nheap) {
+	if (over_budget(j->price) && eng.sched.inflight == 0 &&
+	    !eng.sched.nheap) {
 		/* nothing in flight can give budget back: skip it now */
 		budget_skip(j);
 		return;
@@ -120,7 +123,7 @@ job_refs_done(struct job *j)
 static int
 from_cache(struct job *j)
 {
-	cJSON *c = store_cache_get(E.c->root, j->key);
+	cJSON *c = store_cache_get(eng.c->root, j->key);
 	char old[65];
 	int hit;
 
@@ -131,18 +134,18 @@ from_cache(struct job *j)
 		    j->pj.input, cJSON_GetObjectItemCaseSensitive(j->rec,
 		    "batch_id"), cJSON_GetObjectItemCaseSensitive(j->rec,
 		    "variation"), old);
-		if ((c = store_cache_hit(E.c->root, old)) &&
-		    store_cache_put(E.c->root, j->key, c) < 0)
-			warnx("%s/cache:", E.c->root);
+		if ((c = store_cache_hit(eng.c->root, old)) &&
+		    store_cache_put(eng.c->root, j->key, c) < 0)
+			warnx("%s/cache:", eng.c->root);
 	}
-	hit = c && result_from_cache(E.c->root, c, j->rec,
-	    E.c->inline_out, j->prev_attempt);
+	hit = c && result_from_cache(eng.c->root, c, j->rec,
+	    eng.c->inline_out, j->prev_attempt);
 	if (hit)
 		rec_set_str(j->rec, "store", store_abs());
 	cJSON_Delete(c);
 	if (!hit)
 		return 0;
-	E.stats.n_cached++;
+	eng.stats.n_cached++;
 	job_finish(j);
 	return 1;
 }
@@ -198,11 +201,11 @@ job_new(cJSON *rec)
 	j->price = rec_num(rec, "price_per_image", 0);
 	if (j->price < 0 || !isfinite(j->price))
 		j->price = 0;
-	j->next = E.work.list;
-	if (E.work.list)
-		E.work.list->prev = j;
-	E.work.list = j;
-	E.work.active++;
+	j->next = eng.work.list;
+	if (eng.work.list)
+		eng.work.list->prev = j;
+	eng.work.list = j;
+	eng.work.active++;
 	return j;
 }
 
@@ -221,8 +224,8 @@ admit_model(struct job *j, const char *pname)
 		free(why);
 		return -1;
 	}
-	j->pj.model = E.c->model ? E.c->model : rec_str(j->rec, "model");
-	if (!E.c->model && E.c->provider &&
+	j->pj.model = eng.c->model ? eng.c->model : rec_str(j->rec, "model");
+	if (!eng.c->model && eng.c->provider &&
 	    (s = rec_str(j->rec, "provider")) && strcmp(s, j->prov->name))
 		j->pj.model = NULL;	/* the plan's model is another provider's */
 	if (!j->pj.model && !(j->pj.model = models_default(j->prov->name))) {
@@ -302,7 +305,7 @@ admit(cJSON *rec)
 	const cJSON *imgs;
 	char *why = NULL;
 
-	pname = E.c->provider ? E.c->provider : rec_str(rec, "provider");
+	pname = eng.c->provider ? eng.c->provider : rec_str(rec, "provider");
 	j->prov = prov_find(pname ? pname : "local");
 	if (!j->prov)
 		j->prov = &prov_local;	/* for job_finish; fails below */
@@ -330,10 +333,10 @@ provs_fini(void)
 {
 	int i;
 
-	for (i = 0; i < E.work.npconf; i++) {
-		if (E.work.pconf[i].ready && E.work.pconf[i].p->fini)
-			E.work.pconf[i].p->fini(&E.work.pconf[i]);
-		free(E.work.pconf[i].base_url);
-		free(E.work.pconf[i].err);
+	for (i = 0; i < eng.work.npconf; i++) {
+		if (eng.work.pconf[i].ready && eng.work.pconf[i].p->fini)
+			eng.work.pconf[i].p->fini(&eng.work.pconf[i]);
+		free(eng.work.pconf[i].base_url);
+		free(eng.work.pconf[i].err);
 	}
 }

@@ -25,8 +25,8 @@ easy_get(void)
 {
 	CURL *h;
 
-	if (E.http.npool > 0)
-		return E.http.pool[--E.http.npool];
+	if (eng.http.npool > 0)
+		return eng.http.pool[--eng.http.npool];
 	if (!(h = curl_easy_init()))
 		die(EXIT_FATAL, "curl_easy_init failed");
 	return h;
@@ -38,11 +38,12 @@ easy_put(CURL *h)
 	if (!h)
 		return;
 	curl_easy_reset(h);
-	if (E.http.npool == E.http.cappool) {
-		E.http.cappool = E.http.cappool ? E.http.cappool * 2 : 64;
-		E.http.pool = erealloc(E.http.pool, E.http.cappool * sizeof *E.http.pool);
+	if (eng.http.npool == eng.http.cappool) {
+		eng.http.cappool = eng.http.cappool ? eng.http.cappool * 2 : 64;
+		eng.http.pool = erealloc(eng.http.pool, eng.http.cappool *
+		    sizeof *eng.http.pool);
 	}
-	E.http.pool[E.http.npool++] = h;
+	eng.http.pool[eng.http.npool++] = h;
 }
 
 
@@ -66,18 +67,19 @@ sock_state(curl_socket_t s, int grow)
 
 	if (s < 0)
 		return NULL;
-	if (s >= E.http.nsocks) {
+	if (s >= eng.http.nsocks) {
 		if (!grow)
 			return NULL;
-		n = E.http.nsocks ? E.http.nsocks : 256;
+		n = eng.http.nsocks ? eng.http.nsocks : 256;
 		while (n <= s)
 			n *= 2;
-		E.http.socks = erealloc(E.http.socks, n * sizeof *E.http.socks);
-		memset(E.http.socks + E.http.nsocks, 0,
-		    (n - E.http.nsocks) * sizeof *E.http.socks);
-		E.http.nsocks = n;
+		eng.http.socks = erealloc(eng.http.socks, n *
+		    sizeof *eng.http.socks);
+		memset(eng.http.socks + eng.http.nsocks, 0,
+		    (n - eng.http.nsocks) * sizeof *eng.http.socks);
+		eng.http.nsocks = n;
 	}
-	return &E.http.socks[s];
+	return &eng.http.socks[s];
 }
 
 static curl_socket_t
@@ -108,7 +110,7 @@ close_cb(void *arg, curl_socket_t s)
 static void
 sock_unset(curl_socket_t s, struct sockstate *st)
 {
-	epoll_ctl(E.loop.ep, EPOLL_CTL_DEL, s, NULL);
+	epoll_ctl(eng.loop.ep, EPOLL_CTL_DEL, s, NULL);
 	if (st) {
 		st->in_set = 0;
 		st->ev = 0;
@@ -128,7 +130,7 @@ sock_cb(CURL *h, curl_socket_t s, int what, void *userp, void *sockp)
 			st->on = 0;	/* stays in the set (see above) */
 		else {
 			sock_unset(s, NULL);
-			curl_multi_assign(E.http.multi, s, NULL);
+			curl_multi_assign(eng.http.multi, s, NULL);
 		}
 		return 0;
 	}
@@ -143,17 +145,18 @@ sock_cb(CURL *h, curl_socket_t s, int what, void *userp, void *sockp)
 	/* a socket not ours (a resolver's) is added, or modified if the
 	 * set already has it */
 	if ((st && st->in_set) || (!st && sockp)) {
-		if (epoll_ctl(E.loop.ep, EPOLL_CTL_MOD, s, &ev) < 0)
+		if (epoll_ctl(eng.loop.ep, EPOLL_CTL_MOD, s, &ev) < 0)
 			die(EXIT_FATAL, "epoll_ctl:");
-	} else if (epoll_ctl(E.loop.ep, EPOLL_CTL_ADD, s, &ev) < 0 &&
-	    (errno != EEXIST || epoll_ctl(E.loop.ep, EPOLL_CTL_MOD, s, &ev) < 0)) {
+	} else if (epoll_ctl(eng.loop.ep, EPOLL_CTL_ADD, s, &ev) < 0 &&
+	    (errno != EEXIST || epoll_ctl(eng.loop.ep, EPOLL_CTL_MOD, s,
+	    &ev) < 0)) {
 		die(EXIT_FATAL, "epoll_ctl:");
 	}
 	if (st) {
 		st->in_set = 1;
 		st->ev = ev.events;
 	} else {
-		curl_multi_assign(E.http.multi, s, &E);
+		curl_multi_assign(eng.http.multi, s, &eng);
 	}
 	return 0;
 }
@@ -165,17 +168,17 @@ http_event(int fd, uint32_t events)
 {
 	int running, f;
 
-	if (fd < E.http.nsocks && E.http.socks[fd].ours &&
-	    !E.http.socks[fd].on) {
+	if (fd < eng.http.nsocks && eng.http.socks[fd].ours &&
+	    !eng.http.socks[fd].on) {
 		/* an idle pooled connection (closed by the server, say):
 		 * libcurl finds out on reuse */
-		sock_unset(fd, &E.http.socks[fd]);
+		sock_unset(fd, &eng.http.socks[fd]);
 		return;
 	}
 	f = (events & EPOLLIN ? CURL_CSELECT_IN : 0) |
 	    (events & EPOLLOUT ? CURL_CSELECT_OUT : 0) |
 	    (events & (EPOLLERR | EPOLLHUP) ? CURL_CSELECT_ERR : 0);
-	curl_multi_socket_action(E.http.multi, fd, f, &running);
+	curl_multi_socket_action(eng.http.multi, fd, f, &running);
 }
 
 void
@@ -183,9 +186,9 @@ http_timers(void)
 {
 	int running;
 
-	if (E.http.curl_due >= 0 && now_ms() >= E.http.curl_due) {
-		E.http.curl_due = -1;
-		curl_multi_socket_action(E.http.multi, CURL_SOCKET_TIMEOUT, 0,
+	if (eng.http.curl_due >= 0 && now_ms() >= eng.http.curl_due) {
+		eng.http.curl_due = -1;
+		curl_multi_socket_action(eng.http.multi, CURL_SOCKET_TIMEOUT, 0,
 		    &running);
 	}
 }
@@ -193,13 +196,13 @@ http_timers(void)
 double
 http_due(void)
 {
-	return E.http.curl_due;
+	return eng.http.curl_due;
 }
 
 static int
 timer_cb(CURLM *m, long ms, void *userp)
 {
-	E.http.curl_due = ms < 0 ? -1 : now_ms() + ms;
+	eng.http.curl_due = ms < 0 ? -1 : now_ms() + ms;
 	return 0;
 }
 
@@ -209,9 +212,9 @@ static void
 xfer_busy(struct xfer *x, int on)
 {
 	if (on && !x->busy)
-		E.http.busy++;
+		eng.http.busy++;
 	else if (!on && x->busy)
-		E.http.busy--;
+		eng.http.busy--;
 	x->busy = on;
 }
 
@@ -345,7 +348,7 @@ void
 xfer_start(struct xfer *x)
 {
 	CURL *h = x->h;
-	long tmo = x->tmo_ms ? x->tmo_ms : (long)E.c->timeout_ms;
+	long tmo = x->tmo_ms ? x->tmo_ms : (long)eng.c->timeout_ms;
 
 	curl_easy_setopt(h, CURLOPT_URL, x->rq.url);
 	curl_easy_setopt(h, CURLOPT_PRIVATE, x);
@@ -353,7 +356,7 @@ xfer_start(struct xfer *x)
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, x->errbuf);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, tmo);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
-	    (long)E.c->connect_timeout_ms);
+	    (long)eng.c->connect_timeout_ms);
 	/* wait for a multiplexed HTTP/2 connection rather than open more;
 	 * plain http:// never multiplexes, waiting would cost a round trip */
 	if (!strncasecmp(x->rq.url, "https:", 6))
@@ -375,7 +378,7 @@ xfer_start(struct xfer *x)
 		curl_easy_setopt(h, CURLOPT_MAXREDIRS, 5L);
 		curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
 		curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE,
-		    (curl_off_t)E.c->max_image_bytes);
+		    (curl_off_t)eng.c->max_image_bytes);
 		curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
 	}
 	/* no "Expect: 100-continue" round trip before big bodies */
@@ -393,11 +396,13 @@ xfer_start(struct xfer *x)
 		for (i = 0; i < x->rq.nseg; i++) {
 			struct prov_body_seg *sg = &x->rq.seg[i];
 
-			memcpy(x->flat + n, sg->p ? sg->p : x->rq.own.s + sg->off,
+			memcpy(x->flat + n, sg->p ? sg->p : x->rq.own.s +
+			    sg->off,
 			    sg->len);
 			n += sg->len;
 		}
-		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
+		    (curl_off_t)len);
 		curl_easy_setopt(h, CURLOPT_POSTFIELDS, x->flat);
 	} else if (x->rq.has_body) {
 		xfer_busy(x, 1);	/* until read_cb has given it all */
@@ -417,13 +422,13 @@ xfer_start(struct xfer *x)
 		curl_easy_setopt(h, CURLOPT_POST, 1L);
 		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, 0L);
 	}
-	x->next = E.http.xfers;
+	x->next = eng.http.xfers;
 	x->prev = NULL;
-	if (E.http.xfers)
-		E.http.xfers->prev = x;
-	E.http.xfers = x;
+	if (eng.http.xfers)
+		eng.http.xfers->prev = x;
+	eng.http.xfers = x;
 	x->t0 = now_ms();
-	if (curl_multi_add_handle(E.http.multi, h) != CURLM_OK)
+	if (curl_multi_add_handle(eng.http.multi, h) != CURLM_OK)
 		die(EXIT_FATAL, "curl_multi_add_handle failed");
 }
 
@@ -432,12 +437,12 @@ xfer_free(struct xfer *x)
 {
 	if (x->prev)
 		x->prev->next = x->next;
-	else if (E.http.xfers == x)
-		E.http.xfers = x->next;
+	else if (eng.http.xfers == x)
+		eng.http.xfers = x->next;
 	if (x->next)
 		x->next->prev = x->prev;
 	xfer_busy(x, 0);
-	curl_multi_remove_handle(E.http.multi, x->h);
+	curl_multi_remove_handle(eng.http.multi, x->h);
 	prov_req_free(&x->rq);
 	easy_put(x->h);
 	sb_free(&x->resp);
@@ -456,7 +461,7 @@ http_done(void)
 	struct xfer *x;
 	int left, done = 0;
 
-	while ((m = curl_multi_info_read(E.http.multi, &left))) {
+	while ((m = curl_multi_info_read(eng.http.multi, &left))) {
 		if (m->msg != CURLMSG_DONE)
 			continue;
 		done++;
@@ -464,7 +469,7 @@ http_done(void)
 		if (x->ref) {
 			ref_fetched(x, m->data.result);
 		} else if (!x->job) {
-			E.http.detached--;	/* an abandon request: done */
+			eng.http.detached--;	/* an abandon request: done */
 			xfer_free(x);
 		} else {
 			job_answered(x, m->data.result);
@@ -476,12 +481,12 @@ http_done(void)
 void
 http_init(long maxconnects)
 {
-	E.http.curl_due = -1;
-	if (!(E.http.multi = curl_multi_init()))
+	eng.http.curl_due = -1;
+	if (!(eng.http.multi = curl_multi_init()))
 		die(EXIT_FATAL, "curl_multi_init failed");
-	curl_multi_setopt(E.http.multi, CURLMOPT_SOCKETFUNCTION, sock_cb);
-	curl_multi_setopt(E.http.multi, CURLMOPT_TIMERFUNCTION, timer_cb);
-	curl_multi_setopt(E.http.multi, CURLMOPT_MAXCONNECTS, maxconnects);
+	curl_multi_setopt(eng.http.multi, CURLMOPT_SOCKETFUNCTION, sock_cb);
+	curl_multi_setopt(eng.http.multi, CURLMOPT_TIMERFUNCTION, timer_cb);
+	curl_multi_setopt(eng.http.multi, CURLMOPT_MAXCONNECTS, maxconnects);
 }
 
 void
@@ -489,11 +494,11 @@ http_fini(void)
 {
 	int i;
 
-	while (E.http.xfers)
-		xfer_free(E.http.xfers);
-	for (i = 0; i < E.http.npool; i++)
-		curl_easy_cleanup(E.http.pool[i]);
-	free(E.http.pool);
-	curl_multi_cleanup(E.http.multi);	/* closes sockets: close_cb */
-	free(E.http.socks);
+	while (eng.http.xfers)
+		xfer_free(eng.http.xfers);
+	for (i = 0; i < eng.http.npool; i++)
+		curl_easy_cleanup(eng.http.pool[i]);
+	free(eng.http.pool);
+	curl_multi_cleanup(eng.http.multi);	/* closes sockets: close_cb */
+	free(eng.http.socks);
 }

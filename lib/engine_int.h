@@ -76,7 +76,7 @@ struct xfer {
 	double retry_after_ms;
 	char *req_id;
 	double t0;		/* sent (ms) */
-	int busy;		/* counted in E.http.busy */
+	int busy;		/* counted in eng.http.busy */
 	long tmo_ms;		/* 0: --timeout */
 	char errbuf[CURL_ERROR_SIZE];
 	struct xfer *prev, *next;
@@ -138,7 +138,7 @@ struct engine {
 	} stats;
 };
 
-extern struct engine E;
+extern struct engine eng;
 
 static inline double
 now_ms(void)

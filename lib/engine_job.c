@@ -26,8 +26,8 @@ job_unlink(struct job *j)
 {
 	if (j->prev)
 		j->prev->next = j->next;
-	else if (E.work.list == j)
-		E.work.list = j->next;
+	else if (eng.work.list == j)
+		eng.work.list = j->next;
 	if (j->next)
 		j->next->prev = j->prev;
 	j->prev = j->next = NULL;
@@ -69,7 +69,7 @@ abandon(struct job *j)
 		return;
 	}
 	x->tmo_ms = ABANDON_TIMEOUT_MS;
-	E.http.detached++;
+	eng.http.detached++;
 	xfer_start(x);
 }
 
@@ -83,10 +83,10 @@ store_abs(void)
 
 	if (abs)
 		return abs;
-	if (!(abs = realpath(E.c->root, NULL))) {
+	if (!(abs = realpath(eng.c->root, NULL))) {
 		cwd = getcwd(NULL, 0);
-		abs = E.c->root[0] == '/' || !cwd ? estrdup(E.c->root) :
-		    easprintf("%s/%s", cwd, E.c->root);
+		abs = eng.c->root[0] == '/' || !cwd ? estrdup(eng.c->root) :
+		    easprintf("%s/%s", cwd, eng.c->root);
 		free(cwd);
 	}
 	return abs;
@@ -104,7 +104,7 @@ job_finish(struct job *j)
 		refs_sending(j, 0);
 	}
 	if (j->holds_slot && !j->prov->offline)
-		E.sched.inflight--;
+		eng.sched.inflight--;
 	j->holds_slot = 0;
 	heap_remove(j);
 	if (j->state == J_READY)
@@ -112,17 +112,17 @@ job_finish(struct job *j)
 	if (strcmp(st, "succeeded"))
 		budget_release(j);	/* no image came of it */
 	if (!strcmp(st, "succeeded"))
-		E.stats.n_done++;
+		eng.stats.n_done++;
 	else
-		E.stats.n_failed++;
+		eng.stats.n_failed++;
 	if (!strcmp(st, "canceled"))
-		E.stats.n_canceled++;
+		eng.stats.n_canceled++;
 	if (strcmp(st, "succeeded") && j->pj.state && j->prov->abandon)
 		abandon(j);
 	nd_write(j->rec);
 	job_unlink(j);
 	job_free(j);
-	E.work.active--;
+	eng.work.active--;
 }
 
 static int
@@ -161,7 +161,8 @@ void
 job_cancel(struct job *j)
 {
 	job_fail_status(j, "canceled", "canceled", 1, 0,
-	    E.loop.signo ? (E.loop.signo == SIGINT ? "interrupted (SIGINT)" :
+	    eng.loop.signo ? (eng.loop.signo == SIGINT ?
+	    "interrupted (SIGINT)" :
 	    "terminated (SIGTERM)") : "canceled");
 }
 
@@ -170,7 +171,7 @@ job_cancel(struct job *j)
 const struct se_stop *
 stop_for(const struct job *j)
 {
-	return j->pj.conf && !j->prov->offline && !E.c->no_stop_early ?
+	return j->pj.conf && !j->prov->offline && !eng.c->no_stop_early ?
 	    se_stopped(j->pj.conf, j->pj.model) : NULL;
 }
 
@@ -191,12 +192,12 @@ stop_began(const struct se_stop *s)
 {
 	struct job *j, *next;
 
-	if (!s || E.c->no_stop_early)
+	if (!s || eng.c->no_stop_early)
 		return;
-	if (E.loop.progress_on)
+	if (eng.loop.progress_on)
 		fputc('\n', stderr);
 	warnx("%s", s->line);
-	for (j = E.work.list; j; j = next) {
+	for (j = eng.work.list; j; j = next) {
 		next = j->next;
 		if (j->state == J_BACKOFF && stop_for(j) == s) {
 			heap_remove(j);
@@ -233,8 +234,8 @@ cache_put(struct job *j, double cost, const struct sbuf *outs,
 	sb_adds(&ce, ",\"usage\":");
 	sb_add(&ce, usage->s, usage->len);
 	sb_addc(&ce, '}');
-	if (store_cache_put_text(E.c->root, j->key, ce.s, ce.len) < 0)
-		warnx("%s/cache:", E.c->root);
+	if (store_cache_put_text(eng.c->root, j->key, ce.s, ce.len) < 0)
+		warnx("%s/cache:", eng.c->root);
 }
 
 static void
@@ -246,7 +247,7 @@ job_succeeded(struct job *j)
 	double cost;
 
 	sb_reset(&outs);
-	if (result_store_outputs(E.c->root, j->pj.out, j->pj.nout, &outs,
+	if (result_store_outputs(eng.c->root, j->pj.out, j->pj.nout, &outs,
 	    &why) < 0) {
 		prov_fail(&j->pj, "bad_response", 1, 0, "%s", why);
 		free(why);
@@ -263,10 +264,10 @@ job_succeeded(struct job *j)
 	set_attempt(j);
 	rec_set_str(j->rec, "status", "succeeded");
 	cJSON_DeleteItemFromObjectCaseSensitive(j->rec, "error");
-	if (E.c->inline_out) {
+	if (eng.c->inline_out) {
 		if (!(o = cJSON_ParseWithLength(outs.s, outs.len)))
 			die(EXIT_FATAL, "out of memory");
-		result_inline_outputs(E.c->root, o, j->pj.out, j->pj.nout);
+		result_inline_outputs(eng.c->root, o, j->pj.out, j->pj.nout);
 	} else {
 		o = cJSON_CreateRaw(outs.s);	/* printed as it is */
 	}
@@ -292,17 +293,17 @@ static void
 release_slot(struct job *j)
 {
 	if (j->holds_slot && !j->prov->offline)
-		E.sched.inflight--;
+		eng.sched.inflight--;
 	j->holds_slot = 0;
 }
 
 static double
 backoff_ms(struct job *j)
 {
-	double cap = E.c->backoff_ms * pow(2, j->pj.attempt - 1);
+	double cap = eng.c->backoff_ms * pow(2, j->pj.attempt - 1);
 
-	if (cap > E.c->backoff_max_ms)
-		cap = E.c->backoff_max_ms;
+	if (cap > eng.c->backoff_max_ms)
+		cap = eng.c->backoff_max_ms;
 	return g_random_double() * cap;	/* full jitter */
 }
 
@@ -317,7 +318,7 @@ attempt_failed(struct job *j)
 		prov_fail(&j->pj, "bad_response", 1, 0, "provider failed");
 	if (f->http_status == 429)
 		window_429();
-	if (f->retryable && E.loop.stopping) {
+	if (f->retryable && eng.loop.stopping) {
 		job_cancel(j);
 		return;
 	}
@@ -325,7 +326,7 @@ attempt_failed(struct job *j)
 		stop_began(se_fail(j->pj.conf, j->pj.model, f->code,
 		    f->http_status, f->message));
 	delay = f->retry_after_ms >= 0 ? f->retry_after_ms : backoff_ms(j);
-	if (f->retryable && j->pj.attempt < E.c->max_attempts &&
+	if (f->retryable && j->pj.attempt < eng.c->max_attempts &&
 	    delay <= MAX_RETRY_WAIT_MS && !stop_for(j)) {
 		j->state = J_BACKOFF;
 		heap_push(j, now_ms() + delay);
@@ -348,7 +349,8 @@ job_answered(struct xfer *x, CURLcode cc)
 	refs_sending(j, 0);
 	reset_fail(j);
 	/* the moving mean of request times, for coalesce() */
-	E.http.lat_ms = E.http.lat_ms ? 0.95 * E.http.lat_ms + 0.05 * (now_ms() - x->t0) :
+	eng.http.lat_ms = eng.http.lat_ms ? 0.95 * eng.http.lat_ms + 0.05 *
+	    (now_ms() - x->t0) :
 	    now_ms() - x->t0;
 	curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &rs.status);
 	if (cc != CURLE_OK) {
@@ -463,7 +465,7 @@ attempt_start(struct job *j)
 	j->pj.step = 0;
 	j->holds_slot = 1;
 	if (!j->prov->offline)
-		E.sched.inflight++;
+		eng.sched.inflight++;
 	step_build(j);
 }
 

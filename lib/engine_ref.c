@@ -65,7 +65,7 @@ redact_url(const char *u)
 }
 
 /* Memory held for r's image: the bytes, or the base64 when it is the
- * only copy (E.refs.bytes is the sum). */
+ * only copy (eng.refs.bytes is the sum). */
 static size_t
 ref_mem(const struct eref *r)
 {
@@ -75,7 +75,7 @@ ref_mem(const struct eref *r)
 static void
 ref_free(struct eref *r)
 {
-	E.refs.bytes -= ref_mem(r);
+	eng.refs.bytes -= ref_mem(r);
 	free(r->r.url);
 	free(r->r.data);
 	free(r->r.b64);
@@ -94,14 +94,14 @@ idle_unlink(struct eref *r)
 	if (r->idle_prev)
 		r->idle_prev->idle_next = r->idle_next;
 	else
-		E.refs.idle_head = r->idle_next;
+		eng.refs.idle_head = r->idle_next;
 	if (r->idle_next)
 		r->idle_next->idle_prev = r->idle_prev;
 	else
-		E.refs.idle_tail = r->idle_prev;
+		eng.refs.idle_tail = r->idle_prev;
 	r->idle = 0;
 	r->idle_next = r->idle_prev = NULL;
-	E.refs.nidle--;
+	eng.refs.nidle--;
 }
 
 static void
@@ -112,25 +112,26 @@ eref_put(struct eref *r)
 	if (r->state == R_LOADING)
 		return;		/* its download ends it (see ref_loaded) */
 	if (r->state == R_FAILED) {
-		g_hash_table_remove(E.refs.table, r->r.url);
+		g_hash_table_remove(eng.refs.table, r->r.url);
 		ref_free(r);
 		return;
 	}
 	/* keep a few unused ones: the next variation likely wants them */
 	r->idle = 1;
-	r->idle_prev = E.refs.idle_tail;
+	r->idle_prev = eng.refs.idle_tail;
 	r->idle_next = NULL;
-	if (E.refs.idle_tail)
-		E.refs.idle_tail->idle_next = r;
+	if (eng.refs.idle_tail)
+		eng.refs.idle_tail->idle_next = r;
 	else
-		E.refs.idle_head = r;
-	E.refs.idle_tail = r;
-	E.refs.nidle++;
-	while (E.refs.nidle > IDLE_REFS || (E.refs.nidle && E.refs.bytes > REF_SOFT)) {
-		struct eref *o = E.refs.idle_head;
+		eng.refs.idle_head = r;
+	eng.refs.idle_tail = r;
+	eng.refs.nidle++;
+	while (eng.refs.nidle > IDLE_REFS || (eng.refs.nidle &&
+	    eng.refs.bytes > REF_SOFT)) {
+		struct eref *o = eng.refs.idle_head;
 
 		idle_unlink(o);
-		g_hash_table_remove(E.refs.table, o->r.url);
+		g_hash_table_remove(eng.refs.table, o->r.url);
 		ref_free(o);
 	}
 }
@@ -191,8 +192,8 @@ ref_too_large(struct eref *r, const char *u)
 {
 	ref_fail(r, "image_too_large", 0, "%s: larger than %.4g MB "
 	    "(--max-image-bytes %zu): shrink the image or raise "
-	    "--max-image-bytes", u, E.c->max_image_bytes / 1048576.0,
-	    E.c->max_image_bytes);
+	    "--max-image-bytes", u, eng.c->max_image_bytes / 1048576.0,
+	    eng.c->max_image_bytes);
 }
 
 /* Take the bytes: sniff them, keep them. */
@@ -214,7 +215,7 @@ ref_set_data(struct eref *r, unsigned char *data, size_t len)
 	r->r.len = len;
 	r->state = R_READY;
 	ref_sha256(&r->r);	/* once, for every job's request key */
-	E.refs.bytes += ref_mem(r);
+	eng.refs.bytes += ref_mem(r);
 }
 
 /* An http(s) reference fetched by an earlier run: its object. */
@@ -224,10 +225,10 @@ ref_from_store(struct eref *r)
 	char *rel, *path, *data;
 	size_t len;
 
-	if (!(rel = reqkey_refmap_get(E.c->root, r->r.url)))
+	if (!(rel = reqkey_refmap_get(eng.c->root, r->r.url)))
 		return 0;
-	path = easprintf("%s/%s", E.c->root, rel);
-	data = store_read_file(path, E.c->max_image_bytes, &len);
+	path = easprintf("%s/%s", eng.c->root, rel);
+	data = store_read_file(path, eng.c->max_image_bytes, &len);
 	free(path);
 	if (!data || !image_sniff(data, len)) {
 		free(data);
@@ -262,11 +263,11 @@ ref_fetched(struct xfer *x, CURLcode cc)
 		ref_set_data(r, data ? data : (unsigned char *)estrdup(""),
 		    x->resp.len);
 		if (r->state == R_READY) {
-			if (store_put_object(E.c->root, r->r.data, r->r.len,
+			if (store_put_object(eng.c->root, r->r.data, r->r.len,
 			    image_ext(r->r.mime), sha, &rel) < 0)
-				die(EXIT_FATAL, "%s/objects:", E.c->root);
+				die(EXIT_FATAL, "%s/objects:", eng.c->root);
 			r->r.obj = rel;
-			map = reqkey_refmap_path(E.c->root, r->r.url);
+			map = reqkey_refmap_path(eng.c->root, r->r.url);
 			if (store_write_atomic(map, rel, strlen(rel)) < 0)
 				warnx("%s:", map);
 			free(map);
@@ -281,7 +282,7 @@ ref_fetched(struct xfer *x, CURLcode cc)
 struct ref *
 ref_get(const char *url, struct job *j)
 {
-	struct eref *r = g_hash_table_lookup(E.refs.table, url);
+	struct eref *r = g_hash_table_lookup(eng.refs.table, url);
 	char *path, *data, *u;
 	size_t len;
 	struct xfer *x;
@@ -295,14 +296,15 @@ ref_get(const char *url, struct job *j)
 	r->r.url = estrdup(url);
 	r->refs = 1;
 	r->state = R_LOADING;
-	g_hash_table_insert(E.refs.table, r->r.url, r);
-	if (!strncasecmp(url, "http://", 7) || !strncasecmp(url, "https://", 8)) {
+	g_hash_table_insert(eng.refs.table, r->r.url, r);
+	if (!strncasecmp(url, "http://", 7) || !strncasecmp(url, "https://",
+	    8)) {
 		if (ref_from_store(r))
 			return &r->r;
 		x = xfer_new();
 		x->ref = &r->r;
 		x->rq.url = estrdup(url);
-		x->max_resp = E.c->max_image_bytes;
+		x->max_resp = eng.c->max_image_bytes;
 		xfer_start(x);
 		goto wait;
 	}
@@ -310,7 +312,8 @@ ref_get(const char *url, struct job *j)
 	u = redact_url(url);
 	if (!path) {
 		ref_fail(r, "image_fetch_failed", 0, "%s: unsupported URL", u);
-	} else if (!(data = store_read_file(path, E.c->max_image_bytes, &len))) {
+	} else if (!(data = store_read_file(path, eng.c->max_image_bytes,
+	    &len))) {
 		if (errno == EFBIG)
 			ref_too_large(r, u);
 		else
@@ -350,10 +353,10 @@ refs_sending(struct job *j, int on)
 			r->sending++;
 			if (r->r.b64 && r->r.data && r->raw_users == 0) {
 				/* nobody reads the bytes: keep one copy */
-				E.refs.bytes -= ref_mem(r);
+				eng.refs.bytes -= ref_mem(r);
 				free(r->r.data);
 				r->r.data = NULL;
-				E.refs.bytes += ref_mem(r);
+				eng.refs.bytes += ref_mem(r);
 			}
 		} else if (--r->sending == 0 && r->r.b64 && r->r.data) {
 			free(r->r.b64);
@@ -402,16 +405,16 @@ ref_want_raw(struct ref *p)
 	r->raw_users++;
 	if (r->r.data || !r->r.b64)
 		return;
-	E.refs.bytes -= ref_mem(r);
+	eng.refs.bytes -= ref_mem(r);
 	r->r.data = util_b64_decode(r->r.b64, r->r.b64len, &n);
 	r->r.len = n;
-	E.refs.bytes += ref_mem(r);
+	eng.refs.bytes += ref_mem(r);
 }
 
 void
 refs_init(void)
 {
-	E.refs.table = g_hash_table_new(g_str_hash, g_str_equal);
+	eng.refs.table = g_hash_table_new(g_str_hash, g_str_equal);
 }
 
 void
@@ -420,10 +423,10 @@ refs_fini(void)
 	GHashTableIter it;
 	gpointer k, v;
 
-	g_hash_table_iter_init(&it, E.refs.table);
+	g_hash_table_iter_init(&it, eng.refs.table);
 	while (g_hash_table_iter_next(&it, &k, &v)) {
 		g_hash_table_iter_steal(&it);
 		ref_free(v);
 	}
-	g_hash_table_destroy(E.refs.table);
+	g_hash_table_destroy(eng.refs.table);
 }

@@ -14,18 +14,19 @@
 static void
 heap_swap(int a, int b)
 {
-	struct job *t = E.sched.heap[a];
+	struct job *t = eng.sched.heap[a];
 
-	E.sched.heap[a] = E.sched.heap[b];
-	E.sched.heap[b] = t;
-	E.sched.heap[a]->hidx = a;
-	E.sched.heap[b]->hidx = b;
+	eng.sched.heap[a] = eng.sched.heap[b];
+	eng.sched.heap[b] = t;
+	eng.sched.heap[a]->hidx = a;
+	eng.sched.heap[b]->hidx = b;
 }
 
 static void
 heap_up(int i)
 {
-	while (i > 0 && E.sched.heap[(i - 1) / 2]->due > E.sched.heap[i]->due) {
+	while (i > 0 && eng.sched.heap[(i -
+	    1) / 2]->due > eng.sched.heap[i]->due) {
 		heap_swap(i, (i - 1) / 2);
 		i = (i - 1) / 2;
 	}
@@ -39,9 +40,11 @@ heap_down(int i)
 	for (;;) {
 		l = 2 * i + 1;
 		m = i;
-		if (l < E.sched.nheap && E.sched.heap[l]->due < E.sched.heap[m]->due)
+		if (l < eng.sched.nheap &&
+		    eng.sched.heap[l]->due < eng.sched.heap[m]->due)
 			m = l;
-		if (l + 1 < E.sched.nheap && E.sched.heap[l + 1]->due < E.sched.heap[m]->due)
+		if (l + 1 < eng.sched.nheap && eng.sched.heap[l +
+		    1]->due < eng.sched.heap[m]->due)
 			m = l + 1;
 		if (m == i)
 			return;
@@ -53,13 +56,15 @@ heap_down(int i)
 void
 heap_push(struct job *j, double due)
 {
-	if (E.sched.nheap == E.sched.capheap) {
-		E.sched.capheap = E.sched.capheap ? E.sched.capheap * 2 : 64;
-		E.sched.heap = erealloc(E.sched.heap, E.sched.capheap * sizeof *E.sched.heap);
+	if (eng.sched.nheap == eng.sched.capheap) {
+		eng.sched.capheap = eng.sched.capheap ? eng.sched.capheap * 2 :
+		    64;
+		eng.sched.heap = erealloc(eng.sched.heap, eng.sched.capheap *
+		    sizeof *eng.sched.heap);
 	}
 	j->due = due;
-	j->hidx = E.sched.nheap;
-	E.sched.heap[E.sched.nheap++] = j;
+	j->hidx = eng.sched.nheap;
+	eng.sched.heap[eng.sched.nheap++] = j;
 	heap_up(j->hidx);
 }
 
@@ -71,12 +76,12 @@ heap_remove(struct job *j)
 	if (i < 0)
 		return;
 	j->hidx = -1;
-	if (i == --E.sched.nheap)
+	if (i == --eng.sched.nheap)
 		return;
-	E.sched.heap[i] = E.sched.heap[E.sched.nheap];
-	E.sched.heap[i]->hidx = i;
+	eng.sched.heap[i] = eng.sched.heap[eng.sched.nheap];
+	eng.sched.heap[i]->hidx = i;
 	heap_down(i);
-	heap_up(E.sched.heap[i]->hidx);
+	heap_up(eng.sched.heap[i]->hidx);
 }
 
 /* The first job due by t, taken off the heap; NULL: none. */
@@ -85,9 +90,9 @@ heap_due(double t)
 {
 	struct job *j;
 
-	if (!E.sched.nheap || E.sched.heap[0]->due > t)
+	if (!eng.sched.nheap || eng.sched.heap[0]->due > t)
 		return NULL;
-	j = E.sched.heap[0];
+	j = eng.sched.heap[0];
 	heap_remove(j);
 	return j;
 }
@@ -99,14 +104,14 @@ ready_push(struct job *j, int front)
 {
 	j->state = J_READY;
 	j->qnext = NULL;
-	if (!E.sched.rq_head) {
-		E.sched.rq_head = E.sched.rq_tail = j;
+	if (!eng.sched.rq_head) {
+		eng.sched.rq_head = eng.sched.rq_tail = j;
 	} else if (front) {
-		j->qnext = E.sched.rq_head;
-		E.sched.rq_head = j;
+		j->qnext = eng.sched.rq_head;
+		eng.sched.rq_head = j;
 	} else {
-		E.sched.rq_tail->qnext = j;
-		E.sched.rq_tail = j;
+		eng.sched.rq_tail->qnext = j;
+		eng.sched.rq_tail = j;
 	}
 }
 
@@ -115,11 +120,11 @@ ready_remove(struct job *j)
 {
 	struct job **pp, *prev = NULL;
 
-	for (pp = &E.sched.rq_head; *pp; prev = *pp, pp = &(*pp)->qnext)
+	for (pp = &eng.sched.rq_head; *pp; prev = *pp, pp = &(*pp)->qnext)
 		if (*pp == j) {
 			*pp = j->qnext;
-			if (E.sched.rq_tail == j)
-				E.sched.rq_tail = prev;
+			if (eng.sched.rq_tail == j)
+				eng.sched.rq_tail = prev;
 			return;
 		}
 }
@@ -128,10 +133,11 @@ ready_remove(struct job *j)
 int
 over_budget(double price)
 {
-	if (E.c->max_images >= 0 && E.sched.committed_images + 1 > E.c->max_images)
+	if (eng.c->max_images >= 0 && eng.sched.committed_images +
+	    1 > eng.c->max_images)
 		return 1;
-	if (E.c->max_cost >= 0 &&
-	    E.sched.committed_cost + price > E.c->max_cost + 1e-9)
+	if (eng.c->max_cost >= 0 &&
+	    eng.sched.committed_cost + price > eng.c->max_cost + 1e-9)
 		return 1;
 	return 0;
 }
@@ -141,12 +147,13 @@ budget_skip(struct job *j)
 {
 	char msg[128];
 
-	if (E.c->max_images >= 0 && E.sched.committed_images + 1 > E.c->max_images)
+	if (eng.c->max_images >= 0 && eng.sched.committed_images +
+	    1 > eng.c->max_images)
 		snprintf(msg, sizeof msg, "--max-images %ld reached",
-		    E.c->max_images);
+		    eng.c->max_images);
 	else
 		snprintf(msg, sizeof msg, "--max-cost %.2f reached",
-		    E.c->max_cost);
+		    eng.c->max_cost);
 	job_fail_status(j, "skipped", "budget", 1, 0, msg);
 }
 
@@ -158,27 +165,28 @@ dispatch(void)
 	struct job *j;
 	double t;
 
-	while ((j = E.sched.rq_head)) {
+	while ((j = eng.sched.rq_head)) {
 		if (stop_for(j)) {
 			not_sent(j, stop_for(j));
 			continue;
 		}
 		if (!j->prov->offline) {
-			if (E.sched.inflight >= (int)E.sched.cwnd)
+			if (eng.sched.inflight >= (int)eng.sched.cwnd)
 				return;
-			if (E.c->rpm > 0) {
+			if (eng.c->rpm > 0) {
 				t = now_ms();
-				E.sched.tokens = fmin(1, E.sched.tokens + (t - E.sched.token_t) *
-				    E.c->rpm / 60000);
-				E.sched.token_t = t;
-				if (E.sched.tokens < 1 - 1e-9)
+				eng.sched.tokens = fmin(1, eng.sched.tokens +
+				    (t - eng.sched.token_t) *
+				    eng.c->rpm / 60000);
+				eng.sched.token_t = t;
+				if (eng.sched.tokens < 1 - 1e-9)
 					return;
-				E.sched.tokens -= 1;
+				eng.sched.tokens -= 1;
 			}
 		}
-		E.sched.rq_head = j->qnext;
-		if (!E.sched.rq_head)
-			E.sched.rq_tail = NULL;
+		eng.sched.rq_head = j->qnext;
+		if (!eng.sched.rq_head)
+			eng.sched.rq_tail = NULL;
 		j->qnext = NULL;
 		j->state = J_SEND;
 		attempt_start(j);
@@ -197,8 +205,8 @@ budget_commit(struct job *j)
 		return 0;
 	}
 	j->committed = 1;
-	E.sched.committed_images++;
-	E.sched.committed_cost += j->price;
+	eng.sched.committed_images++;
+	eng.sched.committed_cost += j->price;
 	return 1;
 }
 
@@ -208,27 +216,28 @@ budget_release(struct job *j)
 {
 	if (!j->committed)
 		return;
-	E.sched.committed_images--;
-	E.sched.committed_cost -= j->price;
+	eng.sched.committed_images--;
+	eng.sched.committed_cost -= j->price;
 }
 
 /* additive increase: about one more slot per window of successes */
 void
 window_success(void)
 {
-	E.sched.n429 = 0;
-	if (E.sched.cwnd < E.c->jobs)
-		E.sched.cwnd = fmin(E.c->jobs, E.sched.cwnd + 1 / E.sched.cwnd);
+	eng.sched.n429 = 0;
+	if (eng.sched.cwnd < eng.c->jobs)
+		eng.sched.cwnd = fmin(eng.c->jobs, eng.sched.cwnd +
+		    1 / eng.sched.cwnd);
 }
 
 /* multiplicative decrease on 429, at most once a second */
 void
 window_429(void)
 {
-	if (++E.sched.n429 >= 2 && now_ms() - E.sched.last_cut > 1000) {
-		E.sched.cwnd = fmax(1, E.sched.cwnd / 2);
-		E.sched.last_cut = now_ms();
-		E.sched.n429 = 0;
+	if (++eng.sched.n429 >= 2 && now_ms() - eng.sched.last_cut > 1000) {
+		eng.sched.cwnd = fmax(1, eng.sched.cwnd / 2);
+		eng.sched.last_cut = now_ms();
+		eng.sched.n429 = 0;
 	}
 }
 
@@ -239,11 +248,12 @@ sched_due(double due)
 {
 	double tk;
 
-	if (E.sched.nheap && E.sched.heap[0]->due < due)
-		due = E.sched.heap[0]->due;
-	if (E.sched.rq_head && E.c->rpm > 0 &&
-	    E.sched.inflight < (int)E.sched.cwnd) {
-		tk = E.sched.token_t + (1 - E.sched.tokens) * 60000 / E.c->rpm;
+	if (eng.sched.nheap && eng.sched.heap[0]->due < due)
+		due = eng.sched.heap[0]->due;
+	if (eng.sched.rq_head && eng.c->rpm > 0 &&
+	    eng.sched.inflight < (int)eng.sched.cwnd) {
+		tk = eng.sched.token_t + (1 - eng.sched.tokens) *
+		    60000 / eng.c->rpm;
 		if (tk < due)
 			due = tk;
 	}
@@ -253,13 +263,13 @@ sched_due(double due)
 void
 sched_init(void)
 {
-	E.sched.cwnd = E.c->jobs;
-	E.sched.tokens = 1;
-	E.sched.token_t = now_ms();
+	eng.sched.cwnd = eng.c->jobs;
+	eng.sched.tokens = 1;
+	eng.sched.token_t = now_ms();
 }
 
 void
 sched_fini(void)
 {
-	free(E.sched.heap);
+	free(eng.sched.heap);
 }
