@@ -66,17 +66,7 @@ struct ref {
 	size_t b64len;
 	char sha256[65];	/* hex of data, made by ref_sha256 */
 	char *obj;		/* objects/... path in the store, or NULL */
-	/* engine bookkeeping */
-	int refs, state;
-	int sending;		/* requests on the wire of jobs using it */
-	int raw_users;		/* jobs whose provider reads data */
-	char *fail_code, *fail_msg;
-	int fail_retryable;
-	struct job **waiters;
-	int nwait, capwait;
-	struct ref *idle_next, *idle_prev;
-	int idle;
-};
+};				/* the engine's bookkeeping: lib/engine_ref.c */
 
 /* The base64 text of r's bytes, made once and shared by every request on
  * the wire; the engine drops it when none is left, unless it is the only

@@ -1,0 +1,504 @@
+/* engine_http: the transfers of bg-generate's engine (see engine_int.h):
+ * a pool of easy handles, libcurl's socket and timer callbacks on the
+ * loop's epoll set, the body read callback that sends a request's
+ * segments without copying, the answer's write and header callbacks, and
+ * finished transfers handed to their owner (a job or a reference). */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "engine_int.h"
+#include "err.h"
+
+#define MAX_RESPONSE ((size_t)512 << 20)
+#define FLAT_MAX (16 * 1024)	/* bodies copied into one buffer */
+#define BIG_BODY (64 * 1024)	/* bodies that take several turns */
+
+static CURL *
+easy_get(void)
+{
+	CURL *h;
+
+	if (eng.http.npool > 0)
+		return eng.http.pool[--eng.http.npool];
+	if (!(h = curl_easy_init()))
+		die(EXIT_FATAL, "curl_easy_init failed");
+	return h;
+}
+
+static void
+easy_put(CURL *h)
+{
+	if (!h)
+		return;
+	curl_easy_reset(h);
+	if (eng.http.npool == eng.http.cappool) {
+		eng.http.cappool = eng.http.cappool ? eng.http.cappool * 2 : 64;
+		eng.http.pool = erealloc(eng.http.pool, eng.http.cappool *
+		    sizeof *eng.http.pool);
+	}
+	eng.http.pool[eng.http.npool++] = h;
+}
+
+
+/* What epoll watches for each socket libcurl opened (through open_cb).
+ * A connection that goes back to libcurl's pool stays in the epoll set
+ * (on = 0): the next request on it usually wants the same events, so
+ * reusing a connection costs no epoll_ctl instead of a DEL and an ADD.
+ * close_cb forgets the socket (closing it leaves the set by itself); an
+ * event on an idle one takes it out of the set. */
+struct sockstate {
+	unsigned ours : 1;	/* opened through open_cb */
+	unsigned in_set : 1;	/* registered with epoll */
+	unsigned on : 1;	/* libcurl wants events on it */
+	uint32_t ev;		/* events registered */
+};
+
+static struct sockstate *
+sock_state(curl_socket_t s, int grow)
+{
+	int n;
+
+	if (s < 0)
+		return NULL;
+	if (s >= eng.http.nsocks) {
+		if (!grow)
+			return NULL;
+		n = eng.http.nsocks ? eng.http.nsocks : 256;
+		while (n <= s)
+			n *= 2;
+		eng.http.socks = erealloc(eng.http.socks, n *
+		    sizeof *eng.http.socks);
+		memset(eng.http.socks + eng.http.nsocks, 0,
+		    (n - eng.http.nsocks) * sizeof *eng.http.socks);
+		eng.http.nsocks = n;
+	}
+	return &eng.http.socks[s];
+}
+
+static curl_socket_t
+open_cb(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
+{
+	curl_socket_t s = socket(a->family, a->socktype | SOCK_CLOEXEC,
+	    a->protocol);
+	struct sockstate *st;
+
+	if (s >= 0) {
+		st = sock_state(s, 1);
+		memset(st, 0, sizeof *st);
+		st->ours = 1;
+	}
+	return s;
+}
+
+static int
+close_cb(void *arg, curl_socket_t s)
+{
+	struct sockstate *st = sock_state(s, 0);
+
+	if (st)
+		memset(st, 0, sizeof *st);
+	return close(s);
+}
+
+static void
+sock_unset(curl_socket_t s, struct sockstate *st)
+{
+	epoll_ctl(eng.loop.ep, EPOLL_CTL_DEL, s, NULL);
+	if (st) {
+		st->in_set = 0;
+		st->ev = 0;
+	}
+}
+
+static int
+sock_cb(CURL *h, curl_socket_t s, int what, void *userp, void *sockp)
+{
+	struct sockstate *st = sock_state(s, 0);
+	struct epoll_event ev = {0};
+
+	if (st && !st->ours)
+		st = NULL;
+	if (what == CURL_POLL_REMOVE) {
+		if (st)
+			st->on = 0;	/* stays in the set (see above) */
+		else {
+			sock_unset(s, NULL);
+			curl_multi_assign(eng.http.multi, s, NULL);
+		}
+		return 0;
+	}
+	ev.events = (what & CURL_POLL_IN ? EPOLLIN : 0) |
+	    (what & CURL_POLL_OUT ? EPOLLOUT : 0);
+	ev.data.fd = s;
+	if (st) {
+		st->on = 1;
+		if (st->in_set && st->ev == ev.events)
+			return 0;
+	}
+	/* a socket not ours (a resolver's) is added, or modified if the
+	 * set already has it */
+	if ((st && st->in_set) || (!st && sockp)) {
+		if (epoll_ctl(eng.loop.ep, EPOLL_CTL_MOD, s, &ev) < 0)
+			die(EXIT_FATAL, "epoll_ctl:");
+	} else if (epoll_ctl(eng.loop.ep, EPOLL_CTL_ADD, s, &ev) < 0 &&
+	    (errno != EEXIST || epoll_ctl(eng.loop.ep, EPOLL_CTL_MOD, s,
+	    &ev) < 0)) {
+		die(EXIT_FATAL, "epoll_ctl:");
+	}
+	if (st) {
+		st->in_set = 1;
+		st->ev = ev.events;
+	} else {
+		curl_multi_assign(eng.http.multi, s, &eng);
+	}
+	return 0;
+}
+
+/* What epoll said about fd: an idle pooled connection leaves the set,
+ * anything else goes to libcurl. */
+void
+http_event(int fd, uint32_t events)
+{
+	int running, f;
+
+	if (fd < eng.http.nsocks && eng.http.socks[fd].ours &&
+	    !eng.http.socks[fd].on) {
+		/* an idle pooled connection (closed by the server, say):
+		 * libcurl finds out on reuse */
+		sock_unset(fd, &eng.http.socks[fd]);
+		return;
+	}
+	f = (events & EPOLLIN ? CURL_CSELECT_IN : 0) |
+	    (events & EPOLLOUT ? CURL_CSELECT_OUT : 0) |
+	    (events & (EPOLLERR | EPOLLHUP) ? CURL_CSELECT_ERR : 0);
+	curl_multi_socket_action(eng.http.multi, fd, f, &running);
+}
+
+void
+http_timers(void)
+{
+	int running;
+
+	if (eng.http.curl_due >= 0 && now_ms() >= eng.http.curl_due) {
+		eng.http.curl_due = -1;
+		curl_multi_socket_action(eng.http.multi, CURL_SOCKET_TIMEOUT, 0,
+		    &running);
+	}
+}
+
+double
+http_due(void)
+{
+	return eng.http.curl_due;
+}
+
+static int
+timer_cb(CURLM *m, long ms, void *userp)
+{
+	eng.http.curl_due = ms < 0 ? -1 : now_ms() + ms;
+	return 0;
+}
+
+/* x starts (on = 1) or stops moving a big body, which coalesce() must
+ * not slow down. */
+static void
+xfer_busy(struct xfer *x, int on)
+{
+	if (on && !x->busy)
+		eng.http.busy++;
+	else if (!on && x->busy)
+		eng.http.busy--;
+	x->busy = on;
+}
+
+static size_t
+write_cb(char *p, size_t sz, size_t n, void *arg)
+{
+	struct xfer *x = arg;
+
+	n *= sz;
+	if (x->resp.len + n > x->max_resp) {
+		x->too_large = 1;
+		return 0;
+	}
+	if (!x->resp.cap) {
+		/* the announced size at once (a 2 MB answer was a dozen
+		 * reallocs from 256 bytes up), within reason */
+		curl_off_t cl = -1;
+
+		if (curl_easy_getinfo(x->h, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T,
+		    &cl) == CURLE_OK && cl > 0 && (size_t)cl < x->max_resp &&
+		    cl <= (64 << 20)) {
+			x->resp.s = emalloc((size_t)cl + 1);
+			x->resp.cap = (size_t)cl + 1;
+		}
+	}
+	/* sb_add grows geometrically: a 10 MB answer is few reallocs */
+	sb_add(&x->resp, p, n);
+	if (x->resp.len >= BIG_BODY)
+		xfer_busy(x, 1);	/* until the end */
+	return n;
+}
+
+static size_t
+header_cb(char *p, size_t sz, size_t n, void *arg)
+{
+	struct xfer *x = arg;
+	size_t len = sz * n, k;
+	char *v;
+
+	if (len > 12 && !strncasecmp(p, "HTTP/", 5)) {
+		x->retry_after_ms = -1;	/* a new response (redirect, 100) */
+		return len;
+	}
+	for (k = 0; k < len && p[k] != ':'; k++)
+		;
+	if (k == len || (k != 11 && k != 12 && k != 14 && k != 17))
+		return len;	/* not one we read: no copy */
+	v = estrndup(p + k + 1, len - k - 1);
+	g_strstrip(v);
+	if (k == 14 && !strncasecmp(p, "retry-after-ms", 14)) {
+		double d = strtod(v, NULL);
+
+		if (d >= 0 && isfinite(d))
+			x->retry_after_ms = d;
+	} else if (k == 11 && !strncasecmp(p, "retry-after", 11)) {
+		if (x->retry_after_ms < 0)
+			x->retry_after_ms = prov_retry_after(v);
+	} else if ((k == 12 && !strncasecmp(p, "x-request-id", 12)) ||
+	    (k == 17 && !strncasecmp(p, "x-goog-request-id", 17))) {
+		free(x->req_id);
+		x->req_id = v;
+		return len;
+	}
+	free(v);
+	return len;
+}
+
+/* The upload body: the request's segments in order, without copying. */
+static size_t
+read_cb(char *buf, size_t sz, size_t n, void *arg)
+{
+	struct xfer *x = arg;
+	struct prov_req *rq = &x->rq;
+	size_t room = sz * n, got = 0, k;
+
+	while (room > 0 && x->seg < rq->nseg) {
+		struct prov_body_seg *s = &rq->seg[x->seg];
+		const char *base = s->p ? s->p : rq->own.s + s->off;
+
+		k = s->len - x->segoff;
+		if (k > room)
+			k = room;
+		memcpy(buf + got, base + x->segoff, k);
+		got += k;
+		room -= k;
+		x->segoff += k;
+		if (x->segoff == s->len) {
+			x->seg++;
+			x->segoff = 0;
+		}
+	}
+	if (x->seg == rq->nseg)
+		xfer_busy(x, 0);	/* all of it handed over */
+	return got;
+}
+
+/* Rewinding (a reused connection turned out dead, a redirect). */
+static int
+seek_cb(void *arg, curl_off_t off, int origin)
+{
+	struct xfer *x = arg;
+	int i;
+
+	if (origin != SEEK_SET || off < 0)
+		return CURL_SEEKFUNC_CANTSEEK;
+	for (i = 0; i < x->rq.nseg; i++) {
+		if ((size_t)off < x->rq.seg[i].len)
+			break;
+		off -= x->rq.seg[i].len;
+	}
+	x->seg = i;
+	x->segoff = i < x->rq.nseg ? (size_t)off : 0;
+	xfer_busy(x, x->seg < x->rq.nseg);
+	return off > 0 && i == x->rq.nseg ? CURL_SEEKFUNC_FAIL :
+	    CURL_SEEKFUNC_OK;
+}
+
+struct xfer *
+xfer_new(void)
+{
+	struct xfer *x = ecalloc(1, sizeof *x);
+
+	x->h = easy_get();
+	x->retry_after_ms = -1;
+	x->max_resp = MAX_RESPONSE;
+	prov_req_init(&x->rq, x->h);
+	return x;
+}
+
+void
+xfer_start(struct xfer *x)
+{
+	CURL *h = x->h;
+	long tmo = x->tmo_ms ? x->tmo_ms : (long)eng.c->timeout_ms;
+
+	curl_easy_setopt(h, CURLOPT_URL, x->rq.url);
+	curl_easy_setopt(h, CURLOPT_PRIVATE, x);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, x->errbuf);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, tmo);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+	    (long)eng.c->connect_timeout_ms);
+	/* wait for a multiplexed HTTP/2 connection rather than open more;
+	 * plain http:// never multiplexes, waiting would cost a round trip */
+	if (!strncasecmp(x->rq.url, "https:", 6))
+		curl_easy_setopt(h, CURLOPT_PIPEWAIT, 1L);
+	curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, (long)x->rq.fresh);
+	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(h, CURLOPT_USERAGENT, "batchgen/" BG_VERSION);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write_cb);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
+	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, header_cb);
+	curl_easy_setopt(h, CURLOPT_HEADERDATA, x);
+	curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, open_cb);
+	curl_easy_setopt(h, CURLOPT_CLOSESOCKETFUNCTION, close_cb);
+	if (x->rq.max_response)
+		x->max_resp = x->rq.max_response;
+	if (x->ref) {
+		curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
+		curl_easy_setopt(h, CURLOPT_MAXREDIRS, 5L);
+		curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+		curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE,
+		    (curl_off_t)eng.c->max_image_bytes);
+		curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
+	}
+	/* no "Expect: 100-continue" round trip before big bodies */
+	x->rq.headers = curl_slist_append(x->rq.headers, "Expect:");
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, x->rq.headers);
+	if (x->rq.mime) {
+		xfer_busy(x, 1);	/* no way to see its end: all along */
+		curl_easy_setopt(h, CURLOPT_MIMEPOST, x->rq.mime);
+	} else if (x->rq.has_body && prov_body_len(&x->rq) <= FLAT_MAX) {
+		/* small: one buffer lets headers and body go in one send */
+		size_t n = 0, len = prov_body_len(&x->rq);
+		int i;
+
+		x->flat = emalloc(len + 1);
+		for (i = 0; i < x->rq.nseg; i++) {
+			struct prov_body_seg *sg = &x->rq.seg[i];
+
+			memcpy(x->flat + n, sg->p ? sg->p : x->rq.own.s +
+			    sg->off,
+			    sg->len);
+			n += sg->len;
+		}
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
+		    (curl_off_t)len);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, x->flat);
+	} else if (x->rq.has_body) {
+		xfer_busy(x, 1);	/* until read_cb has given it all */
+		curl_easy_setopt(h, CURLOPT_POST, 1L);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
+		    (curl_off_t)prov_body_len(&x->rq));
+		curl_easy_setopt(h, CURLOPT_READFUNCTION, read_cb);
+		curl_easy_setopt(h, CURLOPT_READDATA, x);
+		curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, seek_cb);
+		curl_easy_setopt(h, CURLOPT_SEEKDATA, x);
+	}
+	if (x->rq.method && strcmp(x->rq.method, "GET") &&
+	    strcmp(x->rq.method, "POST"))
+		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, x->rq.method);
+	else if (x->rq.method && !strcmp(x->rq.method, "POST") &&
+	    !x->rq.has_body && !x->rq.mime) {
+		curl_easy_setopt(h, CURLOPT_POST, 1L);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, 0L);
+	}
+	x->next = eng.http.xfers;
+	x->prev = NULL;
+	if (eng.http.xfers)
+		eng.http.xfers->prev = x;
+	eng.http.xfers = x;
+	x->t0 = now_ms();
+	if (curl_multi_add_handle(eng.http.multi, h) != CURLM_OK)
+		die(EXIT_FATAL, "curl_multi_add_handle failed");
+}
+
+void
+xfer_free(struct xfer *x)
+{
+	if (x->prev)
+		x->prev->next = x->next;
+	else if (eng.http.xfers == x)
+		eng.http.xfers = x->next;
+	if (x->next)
+		x->next->prev = x->prev;
+	xfer_busy(x, 0);
+	curl_multi_remove_handle(eng.http.multi, x->h);
+	prov_req_free(&x->rq);
+	easy_put(x->h);
+	sb_free(&x->resp);
+	free(x->flat);
+	free(x->req_id);
+	free(x);
+}
+
+/* ---- reference images ------------------------------------------------ */
+
+/* Hand finished transfers on; how many there were. */
+int
+http_done(void)
+{
+	CURLMsg *m;
+	struct xfer *x;
+	int left, done = 0;
+
+	while ((m = curl_multi_info_read(eng.http.multi, &left))) {
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		done++;
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &x);
+		if (x->ref) {
+			ref_fetched(x, m->data.result);
+		} else if (!x->job) {
+			eng.http.detached--;	/* an abandon request: done */
+			xfer_free(x);
+		} else {
+			job_answered(x, m->data.result);
+		}
+	}
+	return done;
+}
+
+void
+http_init(long maxconnects)
+{
+	eng.http.curl_due = -1;
+	if (!(eng.http.multi = curl_multi_init()))
+		die(EXIT_FATAL, "curl_multi_init failed");
+	curl_multi_setopt(eng.http.multi, CURLMOPT_SOCKETFUNCTION, sock_cb);
+	curl_multi_setopt(eng.http.multi, CURLMOPT_TIMERFUNCTION, timer_cb);
+	curl_multi_setopt(eng.http.multi, CURLMOPT_MAXCONNECTS, maxconnects);
+}
+
+void
+http_fini(void)
+{
+	int i;
+
+	while (eng.http.xfers)
+		xfer_free(eng.http.xfers);
+	for (i = 0; i < eng.http.npool; i++)
+		curl_easy_cleanup(eng.http.pool[i]);
+	free(eng.http.pool);
+	curl_multi_cleanup(eng.http.multi);	/* closes sockets: close_cb */
+	free(eng.http.socks);
+}
