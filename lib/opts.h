@@ -1,6 +1,6 @@
 /* opts: one table of options per program feeds getopt_long and --help,
  * so the help cannot drift from the parser.  The same letter means the
- * same thing in every program (doc/contract.md "Options"). */
+ * same thing in every program (doc/contract.md "Command-line contract"). */
 #ifndef BG_OPTS_H
 #define BG_OPTS_H
 
