@@ -414,17 +414,19 @@ pick_profiles(char **names, int n, const struct profile *own, int nown)
 	}
 }
 
-int
-main(int argc, char **argv)
-{
-	const char *optroot = NULL, *file = NULL, *root, *dfile = NULL;
-	struct dc_set dset;
-	char *names[MAX_PROFILES], why[256];
-	struct profile *own = NULL;
-	int c, nnames = 0, nown = 0, list = 0, rc, i;
-	struct opts o;
+/* The command line. */
+struct args {
+	const char *root, *profiles, *approved;
+	char *names[MAX_PROFILES];
+	int nnames, list;
+};
 
-	err_init(argv[0]);
+static void
+options(int argc, char **argv, struct args *a)
+{
+	struct opts o;
+	int c;
+
 	opts_init(&o, optab, "bg-export --profile NAME... [--profiles FILE] "
 	    "[--approved FILE] [--root DIR] [FILE...]\n"
 	    "       bg-export --list-profiles [--profiles FILE]",
@@ -433,35 +435,50 @@ main(int argc, char **argv)
 	while ((c = opts_next(&o, argc, argv)) != -1) {
 		switch (c) {
 		case O_PROFILE:
-			if (nnames == MAX_PROFILES)
+			if (a->nnames == MAX_PROFILES)
 				die(EXIT_USAGE, "--profile: at most %d",
 				    MAX_PROFILES);
-			names[nnames++] = optarg;
+			a->names[a->nnames++] = optarg;
 			break;
-		case O_PROFILES: file = optarg; break;
-		case O_LIST: list = 1; break;
-		case O_ROOT: optroot = optarg; break;
-		case O_APPROVED: dfile = optarg; break;
+		case O_PROFILES: a->profiles = optarg; break;
+		case O_LIST: a->list = 1; break;
+		case O_ROOT: a->root = optarg; break;
+		case O_APPROVED: a->approved = optarg; break;
 		}
 	}
 	opts_free(&o);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct args a = {0};
+	const char *root;
+	struct dc_set dset;
+	char why[256];
+	struct profile *own = NULL;
+	int nown = 0, rc, i;
+
+	err_init(argv[0]);
+	options(argc, argv, &a);
 	argc -= optind;
 	argv += optind;
-	if (file && profile_load(file, &own, &nown, why, sizeof why) < 0)
-		die(EXIT_USAGE, "%s: %s", file, why);
-	if (list)
+	if (a.profiles && profile_load(a.profiles, &own, &nown, why,
+	    sizeof why) < 0)
+		die(EXIT_USAGE, "%s: %s", a.profiles, why);
+	if (a.list)
 		list_profiles(own, nown);
-	if (nnames == 0)
+	if (a.nnames == 0)
 		die(EXIT_USAGE, "no --profile given (--list-profiles lists "
 		    "them)");
-	pick_profiles(names, nnames, own, nown);
-	if (dfile) {
+	pick_profiles(a.names, a.nnames, own, nown);
+	if (a.approved) {
 		dc_init(&dset);
-		if (dc_load(&dset, dfile) < 0)
+		if (dc_load(&dset, a.approved) < 0)
 			exit(EXIT_USAGE);
 		approved = &dset;
 	}
-	root = store_root(optroot);
+	root = store_root(a.root);
 	rootfd = store_open_root(root);
 	image_init();
 	rc = nd_filter(argc, argv, STAGE, export_or_pass);
