@@ -15,7 +15,6 @@
  * 2 usage (bad option, unreadable catalog), 3 fatal.
  */
 #include <fnmatch.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +25,7 @@
 #include "err.h"
 #include "history.h"
 #include "ndjson.h"
+#include "opts.h"
 #include "picker_html.h"
 #include "probe.h"
 #include "record.h"
@@ -64,17 +64,43 @@ static GHashTable *slots;	/* code -> struct slot_count */
 static long n_variants, n_variant_image, n_with_images, n_without,
     n_not_found, n_bad, n_failed;
 
-static void __attribute__((noreturn))
-usage(int status)
-{
-	fprintf(status ? stderr : stdout,
-	    "usage: %s [--catalog FILE] [--history FILE] [--uploads FILE] [--root DIR]\n"
-	    "                     [--all | --product ID]... [--slot CODE] [--pick SPEC]\n"
-	    "                     [--max-generated N] [--max-uploads N] [--summary]\n"
-	    "                     [--html FILE] [FILE...]\n",
-	    argv0);
-	exit(status);
-}
+enum { O_CATALOG = 'c', O_HISTORY = 256, O_UPLOADS, O_ROOT = 'r',
+	O_ALL = 'a', O_PRODUCT = 258, O_SLOT, O_PICK, O_MAXGEN, O_MAXUP,
+	O_SUMMARY = 'S', O_HTML = 'o' };
+
+static const struct opt optab[] = {
+	{ "catalog", 'c', "FILE", "the catalog (default: catalog.ndjson in "
+	    "the store)", O_CATALOG },
+	{ "history", 0, "FILE", "the generation history (default the "
+	    "store's)", O_HISTORY },
+	{ "uploads", 0, "FILE", "the uploads library (default the store's)",
+	    O_UPLOADS },
+	{ "root", 'r', "DIR", "the store (default $BG_ROOT or ./bg-data)",
+	    O_ROOT },
+	{ "all", 'a', NULL, "every variant of the catalog", O_ALL },
+	{ "product", 0, "ID", "every variant of product ID (repeatable)",
+	    O_PRODUCT },
+	{ "slot", 0, "CODE", "the image slot to fill, e.g. MAIN or PT01",
+	    O_SLOT },
+	{ "pick", 0, "SPEC", "choose the images now, e.g. "
+	    "variant,generated:2,upload:KIND", O_PICK },
+	{ "max-generated", 0, "N", "generated images offered per variant "
+	    "(default 50)", O_MAXGEN },
+	{ "max-uploads", 0, "N", "uploads offered per variant (default 200)",
+	    O_MAXUP },
+	{ "summary", 'S', NULL, "count images per slot instead of candidates",
+	    O_SUMMARY },
+	{ "html", 'o', "FILE", "write a picker page to choose images in",
+	    O_HTML },
+	OPTS_END
+};
+
+/* The command line beyond the file statics. */
+struct args {
+	const char *catalog, *pick, *root, *html;
+	char **products;
+	int nproducts, all;
+};
 
 static void
 parse_pick(const char *spec)
@@ -611,92 +637,82 @@ print_summary(void)
 	cJSON_Delete(o);
 }
 
-int
-main(int argc, char **argv)
+static void
+options(int argc, char **argv, struct args *a)
 {
-	static const struct option lopts[] = {
-		{ "catalog", required_argument, NULL, 'c' },
-		{ "history", required_argument, NULL, 'H' },
-		{ "uploads", required_argument, NULL, 'U' },
-		{ "root", required_argument, NULL, 'r' },
-		{ "all", no_argument, NULL, 'a' },
-		{ "product", required_argument, NULL, 'p' },
-		{ "slot", required_argument, NULL, 's' },
-		{ "pick", required_argument, NULL, 'P' },
-		{ "max-generated", required_argument, NULL, 'g' },
-		{ "max-uploads", required_argument, NULL, 'u' },
-		{ "summary", no_argument, NULL, 'S' },
-		{ "html", required_argument, NULL, 'o' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 }
-	};
-	const char *catalog = NULL, *pick = NULL, *opt_root = NULL;
-	const char *html = NULL;
-	struct pk_page pk;
-	char **products = NULL, *cat_default = NULL, *ctx;
-	int c, all = 0, nproducts = 0, i;
-	size_t k;
+	struct opts o;
+	int c;
 
-	err_init(argv[0]);
-	products = ecalloc(argc, sizeof *products);
-	while ((c = getopt_long(argc, argv, "c:r:ap:s:P:So:h", lopts,
-	    NULL)) != -1) {
+	a->products = ecalloc(argc, sizeof *a->products);
+	opts_init(&o, optab, "bg-candidates [--catalog FILE] [--history FILE] "
+	    "[--uploads FILE] [--root DIR]\n"
+	    "                     [--all | --product ID]... [--slot CODE] "
+	    "[--pick SPEC]\n"
+	    "                     [--max-generated N] [--max-uploads N] "
+	    "[--summary]\n"
+	    "                     [--html FILE] [FILE...]",
+	    "Turn variant ids into candidate records with their images.");
+	while ((c = opts_next(&o, argc, argv)) != -1) {
 		switch (c) {
-		case 'c': catalog = optarg; break;
-		case 'H': hist_path = optarg; break;
-		case 'U': up_path = optarg; break;
-		case 'r': opt_root = optarg; break;
-		case 'a': all = 1; break;
-		case 'p':
+		case O_CATALOG: a->catalog = optarg; break;
+		case O_HISTORY: hist_path = optarg; break;
+		case O_UPLOADS: up_path = optarg; break;
+		case O_ROOT: a->root = optarg; break;
+		case O_ALL: a->all = 1; break;
+		case O_PRODUCT:
 			if (!*optarg)
 				die(EXIT_USAGE, "--product: empty id");
-			products[nproducts++] = optarg;
+			a->products[a->nproducts++] = optarg;
 			break;
-		case 's':
+		case O_SLOT:
 			if (!*optarg || strlen(optarg) > 32)
 				die(EXIT_USAGE, "--slot: want a code such as "
 				    "MAIN or PT01");
 			slot = optarg;
 			break;
-		case 'P': pick = optarg; break;
-		case 'g':
+		case O_PICK: a->pick = optarg; break;
+		case O_MAXGEN:
 			max_generated = err_num("--max-generated", optarg, 0,
 			    100000);
 			break;
-		case 'u':
+		case O_MAXUP:
 			max_uploads = err_num("--max-uploads", optarg, 0,
 			    100000);
 			break;
-		case 'S': summary = 1; break;
-		case 'o':
+		case O_SUMMARY: summary = 1; break;
+		case O_HTML:
 			if (!*optarg)
 				die(EXIT_USAGE, "--html: empty file name");
-			html = optarg;
+			a->html = optarg;
 			break;
-		case 'h': usage(0);
-		case 'V': err_version();
-		default: usage(EXIT_USAGE);
 		}
 	}
-	argc -= optind;
-	argv += optind;
-	if (pick)
-		parse_pick(pick);
-	if (html && summary)
+	opts_free(&o);
+	if (a->pick)
+		parse_pick(a->pick);
+	if (a->html && summary)
 		die(EXIT_USAGE, "--html and --summary: choose one");
-	if (html) {
-		pk_begin(&pk, html);
-		page = &pk;
+}
+
+/* Find the store, the catalog, the history and the uploads; the
+ * default catalog's name when it was made here (free it), else NULL. */
+static char *
+setup(struct args *a, struct pk_page *pk)
+{
+	char *cat_default = NULL;
+
+	if (a->html) {
+		pk_begin(pk, a->html);
+		page = pk;
 	}
-	root = store_root(opt_root);
-	if (!catalog)
-		catalog = cat_default = easprintf("%s/catalog.ndjson", root);
+	root = store_root(a->root);
+	if (!a->catalog)
+		a->catalog = cat_default = easprintf("%s/catalog.ndjson", root);
 	hist_file = hist_path ? estrdup(hist_path) :
 	    easprintf("%s/" HIST_HISTORY, root);
 	up_file = up_path ? estrdup(up_path) :
 	    easprintf("%s/" HIST_UPLOADS, root);
-	cat_load(&cat, catalog);
+	cat_load(&cat, a->catalog);
 	if (cat.bad)
 		ret = EXIT_BADLINES;
 	if (summary)
@@ -704,34 +720,38 @@ main(int argc, char **argv)
 		    g_free);
 	else
 		load_library();
+	return cat_default;
+}
 
-	if (all) {
+/* The variants named by --all and --product. */
+static void
+emit_named(const struct args *a)
+{
+	char *ctx;
+	size_t k;
+	int i;
+
+	if (a->all) {
 		for (k = 0; k < cat.n; k++) {
 			ctx = easprintf("%s:%ld", cat.path, cat.v[k].lineno);
 			emit(NULL, &cat.v[k], ctx);
 			free(ctx);
 		}
 	}
-	for (i = 0; i < nproducts; i++) {
-		ctx = easprintf("--product %s", cat_shown(products[i]));
-		emit_product(NULL, products[i], ctx);
+	for (i = 0; i < a->nproducts; i++) {
+		ctx = easprintf("--product %s", cat_shown(a->products[i]));
+		emit_product(NULL, a->products[i], ctx);
 		free(ctx);
 	}
-	/* with --all or --product, stdin is read only when named ("-") */
-	if ((!all && !nproducts) || argc > 0)
-		read_selectors(argc, argv);
-	if (nd_open_failures)
-		ret = EXIT_BADLINES;
-	if (summary)
-		print_summary();
-	if (page && pk_write(page) < 0)
-		die(EXIT_FATAL, "%s:", html);
-	nd_finish();
+}
+
+static void
+cleanup(void)
+{
+	int i;
 
 	for (i = 0; i < npicks; i++)
 		free(picks[i].arg);
-	free(products);
-	free(cat_default);
 	free(hist_file);
 	free(up_file);
 	if (seen)
@@ -744,5 +764,33 @@ main(int argc, char **argv)
 	cJSON_Delete(uploads_arr);
 	probe_free();
 	cat_free(&cat);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct args a = {0};
+	struct pk_page pk;
+	char *cat_default;
+
+	err_init(argv[0]);
+	options(argc, argv, &a);
+	argc -= optind;
+	argv += optind;
+	cat_default = setup(&a, &pk);
+	emit_named(&a);
+	/* with --all or --product, stdin is read only when named ("-") */
+	if ((!a.all && !a.nproducts) || argc > 0)
+		read_selectors(argc, argv);
+	if (nd_open_failures)
+		ret = EXIT_BADLINES;
+	if (summary)
+		print_summary();
+	if (page && pk_write(page) < 0)
+		die(EXIT_FATAL, "%s:", a.html);
+	nd_finish();
+	free(a.products);
+	free(cat_default);
+	cleanup();
 	return ret;
 }

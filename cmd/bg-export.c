@@ -14,7 +14,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +29,7 @@
 #include "listing.h"
 #include "name.h"
 #include "ndjson.h"
+#include "opts.h"
 #include "profile.h"
 #include "provenance.h"
 #include "record.h"
@@ -46,41 +46,23 @@ static char *prints[MAX_PROFILES];	/* profile fingerprints */
 static int nprof;
 static struct dc_set *approved;	/* --approved: export only these images */
 
-static void
-usage(void)
-{
-	fputs("usage: bg-export --profile NAME... [--profiles FILE] "
-	    "[--approved FILE] [--root DIR] [FILE...]\n"
-	    "       bg-export --list-profiles [--profiles FILE]\n", stderr);
-	exit(EXIT_USAGE);
-}
+enum { O_PROFILE = 'p', O_PROFILES = 256, O_LIST = 'l', O_ROOT = 'r',
+	O_APPROVED };
 
-static void
-help(void)
-{
-	printf("usage: bg-export --profile NAME... [--profiles FILE] "
-	    "[--approved FILE] [--root DIR] [FILE...]\n"
-	    "       bg-export --list-profiles [--profiles FILE]\n"
-	    "Make checked, listing-ready copies of filed images under "
-	    "exports/.\n"
-	    "  -p, --profile NAME   a profile to export for (repeatable): "
-	    "amazon-main,\n"
-	    "                       amazon-other, gmc, shopify, etsy, or "
-	    "one from --profiles\n"
-	    "  -P, --profiles FILE  your own profiles (JSON, the shape "
-	    "--list-profiles prints)\n"
-	    "  -l, --list-profiles  print every known profile as JSON and "
-	    "exit\n"
-	    "  -a, --approved FILE  export only the images approved in FILE "
-	    "(the review\n"
-	    "                       page's decisions.ndjson); say which "
-	    "decisions match none\n"
-	    "  -r, --root DIR       the store (default $BG_ROOT or "
-	    "./bg-data)\n"
-	    "  -h, --help           this help\n"
-	    "      --version        print the version\n");
-	exit(EXIT_DONE);
-}
+static const struct opt optab[] = {
+	{ "profile", 'p', "NAME", "a profile to export for (repeatable; "
+	    "--list-profiles lists them)",
+	    O_PROFILE },
+	{ "profiles", 0, "FILE", "your own profiles (JSON, the shape "
+	    "--list-profiles prints)", O_PROFILES },
+	{ "list-profiles", 'l', NULL, "print every known profile as JSON and "
+	    "exit", O_LIST },
+	{ "approved", 0, "FILE", "export only the images approved in FILE "
+	    "(the review page's decisions)", O_APPROVED },
+	{ "root", 'r', "DIR", "the store (default $BG_ROOT or ./bg-data)",
+	    O_ROOT },
+	OPTS_END
+};
 
 /* The master's bytes, read through the store's safe walk; NULL + why. */
 static char *
@@ -432,60 +414,71 @@ pick_profiles(char **names, int n, const struct profile *own, int nown)
 	}
 }
 
+/* The command line. */
+struct args {
+	const char *root, *profiles, *approved;
+	char *names[MAX_PROFILES];
+	int nnames, list;
+};
+
+static void
+options(int argc, char **argv, struct args *a)
+{
+	struct opts o;
+	int c;
+
+	opts_init(&o, optab, "bg-export --profile NAME... [--profiles FILE] "
+	    "[--approved FILE] [--root DIR] [FILE...]\n"
+	    "       bg-export --list-profiles [--profiles FILE]",
+	    "Make checked, listing-ready copies of filed images under "
+	    "exports/.");
+	while ((c = opts_next(&o, argc, argv)) != -1) {
+		switch (c) {
+		case O_PROFILE:
+			if (a->nnames == MAX_PROFILES)
+				die(EXIT_USAGE, "--profile: at most %d",
+				    MAX_PROFILES);
+			a->names[a->nnames++] = optarg;
+			break;
+		case O_PROFILES: a->profiles = optarg; break;
+		case O_LIST: a->list = 1; break;
+		case O_ROOT: a->root = optarg; break;
+		case O_APPROVED: a->approved = optarg; break;
+		}
+	}
+	opts_free(&o);
+}
+
 int
 main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "profile", required_argument, NULL, 'p' },
-		{ "profiles", required_argument, NULL, 'P' },
-		{ "list-profiles", no_argument, NULL, 'l' },
-		{ "root", required_argument, NULL, 'r' },
-		{ "approved", required_argument, NULL, 'a' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 }
-	};
-	const char *optroot = NULL, *file = NULL, *root, *dfile = NULL;
+	struct args a = {0};
+	const char *root;
 	struct dc_set dset;
-	char *names[MAX_PROFILES], why[256];
+	char why[256];
 	struct profile *own = NULL;
-	int c, nnames = 0, nown = 0, list = 0, rc, i;
+	int nown = 0, rc, i;
 
 	err_init(argv[0]);
-	while ((c = getopt_long(argc, argv, "p:P:lr:a:h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'p':
-			if (nnames == MAX_PROFILES)
-				die(EXIT_USAGE, "--profile: at most %d",
-				    MAX_PROFILES);
-			names[nnames++] = optarg;
-			break;
-		case 'P': file = optarg; break;
-		case 'l': list = 1; break;
-		case 'r': optroot = optarg; break;
-		case 'a': dfile = optarg; break;
-		case 'h': help(); break;
-		case 'V': err_version(); break;
-		default: usage();
-		}
-	}
+	options(argc, argv, &a);
 	argc -= optind;
 	argv += optind;
-	if (file && profile_load(file, &own, &nown, why, sizeof why) < 0)
-		die(EXIT_USAGE, "%s: %s", file, why);
-	if (list)
+	if (a.profiles && profile_load(a.profiles, &own, &nown, why,
+	    sizeof why) < 0)
+		die(EXIT_USAGE, "%s: %s", a.profiles, why);
+	if (a.list)
 		list_profiles(own, nown);
-	if (nnames == 0)
+	if (a.nnames == 0)
 		die(EXIT_USAGE, "no --profile given (--list-profiles lists "
 		    "them)");
-	pick_profiles(names, nnames, own, nown);
-	if (dfile) {
+	pick_profiles(a.names, a.nnames, own, nown);
+	if (a.approved) {
 		dc_init(&dset);
-		if (dc_load(&dset, dfile) < 0)
+		if (dc_load(&dset, a.approved) < 0)
 			exit(EXIT_USAGE);
 		approved = &dset;
 	}
-	root = store_root(optroot);
+	root = store_root(a.root);
 	rootfd = store_open_root(root);
 	image_init();
 	rc = nd_filter(argc, argv, STAGE, export_or_pass);

@@ -15,7 +15,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -30,6 +29,7 @@
 #include "image.h"
 #include "name.h"
 #include "ndjson.h"
+#include "opts.h"
 #include "record.h"
 #include "store.h"
 #include "util.h"
@@ -52,29 +52,19 @@ struct obj {
 	struct stat st;
 };
 
-static void
-usage(void)
-{
-	fputs("usage: bg-file [--copy] [--root DIR] [FILE...]\n"
-	    "       bg-file --upload [--kind KIND] [--root DIR] IMAGE...\n",
-	    stderr);
-	exit(EXIT_USAGE);
-}
+enum { O_COPY = 256, O_ROOT = 'r', O_UPLOAD = 'u', O_KIND = 'k' };
 
-static void
-help(void)
-{
-	printf("usage: bg-file [--copy] [--root DIR] [FILE...]\n"
-	    "       bg-file --upload [--kind KIND] [--root DIR] IMAGE...\n"
-	    "File generated images into per-variant and shared batch folders.\n"
-	    "  -c, --copy       copy instead of hard-linking\n"
-	    "  -r, --root DIR   the store (default $BG_ROOT or ./bg-data)\n"
-	    "  -u, --upload     add IMAGE files to the uploads library\n"
-	    "  -k, --kind KIND  the uploads' kind (default reference)\n"
-	    "  -h, --help       this help\n"
-	    "      --version    print the version\n");
-	exit(EXIT_DONE);
-}
+static const struct opt optab[] = {
+	{ "copy", 0, NULL, "copy the images instead of hard-linking them",
+	    O_COPY },
+	{ "root", 'r', "DIR", "the store (default $BG_ROOT or ./bg-data)",
+	    O_ROOT },
+	{ "upload", 'u', NULL, "add the IMAGE files to the uploads library",
+	    O_UPLOAD },
+	{ "kind", 'k', "KIND", "the uploads' kind (default reference)",
+	    O_KIND },
+	OPTS_END
+};
 
 /* Say why the record is not filed; a format ending in ':' gets errno. */
 static int
@@ -484,30 +474,23 @@ upload(const char *file, const char *kind)
 int
 main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "copy", no_argument, NULL, 'c' },
-		{ "root", required_argument, NULL, 'r' },
-		{ "upload", no_argument, NULL, 'u' },
-		{ "kind", required_argument, NULL, 'k' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 }
-	};
 	const char *optroot = NULL, *kind = NULL;
 	int c, up = 0, i, rc = EXIT_DONE;
+	struct opts o;
 
 	err_init(argv[0]);
-	while ((c = getopt_long(argc, argv, "cr:uk:h", longopts, NULL)) != -1) {
+	opts_init(&o, optab, "bg-file [--copy] [--root DIR] [FILE...]\n"
+	    "       bg-file --upload [--kind KIND] [--root DIR] IMAGE...",
+	    "File generated images into per-variant and shared batch folders.");
+	while ((c = opts_next(&o, argc, argv)) != -1) {
 		switch (c) {
-		case 'c': copy = 1; break;
-		case 'r': optroot = optarg; break;
-		case 'u': up = 1; break;
-		case 'k': kind = optarg; break;
-		case 'h': help(); break;
-		case 'V': err_version(); break;
-		default: usage();
+		case O_COPY: copy = 1; break;
+		case O_ROOT: optroot = optarg; break;
+		case O_UPLOAD: up = 1; break;
+		case O_KIND: kind = optarg; break;
 		}
 	}
+	opts_free(&o);
 	argc -= optind;
 	argv += optind;
 	if (kind && !up)

@@ -20,7 +20,6 @@
  * configuration (or --check found a provider unusable), 3 fatal or
  * interrupted (SIGINT/SIGTERM).
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,63 +29,82 @@
 #include "engine.h"
 #include "err.h"
 #include "ndjson.h"
+#include "opts.h"
 #include "provider.h"
 #include "store.h"
 
-static void __attribute__((noreturn))
-usage(int status)
-{
-	fprintf(status ? stderr : stdout,
-	    "usage: %s [-j|--jobs N] [--provider NAME] [--model NAME] [--base-url URL]\n"
-	    "                   [--rpm N] [--max-attempts N] [--timeout SEC] [--max-images N]\n"
-	    "                   [--max-cost AMOUNT] [--inline] [--force] [--progress] [--root DIR]\n"
-	    "                   [--max-image-bytes N] [--connect-timeout SEC] [--backoff SEC]\n"
-	    "                   [--grace SEC] [--no-stop-early] [--mode sync|batch] [--poll SEC]\n"
-	    "                   [--no-wait] [--cancel] [--batch-size N] [FILE...]\n"
-	    "       %s --check [--provider NAME] [--model NAME] [--base-url URL] [FILE...]\n"
-	    "       %s --list-models --provider NAME [--base-url URL]\n",
-	    argv0, argv0, argv0);
-	exit(status);
-}
-
 enum {
-	O_PROVIDER = 256, O_MODEL, O_BASE, O_RPM, O_ATTEMPTS, O_TIMEOUT,
-	O_IMAGES, O_COST, O_INLINE, O_FORCE, O_PROGRESS, O_ROOT, O_IMGBYTES,
-	O_CTIMEOUT, O_BACKOFF, O_GRACE, O_VERSION, O_NOSTOP,
-	O_CHECK, O_LIST,
-	O_MODE, O_POLL, O_NOWAIT,
-	O_CANCEL, O_BSIZE
+	O_JOBS = 'j', O_ROOT = 'r', O_PROVIDER = 256, O_MODEL, O_BASE, O_RPM,
+	O_ATTEMPTS, O_TIMEOUT, O_IMAGES, O_COST, O_INLINE, O_FORCE,
+	O_PROGRESS, O_IMGBYTES, O_CTIMEOUT, O_BACKOFF, O_GRACE, O_NOSTOP,
+	O_CHECK, O_LIST, O_MODE, O_POLL, O_NOWAIT, O_CANCEL, O_BSIZE
 };
 
-static const struct option longopts[] = {
-	{"jobs", required_argument, NULL, 'j'},
-	{"provider", required_argument, NULL, O_PROVIDER},
-	{"model", required_argument, NULL, O_MODEL},
-	{"base-url", required_argument, NULL, O_BASE},
-	{"rpm", required_argument, NULL, O_RPM},
-	{"max-attempts", required_argument, NULL, O_ATTEMPTS},
-	{"timeout", required_argument, NULL, O_TIMEOUT},
-	{"max-images", required_argument, NULL, O_IMAGES},
-	{"max-cost", required_argument, NULL, O_COST},
-	{"inline", no_argument, NULL, O_INLINE},
-	{"force", no_argument, NULL, O_FORCE},
-	{"progress", no_argument, NULL, O_PROGRESS},
-	{"root", required_argument, NULL, O_ROOT},
-	{"max-image-bytes", required_argument, NULL, O_IMGBYTES},
-	{"connect-timeout", required_argument, NULL, O_CTIMEOUT},
-	{"backoff", required_argument, NULL, O_BACKOFF},
-	{"grace", required_argument, NULL, O_GRACE},
-	{"no-stop-early", no_argument, NULL, O_NOSTOP},
-	{"check", no_argument, NULL, O_CHECK},
-	{"list-models", no_argument, NULL, O_LIST},
-	{"mode", required_argument, NULL, O_MODE},
-	{"poll", required_argument, NULL, O_POLL},
-	{"no-wait", no_argument, NULL, O_NOWAIT},
-	{"cancel", no_argument, NULL, O_CANCEL},
-	{"batch-size", required_argument, NULL, O_BSIZE},
-	{"help", no_argument, NULL, 'h'},
-	{"version", no_argument, NULL, O_VERSION},
-	{NULL, 0, NULL, 0}
+static const struct opt optab[] = {
+	{ "jobs", 'j', "N", "requests in flight, 1 to 4096 (default 8)",
+	    O_JOBS },
+	{ "provider", 0, "NAME", "use this provider for every job",
+	    O_PROVIDER },
+	{ "model", 0, "NAME", "use this model for every job", O_MODEL },
+	{ "base-url", 0, "URL", "the provider's endpoint (default: the "
+	    "environment, then the public one)", O_BASE },
+	{ "rpm", 0, "N", "requests per minute at most (default: no limit)",
+	    O_RPM },
+	{ "max-attempts", 0, "N", "tries per job, 1 to 100 (default 5)",
+	    O_ATTEMPTS },
+	{ "timeout", 0, "SEC", "give up a request after SEC (default 300)",
+	    O_TIMEOUT },
+	{ "max-images", 0, "N", "start no job past N images (the rest are "
+	    "skipped)", O_IMAGES },
+	{ "max-cost", 0, "AMOUNT", "stop paying once the estimated cost "
+	    "reaches AMOUNT", O_COST },
+	{ "inline", 0, NULL, "also put each output's bytes, base64, in "
+	    "outputs[].data", O_INLINE },
+	{ "force", 0, NULL, "ignore the cache: send every job again",
+	    O_FORCE },
+	{ "progress", 0, NULL, "a progress line on stderr", O_PROGRESS },
+	{ "root", 'r', "DIR", "the store (default $BG_ROOT or ./bg-data)",
+	    O_ROOT },
+	{ "max-image-bytes", 0, "N", "the largest reference image accepted "
+	    "(default 20 MiB)", O_IMGBYTES },
+	{ "connect-timeout", 0, "SEC", "give up connecting after SEC "
+	    "(default 30)", O_CTIMEOUT },
+	{ "backoff", 0, "SEC", "the first wait before a retry (default 1)",
+	    O_BACKOFF },
+	{ "grace", 0, "SEC", "on a signal, wait this long for requests in "
+	    "flight (default 10)", O_GRACE },
+	{ "no-stop-early", 0, NULL, "send every job even after an answer that "
+	    "dooms them all", O_NOSTOP },
+	{ "check", 0, NULL, "only check that the key and the model are usable",
+	    O_CHECK },
+	{ "list-models", 0, NULL, "print the image models the key can use",
+	    O_LIST },
+	{ "mode", 0, "MODE", "sync (default) or batch: the providers' Batch "
+	    "APIs", O_MODE },
+	{ "poll", 0, "SEC", "batch mode: seconds between polls", O_POLL },
+	{ "no-wait", 0, NULL, "batch mode: submit, write pending records and "
+	    "exit", O_NOWAIT },
+	{ "cancel", 0, NULL, "batch mode: cancel the jobs' provider batches",
+	    O_CANCEL },
+	{ "batch-size", 0, "N", "batch mode: jobs per provider batch at most",
+	    O_BSIZE },
+	OPTS_END
+};
+
+static const char usage_lines[] =
+    "bg-generate [-j|--jobs N] [--provider NAME] [--model NAME] [--base-url URL]\n"
+    "                   [--rpm N] [--max-attempts N] [--timeout SEC] [--max-images N]\n"
+    "                   [--max-cost AMOUNT] [--inline] [--force] [--progress] [--root DIR]\n"
+    "                   [--max-image-bytes N] [--connect-timeout SEC] [--backoff SEC]\n"
+    "                   [--grace SEC] [--no-stop-early] [--mode sync|batch] [--poll SEC]\n"
+    "                   [--no-wait] [--cancel] [--batch-size N] [FILE...]\n"
+    "       bg-generate --check [--provider NAME] [--model NAME] [--base-url URL] [FILE...]\n"
+    "       bg-generate --list-models --provider NAME [--base-url URL]";
+
+/* The command line beyond engine_conf and batch_conf. */
+struct args {
+	const char *root;
+	int check, list, batch, batch_opt;
 };
 
 /* Seconds (decimals allowed) as milliseconds, > 0 unless zero_ok. */
@@ -102,102 +120,112 @@ seconds(const char *opt, const char *s, int zero_ok)
 	return d * 1000;
 }
 
+static void
+options(int argc, char **argv, struct engine_conf *c, struct batch_conf *bc,
+    struct args *a)
+{
+	struct opts o;
+	int ch;
+
+	opts_init(&o, optab, usage_lines, "Turn job records into result "
+	    "records by calling the image provider.");
+	while ((ch = opts_next(&o, argc, argv)) != -1) {
+		switch (ch) {
+		case O_JOBS:
+			c->jobs = (int)err_num("--jobs", optarg, 1, 4096);
+			break;
+		case O_PROVIDER: c->provider = optarg; break;
+		case O_MODEL: c->model = optarg; break;
+		case O_BASE: c->base_url = optarg; break;
+		case O_RPM: c->rpm = err_amount("--rpm", optarg); break;
+		case O_ATTEMPTS:
+			c->max_attempts = (int)err_num("--max-attempts", optarg,
+			    1, 100);
+			break;
+		case O_TIMEOUT:
+			c->timeout_ms = seconds("--timeout", optarg, 0);
+			break;
+		case O_IMAGES:
+			c->max_images = err_num("--max-images", optarg, 0,
+			    1000000000);
+			break;
+		case O_COST: c->max_cost = err_amount("--max-cost", optarg); break;
+		case O_INLINE: c->inline_out = 1; break;
+		case O_FORCE: c->force = 1; break;
+		case O_PROGRESS: c->progress = 1; break;
+		case O_ROOT: a->root = optarg; break;
+		case O_IMGBYTES:
+			c->max_image_bytes = (size_t)err_num("--max-image-bytes",
+			    optarg, 1, (long)1 << 30);
+			break;
+		case O_CTIMEOUT:
+			c->connect_timeout_ms = seconds("--connect-timeout",
+			    optarg, 0);
+			break;
+		case O_BACKOFF:
+			c->backoff_ms = seconds("--backoff", optarg, 1);
+			break;
+		case O_GRACE: c->grace_ms = seconds("--grace", optarg, 1); break;
+		case O_NOSTOP: c->no_stop_early = 1; break;
+		case O_CHECK: a->check = 1; break;
+		case O_LIST: a->list = 1; break;
+		case O_MODE:
+			if (strcmp(optarg, "sync") && strcmp(optarg, "batch"))
+				die(EXIT_USAGE, "--mode: sync or batch");
+			a->batch = !strcmp(optarg, "batch");
+			break;
+		case O_POLL:
+			bc->poll_ms = seconds("--poll", optarg, 0);
+			a->batch_opt = 1;
+			break;
+		case O_NOWAIT: bc->no_wait = a->batch_opt = 1; break;
+		case O_CANCEL: bc->cancel = a->batch_opt = 1; break;
+		case O_BSIZE:
+			bc->batch_size = err_num("--batch-size", optarg, 1,
+			    1000000);
+			a->batch_opt = 1;
+			break;
+		}
+	}
+	opts_free(&o);
+	if (a->batch_opt && !a->batch)
+		die(EXIT_USAGE, "--poll, --no-wait, --cancel and --batch-size "
+		    "need --mode batch");
+	if (c->connect_timeout_ms > c->timeout_ms)
+		c->connect_timeout_ms = c->timeout_ms;
+}
+
 int
 main(int argc, char *argv[])
 {
 	struct engine_conf c;
 	struct batch_conf bc;
 	struct nd_reader r;
-	const char *root = NULL;
+	struct args a = {0};
 	char *err = NULL;
-	int ch, rc, check = 0, list = 0, batch = 0, batch_opt = 0;
+	int rc;
 
 	err_init(argv[0]);
 	engine_defaults(&c);
 	batch_defaults(&bc);
-	while ((ch = getopt_long(argc, argv, "j:h", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'j':
-			c.jobs = (int)err_num("--jobs", optarg, 1, 4096);
-			break;
-		case O_PROVIDER: c.provider = optarg; break;
-		case O_MODEL: c.model = optarg; break;
-		case O_BASE: c.base_url = optarg; break;
-		case O_RPM: c.rpm = err_amount("--rpm", optarg); break;
-		case O_ATTEMPTS:
-			c.max_attempts = (int)err_num("--max-attempts", optarg,
-			    1, 100);
-			break;
-		case O_TIMEOUT:
-			c.timeout_ms = seconds("--timeout", optarg, 0);
-			break;
-		case O_IMAGES:
-			c.max_images = err_num("--max-images", optarg, 0,
-			    1000000000);
-			break;
-		case O_COST: c.max_cost = err_amount("--max-cost", optarg); break;
-		case O_INLINE: c.inline_out = 1; break;
-		case O_FORCE: c.force = 1; break;
-		case O_PROGRESS: c.progress = 1; break;
-		case O_ROOT: root = optarg; break;
-		case O_IMGBYTES:
-			c.max_image_bytes = (size_t)err_num("--max-image-bytes",
-			    optarg, 1, (long)1 << 30);
-			break;
-		case O_CTIMEOUT:
-			c.connect_timeout_ms = seconds("--connect-timeout",
-			    optarg, 0);
-			break;
-		case O_BACKOFF:
-			c.backoff_ms = seconds("--backoff", optarg, 1);
-			break;
-		case O_GRACE: c.grace_ms = seconds("--grace", optarg, 1); break;
-		case O_NOSTOP: c.no_stop_early = 1; break;
-		case O_CHECK: check = 1; break;
-		case O_LIST: list = 1; break;
-		case O_MODE:
-			if (strcmp(optarg, "sync") && strcmp(optarg, "batch"))
-				die(EXIT_USAGE, "--mode: sync or batch");
-			batch = !strcmp(optarg, "batch");
-			break;
-		case O_POLL:
-			bc.poll_ms = seconds("--poll", optarg, 0);
-			batch_opt = 1;
-			break;
-		case O_NOWAIT: bc.no_wait = batch_opt = 1; break;
-		case O_CANCEL: bc.cancel = batch_opt = 1; break;
-		case O_BSIZE:
-			bc.batch_size = err_num("--batch-size", optarg, 1,
-			    1000000);
-			batch_opt = 1;
-			break;
-		case 'h': usage(EXIT_DONE);
-		case O_VERSION: err_version();
-		default: usage(EXIT_USAGE);
-		}
-	}
+	options(argc, argv, &c, &bc, &a);
 	argc -= optind;
 	argv += optind;
-	if (batch_opt && !batch)
-		die(EXIT_USAGE, "--poll, --no-wait, --cancel and --batch-size "
-		    "need --mode batch");
-	if (c.connect_timeout_ms > c.timeout_ms)
-		c.connect_timeout_ms = c.timeout_ms;
-	if (list)
+	if (a.list)
 		return check_list(&c);
-	if (check) {
+	if (a.check) {
 		nd_open(&r, argc, argv);
 		rc = check_run(&c, &r);
 		nd_close(&r);
 		nd_finish();
 		return rc;
 	}
-	c.root = store_root(root);
+	c.root = store_root(a.root);
 	/* a provider named on the command line must be usable up front */
 	if (c.provider && engine_check_provider(&c, &err) < 0)
 		die(EXIT_USAGE, "%s", err);
 	nd_open(&r, argc, argv);
-	rc = batch ? batch_run(&c, &bc, &r) : engine_run(&c, &r);
+	rc = a.batch ? batch_run(&c, &bc, &r) : engine_run(&c, &r);
 	nd_close(&r);
 	nd_finish();
 	return rc;

@@ -16,7 +16,6 @@
  * Exit: 0 planned, 1 some lines were not records, 2 usage/settings/too
  * many variants (nothing written), 3 fatal.
  */
-#include <getopt.h>
 #include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +27,7 @@
 #include "models.h"
 #include "name.h"
 #include "ndjson.h"
+#include "opts.h"
 #include "provider.h"
 #include "record.h"
 #include "reqkey.h"
@@ -52,15 +52,80 @@ static long njobs, ncached;	/* jobs written, of them in the cache */
 static char *cached_batch;	/* a batch that paid for one of them */
 static int cached_batches;	/* how many different ones */
 
-static void __attribute__((noreturn))
-usage(int status)
+enum { O_SETTINGS = 's', O_NAME = 'n', O_ID = 'b', O_VAR = 'v',
+	O_MAXVAR = 'm', O_MAXIMG = 'i', O_EST = 'e', O_FRESH = 256,
+	O_ROOT = 'r', O_QUIET = 'q' };
+
+static const struct opt optab[] = {
+	{ "settings", 's', "FILE", "the batch's settings (required)",
+	    O_SETTINGS },
+	{ "name", 'n', "NAME", "the batch name (default: the settings' name)",
+	    O_NAME },
+	{ "batch-id", 'b', "ID", "the batch id, 1 to 64 of [A-Za-z0-9_-] "
+	    "(default: a new UUID)", O_ID },
+	{ "variations", 'v', "N", "images per variant, 1 to 10 (default: the "
+	    "settings')", O_VAR },
+	{ "max-variants", 'm', "N", "refuse a batch of more variants "
+	    "(default 100)", O_MAXVAR },
+	{ "max-images-per-variant", 'i', "N", "selected images allowed per "
+	    "variant, 1 to 16 (default 4)", O_MAXIMG },
+	{ "estimate", 'e', NULL, "print the cost estimate as JSON instead of "
+	    "the jobs", O_EST },
+	{ "fresh", 0, NULL, "re-roll: new images even where the store has "
+	    "them", O_FRESH },
+	{ "root", 'r', "DIR", "the store (default $BG_ROOT or ./bg-data)",
+	    O_ROOT },
+	{ "quiet", 'q', NULL, "no estimate or cache note on stderr", O_QUIET },
+	OPTS_END
+};
+
+static const char usage_lines[] =
+    "bg-plan --settings FILE [--name NAME] [--batch-id ID] [--variations N]\n"
+    "               [--max-variants N] [--max-images-per-variant N] [--fresh]\n"
+    "               [--root DIR] [--estimate] [-q] [FILE...]";
+
+/* What the command line asks for beyond the file statics. */
+struct args {
+	const char *settings, *name, *id, *root;
+	long variations;
+	int quiet, estimate, fresh;
+};
+
+static void
+options(int argc, char **argv, struct args *a)
 {
-	fprintf(status ? stderr : stdout,
-	    "usage: %s --settings FILE [--name NAME] [--batch-id ID] [--variations N]\n"
-	    "               [--max-variants N] [--max-images-per-variant N] [--fresh]\n"
-	    "               [--root DIR] [--estimate] [-q] [FILE...]\n",
-	    argv0);
-	exit(status);
+	struct opts o;
+	int c;
+
+	opts_init(&o, optab, usage_lines,
+	    "Turn candidate records into job records, one per image to make.");
+	while ((c = opts_next(&o, argc, argv)) != -1) {
+		switch (c) {
+		case O_SETTINGS: a->settings = optarg; break;
+		case O_NAME: a->name = optarg; break;
+		case O_ID: a->id = optarg; break;
+		case O_VAR:
+			a->variations = err_num("--variations", optarg, 1, 10);
+			break;
+		case O_MAXVAR:
+			max_variants = err_num("--max-variants", optarg, 1,
+			    100000000);
+			break;
+		case O_MAXIMG:
+			max_images = err_num("--max-images-per-variant", optarg,
+			    1, 16);
+			break;
+		case O_EST: a->estimate = 1; break;
+		case O_FRESH: a->fresh = 1; break;
+		case O_ROOT: a->root = optarg; break;
+		case O_QUIET: a->quiet = 1; break;
+		}
+	}
+	if (!a->settings) {
+		warnx("--settings FILE is required");
+		opts_usage(&o);
+	}
+	opts_free(&o);
 }
 
 /* Spool a line to the temporary output. */
@@ -343,75 +408,42 @@ note(long n)
 	    "images\n");
 }
 
-int
-main(int argc, char **argv)
+/* Load the settings and fix the batch's name, id and folder; the id
+ * when it was made here (free it), else NULL. */
+static char *
+setup(const struct args *a)
 {
-	static const struct option longopts[] = {
-		{"settings", required_argument, NULL, 's'},
-		{"name", required_argument, NULL, 'n'},
-		{"batch-id", required_argument, NULL, 'b'},
-		{"variations", required_argument, NULL, 'v'},
-		{"max-variants", required_argument, NULL, 'm'},
-		{"max-images-per-variant", required_argument, NULL, 'i'},
-		{"estimate", no_argument, NULL, 'e'},
-		{"fresh", no_argument, NULL, 'f'},
-		{"root", required_argument, NULL, 'r'},
-		{"quiet", no_argument, NULL, 'q'},
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},
-		{NULL, 0, NULL, 0}
-	};
-	const char *settings_path = NULL, *opt_name = NULL, *opt_id = NULL,
-	    *opt_root = NULL;
-	struct nd_reader rd;
-	int c, quiet = 0, estimate = 0, fresh = 0, bad, nbad = 0;
-	long opt_var = 0;
 	char *err, *gen_id = NULL;
-	double cost;
-	FILE *out;
-	cJSON *o;
+	const char *id = a->id;
 
-	err_init(argv[0]);
-	while ((c = getopt_long(argc, argv, "s:n:b:v:m:i:efr:qhV", longopts, NULL)) != -1) {
-		switch (c) {
-		case 's': settings_path = optarg; break;
-		case 'n': opt_name = optarg; break;
-		case 'b': opt_id = optarg; break;
-		case 'v': opt_var = err_num("--variations", optarg, 1, 10); break;
-		case 'm': max_variants = err_num("--max-variants", optarg, 1, 100000000); break;
-		case 'i': max_images = err_num("--max-images-per-variant", optarg, 1, 16); break;
-		case 'e': estimate = 1; break;
-		case 'f': fresh = 1; break;
-		case 'r': opt_root = optarg; break;
-		case 'q': quiet = 1; break;
-		case 'h': usage(EXIT_DONE);
-		case 'V': err_version();
-		default: usage(EXIT_USAGE);
-		}
-	}
-	if (!settings_path) {
-		warnx("--settings FILE is required");
-		usage(EXIT_USAGE);
-	}
-	if (settings_load(&set, settings_path, &err) < 0)
-		die(EXIT_USAGE, "%s: %s", settings_path, err);
-	warn_shutdown(settings_path, &set);
-	if (opt_id) {
-		if (!*opt_id || strlen(opt_id) > 64 ||
-		    strspn(opt_id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") != strlen(opt_id))
-			die(EXIT_USAGE, "--batch-id: use 1 to 64 letters, digits, '-' or '_', got '%s'", opt_id);
-		batch_id = opt_id;
+	if (settings_load(&set, a->settings, &err) < 0)
+		die(EXIT_USAGE, "%s: %s", a->settings, err);
+	warn_shutdown(a->settings, &set);
+	if (id) {
+		if (!*id || strlen(id) > 64 ||
+		    strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") != strlen(id))
+			die(EXIT_USAGE, "--batch-id: use 1 to 64 letters, digits, '-' or '_', got '%s'", id);
+		batch_id = id;
 	} else {
 		batch_id = gen_id = util_uuid();
 	}
-	batch_name = opt_name ? opt_name : set.name;
-	variations = opt_var ? (int)opt_var : set.variations;
+	batch_name = a->name ? a->name : set.name;
+	variations = a->variations ? (int)a->variations : set.variations;
 	folder = name_batch_folder(batch_name, batch_id);
 	seen = g_hash_table_new_full(g_str_hash, g_str_equal, free, NULL);
-	cache_setup(fresh, opt_root);
+	cache_setup(a->fresh, a->root);
+	return gen_id;
+}
 
-	out = spool_open();
-	nd_open(&rd, argc - optind, argv + optind);
+/* Read every candidate into the spool out; the number of bad lines. */
+static int
+read_all(FILE *out, int argc, char **argv)
+{
+	struct nd_reader rd;
+	int bad, nbad = 0;
+	cJSON *o;
+
+	nd_open(&rd, argc, argv);
 	while ((o = nd_next(&rd, "plan", &bad))) {
 		if (bad) {
 			nbad++;
@@ -426,21 +458,37 @@ main(int argc, char **argv)
 	nd_close(&rd);
 	if (fflush(out) == EOF)
 		die(EXIT_FATAL, "spool:");
+	return nbad;
+}
 
+int
+main(int argc, char **argv)
+{
+	struct args a = {0};
+	int nbad;
+	char *gen_id;
+	double cost;
+	FILE *out;
+
+	err_init(argv[0]);
+	options(argc, argv, &a);
+	gen_id = setup(&a);
+	out = spool_open();
+	nbad = read_all(out, argc - optind, argv + optind);
 	if (nvariants > max_variants)
 		die(EXIT_USAGE, "%ld variants exceed the batch limit of %ld; "
 		    "split the batch or raise the limit with --max-variants %ld",
 		    nvariants, max_variants, nvariants);
 	cost = (double)nvariants * variations * set.price;
-	if (estimate) {
+	if (a.estimate) {
 		print_estimate(cost, nbad, gen_id != NULL);
 	} else {
-		if (!quiet)
+		if (!a.quiet)
 			fprintf(stderr, "%s: %ld variants \xc3\x97 %d variations = %ld images, est. %.2f\n",
 			    argv0, nvariants, variations, nvariants * variations, cost);
 		emit(out);
 	}
-	if (ncached && !quiet)
+	if (ncached && !a.quiet)
 		note(ncached);
 	fclose(out);
 	nd_finish();

@@ -12,7 +12,6 @@
  * images that are not in the results.  Exits 0 only when every job succeeded, 1 otherwise
  * (0 with --exit-zero), 2 on usage. */
 #include <errno.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +22,7 @@
 
 #include "err.h"
 #include "ndjson.h"
+#include "opts.h"
 #include "record.h"
 #include "report.h"
 #include "report_html.h"
@@ -34,27 +34,90 @@
 #define HTML_EVERY_MS 2000	/* follow: rewrite the page at most this often */
 
 static volatile sig_atomic_t stop;
+static double start_ms;	/* when reading began, for the rate */
+
+enum { O_PLAN = 'p', O_JSON = 'J', O_HTML = 'o', O_BY = 256,
+	O_DECISIONS = 'd', O_FOLLOW = 'f', O_ZERO = 'Z', O_PENDING = 'P',
+	O_ROOT = 'r', O_REFRESH };
+
+static const struct opt optab[] = {
+	{ "plan", 0, "FILE", "the batch's jobs (bg-plan output): unseen jobs "
+	    "are pending", O_PLAN },
+	{ "plan", 'p', "FILE", NULL, O_PLAN },	/* -p: -P -p in old scripts */
+	{ "json", 'J', NULL, "print one JSON report record instead of text",
+	    O_JSON },
+	{ "html", 'o', "FILE", "write an HTML gallery (thumbnails in "
+	    "FILE.assets/)", O_HTML },
+	{ "decisions", 'd', "FILE", "the review page's decisions for the page "
+	    "and the counts", O_DECISIONS },
+	{ "by", 0, "KIND", "add a table per variant, product or error", O_BY },
+	{ "follow", 'f', NULL, "keep reading a growing file; progress on "
+	    "stderr", O_FOLLOW },
+	{ "pending", 'P', NULL, "print the plan's jobs with no final record "
+	    "(resume)", O_PENDING },
+	{ "exit-zero", 'Z', NULL, "exit 0 even when jobs failed or are "
+	    "pending", O_ZERO },
+	{ "root", 'r', "DIR", "the store, for outputs[].path (default "
+	    "$BG_ROOT or ./bg-data)", O_ROOT },
+	{ "refresh", 0, "SEC", "the page reloads itself while incomplete "
+	    "(default 3)", O_REFRESH },
+	OPTS_END
+};
+
+/* The command line. */
+struct args {
+	const char *plan, *html, *root, *decisions;
+	int json, follow, exit_zero, pending, refresh;
+	enum rp_by by;
+};
+
+static enum rp_by
+parse_by(const char *s)
+{
+	if (!strcmp(s, "variant"))
+		return RP_BY_VARIANT;
+	if (!strcmp(s, "product"))
+		return RP_BY_PRODUCT;
+	if (!strcmp(s, "error"))
+		return RP_BY_ERROR;
+	die(EXIT_USAGE, "--by: want variant, product or error, not '%s'", s);
+}
 
 static void
-usage(int status)
+options(int argc, char **argv, struct args *a)
 {
-	fprintf(status ? stderr : stdout,
-	    "usage: %s [-JfPZ] [-p plan] [-o page.html] [-b variant|product|error]\n"
-	    "       %*s [-r root] [-d decisions] [--refresh sec] [file ...]\n"
-	    "  -p, --plan FILE   jobs of the batch (bg-plan output): unseen jobs are pending\n"
-	    "  -J, --json        print one JSON report record instead of text\n"
-	    "  -o, --html FILE   write an HTML gallery (thumbnails in FILE.assets/)\n"
-	    "  -d, --decisions FILE  review decisions (decisions.ndjson) for the page and counts\n"
-	    "  -b, --by KIND     add a table per variant, product or error\n"
-	    "  -f, --follow      keep reading a growing file; progress on stderr\n"
-	    "  -P, --pending     print the plan's jobs that have no final record (resume)\n"
-	    "  -Z, --exit-zero   exit 0 even when jobs failed or are pending\n"
-	    "  -r, --root DIR    the store, for outputs[].path (default $BG_ROOT, ./bg-data)\n"
-	    "      --refresh SEC the page reloads itself while incomplete (default 3)\n"
-	    "  -h, --help        this help\n"
-	    "      --version     print the version\n",
-	    argv0, (int)strlen(argv0), "");
-	exit(status);
+	struct opts o;
+	int c;
+
+	a->refresh = 3;
+	a->by = RP_BY_NONE;
+	opts_init(&o, optab, "bg-report [-JfPZ] [--plan FILE] [-o FILE] "
+	    "[--by variant|product|error]\n"
+	    "                 [-r DIR] [-d FILE] [--refresh SEC] [FILE...]",
+	    "Summarise a batch from any of its records.");
+	while ((c = opts_next(&o, argc, argv)) != -1) {
+		switch (c) {
+		case O_PLAN: a->plan = optarg; break;
+		case O_JSON: a->json = 1; break;
+		case O_HTML: a->html = optarg; break;
+		case O_BY: a->by = parse_by(optarg); break;
+		case O_DECISIONS: a->decisions = optarg; break;
+		case O_FOLLOW: a->follow = 1; break;
+		case O_PENDING: a->pending = 1; break;
+		case O_ZERO: a->exit_zero = 1; break;
+		case O_ROOT: a->root = optarg; break;
+		case O_REFRESH:
+			a->refresh = err_num("--refresh", optarg, 1, 3600);
+			break;
+		}
+	}
+	opts_free(&o);
+	if (a->pending && !a->plan)
+		die(EXIT_USAGE, "--pending needs --plan");
+	if (a->pending && a->json)
+		die(EXIT_USAGE, "--pending and --json: choose one");
+	if (a->html && !*a->html)
+		die(EXIT_USAGE, "--html: empty file name");
 }
 
 static void
@@ -154,136 +217,52 @@ read_plan(struct report *r, char *plan)
 		exit(EXIT_USAGE);
 }
 
-int
-main(int argc, char **argv)
+/* Fold every record of rd into r; with --follow, keep reading a growing
+ * file (drawing progress and the page) until the plan is complete. */
+static void
+read_all(struct report *r, struct nd_reader *rd, const struct args *a,
+    const char *root)
 {
-	static const struct option longopts[] = {
-		{"plan", required_argument, NULL, 'p'},
-		{"json", no_argument, NULL, 'J'},
-		{"html", required_argument, NULL, 'o'},
-		{"by", required_argument, NULL, 'b'},
-		{"decisions", required_argument, NULL, 'd'},
-		{"follow", no_argument, NULL, 'f'},
-		{"exit-zero", no_argument, NULL, 'Z'},
-		{"pending", no_argument, NULL, 'P'},
-		{"root", required_argument, NULL, 'r'},
-		{"refresh", required_argument, NULL, 'R'},
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},
-		{NULL, 0, NULL, 0}
-	};
-	const char *plan = NULL, *html = NULL, *root_opt = NULL, *root;
-	const char *decisions = NULL;
-	struct dc_set dcs;
-	struct rv_counts rc_review;
-	int json = 0, follow = 0, exit_zero = 0, pending = 0, refresh = 3;
-	int c, i, rc, tty;
-	enum rp_by by = RP_BY_NONE;
-	double t0, last_draw = 0, last_html = 0;
+	double last_draw = 0, last_html = 0;
 	long drawn = -1, written = -1;
-	struct nd_reader rd;
-	struct report r;
-	struct sbuf out = {0};
+	int rc, tty = isatty(2);
 	size_t len;
 	char *line;
 	cJSON *o;
 
-	err_init(argv[0]);
-	while ((c = getopt_long(argc, argv, "p:Jo:b:d:fPZr:h", longopts,
-	    NULL)) != -1) {
-		switch (c) {
-		case 'p': plan = optarg; break;
-		case 'J': json = 1; break;
-		case 'o': html = optarg; break;
-		case 'b':
-			if (!strcmp(optarg, "variant"))
-				by = RP_BY_VARIANT;
-			else if (!strcmp(optarg, "product"))
-				by = RP_BY_PRODUCT;
-			else if (!strcmp(optarg, "error"))
-				by = RP_BY_ERROR;
-			else
-				die(EXIT_USAGE, "--by: want variant, product "
-				    "or error, not '%s'", optarg);
-			break;
-		case 'd': decisions = optarg; break;
-		case 'f': follow = 1; break;
-		case 'P': pending = 1; break;
-		case 'Z': exit_zero = 1; break;
-		case 'r': root_opt = optarg; break;
-		case 'R': refresh = err_num("--refresh", optarg, 1, 3600);
-			break;
-		case 'h': usage(0); break;
-		case 'V': err_version(); break;
-		default: usage(EXIT_USAGE);
-		}
-	}
-	argc -= optind;
-	argv += optind;
-	if (pending && !plan)
-		die(EXIT_USAGE, "--pending needs --plan");
-	if (pending && json)
-		die(EXIT_USAGE, "--pending and --json: choose one");
-	if (html && !*html)
-		die(EXIT_USAGE, "--html: empty file name");
-	for (i = 0; i < argc; i++)
-		if (strcmp(argv[i], "-") && access(argv[i], R_OK) < 0)
-			die(EXIT_USAGE, "%s:", argv[i]);
-	if (plan && access(plan, R_OK) < 0)
-		die(EXIT_USAGE, "%s:", plan);
-	root = store_root(root_opt);
-
-	rp_init(&r, html != NULL || decisions != NULL);
-	if (decisions) {
-		dc_init(&dcs);
-		if (dc_load(&dcs, decisions) < 0)
-			exit(EXIT_USAGE);
-		r.decisions = &dcs;
-	}
-	if (plan)
-		read_plan(&r, (char *)plan);
-	nd_open(&rd, argc, argv);
-	tty = isatty(2);
-	t0 = util_now_ms();
-	if (follow) {
-		rd.follow = followable(argc, argv);
-		signal(SIGINT, on_signal);
-		signal(SIGTERM, on_signal);
-		if (html)
-			write_html(&r, html, root, refresh);
-	}
+	start_ms = util_now_ms();
 	for (;;) {
-		rc = nd_line(&rd, &line, &len);
+		rc = nd_line(rd, &line, &len);
 		if (rc == 0)
 			break;
-		r.source = rd.idx;	/* the operand being read, from 1 */
-		if (rc == 1 && (o = nd_parse(&rd, line, len))) {
-			rp_add(&r, o, 0);
+		r->source = rd->idx;	/* the operand being read, from 1 */
+		if (rc == 1 && (o = nd_parse(rd, line, len))) {
+			rp_add(r, o, 0);
 			cJSON_Delete(o);
 		} else if (rc != 2) {
-			nd_warn_bad(&rd);
-			o = rec_bad_line("report", rd.name, rd.lineno, line, len,
-			    rd.err);
-			rp_add(&r, o, 0);
+			nd_warn_bad(rd);
+			o = rec_bad_line("report", rd->name, rd->lineno, line,
+			    len, rd->err);
+			rp_add(r, o, 0);
 			cJSON_Delete(o);
 		}
-		if (!follow)
+		if (!a->follow)
 			continue;
 		/* a pipe is drained to its end: leaving early would break
 		 * the writer (tee -a results.ndjson | bg-report --follow) */
-		if (stop || (plan && rd.follow && rp_complete(&r)))
+		if (stop || (a->plan && rd->follow && rp_complete(r)))
 			break;
 		if (util_now_ms() - last_draw >= (tty ? 100 : 5000) &&
-		    r.records != drawn) {
-			progress(&r, tty, t0, 0);
+		    r->records != drawn) {
+			progress(r, tty, start_ms, 0);
 			last_draw = util_now_ms();
-			drawn = r.records;
+			drawn = r->records;
 		}
-		if (html && util_now_ms() - last_html >= HTML_EVERY_MS &&
-		    r.records != written) {
-			write_html(&r, html, root, refresh);
+		if (a->html && util_now_ms() - last_html >= HTML_EVERY_MS &&
+		    r->records != written) {
+			write_html(r, a->html, root, a->refresh);
 			last_html = util_now_ms();
-			written = r.records;
+			written = r->records;
 		}
 		if (rc == 2) {
 			struct timespec ts = {0, POLL_MS * 1000000L};
@@ -291,40 +270,93 @@ main(int argc, char **argv)
 			nanosleep(&ts, NULL);
 		}
 	}
-	nd_close(&rd);
-	nd_warn_summary();
-	if (follow)
-		progress(&r, tty, t0, 1);
-	if (html)
-		write_html(&r, html, root, refresh);
-	rv_tally(&r, &rc_review);
-	if (decisions)
-		rv_warn_unmatched(&r);
-	if (pending) {
-		print_pending(&r, (char *)plan);
-	} else if (json) {
-		o = rp_json(&r, by);
-		if (decisions)
-			rv_json(o, &rc_review);
+}
+
+/* The report on stdout: pending jobs, JSON or text. */
+static void
+print_report(struct report *r, const struct args *a,
+    const struct rv_counts *review, int argc, char **argv)
+{
+	struct sbuf out = {0};
+	const char *env = getenv("BG_ROOT");
+	cJSON *o;
+
+	if (a->pending) {
+		print_pending(r, (char *)a->plan);
+	} else if (a->json) {
+		o = rp_json(r, a->by);
+		if (a->decisions)
+			rv_json(o, review);
 		nd_write(o);
 		cJSON_Delete(o);
 	} else {
 		/* the hints name the store the results came from */
-		rp_text(&r, by, argc == 1 && strcmp(argv[0], "-") ? argv[0] :
-		    NULL, plan, root_opt ? root_opt : getenv("BG_ROOT") &&
-		    *getenv("BG_ROOT") ? getenv("BG_ROOT") : r.stores == 1 ?
-		    r.store : NULL, &out);
-		if (decisions)
-			rv_text(&rc_review, &out);
+		rp_text(r, a->by, argc == 1 && strcmp(argv[0], "-") ? argv[0] :
+		    NULL, a->plan, a->root ? a->root : env && *env ? env :
+		    r->stores == 1 ? r->store : NULL, &out);
+		if (a->decisions)
+			rv_text(review, &out);
 		nd_write_raw(out.s, out.len);
 		sb_free(&out);
 	}
+}
+
+int
+main(int argc, char **argv)
+{
+	struct args a = {0};
+	struct dc_set dcs;
+	struct rv_counts review;
+	struct nd_reader rd;
+	struct report r;
+	const char *root;
+	int i, rc;
+
+	err_init(argv[0]);
+	options(argc, argv, &a);
+	argc -= optind;
+	argv += optind;
+	for (i = 0; i < argc; i++)
+		if (strcmp(argv[i], "-") && access(argv[i], R_OK) < 0)
+			die(EXIT_USAGE, "%s:", argv[i]);
+	if (a.plan && access(a.plan, R_OK) < 0)
+		die(EXIT_USAGE, "%s:", a.plan);
+	root = store_root(a.root);
+
+	rp_init(&r, a.html != NULL || a.decisions != NULL);
+	if (a.decisions) {
+		dc_init(&dcs);
+		if (dc_load(&dcs, a.decisions) < 0)
+			exit(EXIT_USAGE);
+		r.decisions = &dcs;
+	}
+	if (a.plan)
+		read_plan(&r, (char *)a.plan);
+	nd_open(&rd, argc, argv);
+	if (a.follow) {
+		rd.follow = followable(argc, argv);
+		signal(SIGINT, on_signal);
+		signal(SIGTERM, on_signal);
+		if (a.html)
+			write_html(&r, a.html, root, a.refresh);
+	}
+	read_all(&r, &rd, &a, root);
+	nd_close(&rd);
+	nd_warn_summary();
+	if (a.follow)
+		progress(&r, isatty(2), start_ms, 1);
+	if (a.html)
+		write_html(&r, a.html, root, a.refresh);
+	rv_tally(&r, &review);
+	if (a.decisions)
+		rv_warn_unmatched(&r);
+	print_report(&r, &a, &review, argc, argv);
 	nd_finish();
-	rc = exit_zero || rp_all_succeeded(&r) ? 0 : 1;
+	rc = a.exit_zero || rp_all_succeeded(&r) ? 0 : 1;
 	rp_free(&r);
-	if (decisions) {
-		if (dcs.bad || rc_review.unmatched)
-			rc = exit_zero ? 0 : 1;
+	if (a.decisions) {
+		if (dcs.bad || review.unmatched)
+			rc = a.exit_zero ? 0 : 1;
 		dc_free(&dcs);
 	}
 	return rc;

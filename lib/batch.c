@@ -25,7 +25,6 @@
 
 #include "batch.h"
 #include "models.h"
-#include "reqkey.h"
 #include "batch_prov.h"
 #include "batch_rec.h"
 #include "batch_ref.h"
@@ -38,7 +37,7 @@
 #include "store.h"
 
 #define STAGE "generate"
-#define MAX_REFS 16
+#define MAX_REFS BREF_MAX_REFS
 #define MAX_BATCHES 4096
 
 static const struct bprov *const bprovs[] = {&bprov_gemini, &bprov_openai};
@@ -70,35 +69,7 @@ bp_index(const struct bprov *bp)
 	return 0;
 }
 
-/* ---- hooks kept in one place for the merge --------------------------- */
-
-/* The request key (lib/reqkey.h), from the bytes of the job's references
- * as sync mode computes it, so either mode answers the other's requests
- * from the cache; -1 when a reference cannot be read (*bad says why). */
-static int
-batch_request_key(const char *prov, const char *model, const char *prompt,
-    const cJSON *rec, char key[65], struct bref **bad)
-{
-	const cJSON *input = cJSON_GetObjectItemCaseSensitive(rec, "input");
-	const char *urls[MAX_REFS], *sha[MAX_REFS];
-	struct reqkey_in k = {0};
-	int i, n = reqkey_ref_urls(input, urls, MAX_REFS);
-
-	*bad = NULL;
-	for (i = 0; i < n; i++)
-		if (!(sha[i] = bref_sha(B.refs, urls[i], bad)))
-			return -1;
-	k.provider = prov;
-	k.model = model;
-	k.prompt = prompt;
-	k.input = input;
-	k.ref_sha = sha;
-	k.nref = n < 0 ? 0 : n;
-	k.variation = cJSON_GetObjectItemCaseSensitive(rec, "variation");
-	k.reroll = cJSON_GetObjectItemCaseSensitive(rec, "reroll");
-	reqkey_compute(&k, key);
-	return 0;
-}
+/* ---- prices ------------------------------------------------------------ */
 
 /* The model table's batch price of one image, or -1. */
 static double
@@ -393,7 +364,7 @@ admit_job(cJSON *rec, const struct bprov *bp)
 		return;
 	}
 	pj.conf = x->conf;
-	if (batch_request_key(bp->name, pj.model, pj.prompt, rec, key,
+	if (bref_request_key(B.refs, bp->name, pj.model, pj.prompt, rec, key,
 	    &br) < 0) {
 		brec_fail(rec, "failed", br->fail_code, br->fail_retryable, 0,
 		    br->fail_msg, NULL, 0);

@@ -10,6 +10,7 @@
 #include "batch_store.h"
 #include "err.h"
 #include "image.h"
+#include "reqkey.h"
 #include "store.h"
 
 /* uploaded files are reused this long (Gemini keeps files 48 h) */
@@ -183,4 +184,30 @@ bref_set_free(struct bref_set *s)
 {
 	g_hash_table_destroy(s->refs);
 	free(s);
+}
+
+/* The request key is made of the references' bytes, read here once. */
+int
+bref_request_key(struct bref_set *s, const char *prov, const char *model,
+    const char *prompt, const cJSON *rec, char key[65], struct bref **bad)
+{
+	const cJSON *input = cJSON_GetObjectItemCaseSensitive(rec, "input");
+	const char *urls[BREF_MAX_REFS], *sha[BREF_MAX_REFS];
+	struct reqkey_in k = {0};
+	int i, n = reqkey_ref_urls(input, urls, BREF_MAX_REFS);
+
+	*bad = NULL;
+	for (i = 0; i < n; i++)
+		if (!(sha[i] = bref_sha(s, urls[i], bad)))
+			return -1;
+	k.provider = prov;
+	k.model = model;
+	k.prompt = prompt;
+	k.input = input;
+	k.ref_sha = sha;
+	k.nref = n < 0 ? 0 : n;
+	k.variation = cJSON_GetObjectItemCaseSensitive(rec, "variation");
+	k.reroll = cJSON_GetObjectItemCaseSensitive(rec, "reroll");
+	reqkey_compute(&k, key);
+	return 0;
 }

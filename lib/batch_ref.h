@@ -8,7 +8,8 @@
 
 #include "batch_prov.h"
 
-#define BREF_NPROV 2	/* providers with a Batch API (lib/batch.c) */
+#define BREF_NPROV 2
+#define BREF_MAX_REFS 16	/* references per job at most */	/* providers with a Batch API (lib/batch.c) */
 
 struct bref {
 	struct ref r;		/* url, sha256, mime; data until uploaded */
@@ -35,4 +36,11 @@ const char *bref_id(struct bref_set *s, const char *url,
     const struct bprov *bp, int bpi, const struct bctx *x,
     struct bref **out);
 
+/* The request key (lib/reqkey.h) of the job rec into key, from the bytes
+ * of its references as sync mode computes it, so either mode answers the
+ * other's requests from the cache; -1 when a reference cannot be read
+ * (*bad says why). */
+int bref_request_key(struct bref_set *s, const char *prov,
+    const char *model, const char *prompt, const cJSON *rec, char key[65],
+    struct bref **bad);
 #endif

@@ -15,7 +15,8 @@
  * prediction, so the next attempt first looks for it in GET /v1/predictions
  * (same model and prompt, created since we sent ours, not claimed by
  * another job of this run) and only posts again when there is none: no
- * prediction is paid twice. */
+ * prediction is paid twice.  The upload table lives in replicate_upload.c,
+ * the lookup in replicate_lookup.c (shared state: replicate.h). */
 #include <ctype.h>
 #include <math.h>
 #include <stdio.h>
@@ -28,60 +29,13 @@
 #include "provider.h"
 #include "record.h"
 #include "util.h"
-
-#define REPLICATE_BASE "https://api.replicate.com"
-#define DATA_URL_MAX (256 * 1024)	/* larger references are uploaded */
-#define MAX_OUTPUTS 16
-#define POLL_FIRST_MS 500.0
-#define POLL_MAX_MS 5000.0
-#define POLL_LIMIT_MS (30 * 60 * 1000.0)	/* then fail (retryable) */
-#define CANCEL_AFTER_MIN 35	/* Cancel-After: the poll limit and some */
-#define LOOKUP_SKEW_MS (5 * 60 * 1000.0)	/* clock skew we allow */
-#define LOOKUP_PAGES 10
-#define CLAIMED_MAX 4096
-#define UPLOADS_MAX 4096
-#define UPLOAD_WAIT_MS 50.0	/* how often a job looks for another's upload */
+#include "replicate.h"
 
 /* The job record keys that are batchgen's own, not model inputs. */
 static const char *const own_keys[] = {
 	"product_images", "input_images_key", "input_images_list",
 	"custom_instructions", "purpose", "moodboard_id", "model_image_url",
 	"background_image_url", "long_side",
-};
-
-/* A reference uploaded (url) or being uploaded by owner (url NULL):
- * jobs sharing a reference wait for one upload instead of each sending
- * their own. */
-struct upload {
-	char sha[65];
-	char *url;
-	const struct pjob *owner;
-};
-
-/* Per run. */
-struct rpriv {
-	int wait_s;			/* Prefer: wait=N; 0: no header */
-	char *claimed[CLAIMED_MAX];	/* prediction ids jobs own (ring) */
-	int nclaimed, iclaimed;
-	struct upload *up;		/* uploaded references */
-	int nup;
-};
-
-enum { R_START, R_UPLOAD, R_CREATE, R_LOOKUP, R_POLL, R_FETCH };
-
-/* Per job. */
-struct rstate {
-	int phase;		/* what the next (or pending) request is */
-	int create_unknown;	/* a create went out, its answer is unknown */
-	char **files;		/* uploaded URL per reference, or NULL */
-	int iref;		/* next reference to look at for upload */
-	char *id, *get;		/* the prediction */
-	double sent_wall;	/* wall-clock ms when the create went out */
-	double poll_t0, poll_ms;
-	char *page;		/* the next list page of a lookup */
-	int npages;
-	char *outs[MAX_OUTPUTS];	/* output URLs to fetch */
-	int nouts, iout;
 };
 
 static double
@@ -91,40 +45,6 @@ wall_ms(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return ts.tv_sec * 1000.0 + ts.tv_nsec / 1e6;
-}
-
-/* "2023-09-08T16:19:34.765994Z" (RFC 3339 UTC) as ms since the epoch, or
- * -1. */
-static double
-iso_ms(const char *s)
-{
-	struct tm tm = {0};
-	double sec;
-	int n = 0;
-
-	if (!s || sscanf(s, "%d-%d-%dT%d:%d:%lf%n", &tm.tm_year, &tm.tm_mon,
-	    &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &sec, &n) != 6 ||
-	    !isfinite(sec) || sec < 0 || sec >= 62)
-		return -1;
-	/* range-check before the arithmetic: "-2147483648-1-1" overflowed */
-	if (tm.tm_year < 1970 || tm.tm_year > 9999 || tm.tm_mon < 1 ||
-	    tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 ||
-	    tm.tm_hour < 0 || tm.tm_hour > 23 || tm.tm_min < 0 ||
-	    tm.tm_min > 59)
-		return -1;
-	tm.tm_year -= 1900;
-	tm.tm_mon--;
-	tm.tm_sec = 0;
-	/* an offset other than Z is rare here; read +hh:mm anyway */
-	if (s[n] == '+' || s[n] == '-') {
-		int hh = 0, mm = 0;
-
-		if (sscanf(s + n + 1, "%d:%d", &hh, &mm) < 1 || hh < 0 ||
-		    hh > 23 || mm < 0 || mm > 59)
-			return -1;
-		sec -= (s[n] == '+' ? 1 : -1) * (hh * 3600.0 + mm * 60.0);
-	}
-	return ((double)timegm(&tm) + sec) * 1000;
 }
 
 static int
@@ -174,74 +94,6 @@ replicate_fini(struct prov_conf *c)
 }
 
 static void
-claim(struct rpriv *p, const char *id)
-{
-	if (p->nclaimed < CLAIMED_MAX) {
-		p->claimed[p->nclaimed++] = estrdup(id);
-		return;
-	}
-	free(p->claimed[p->iclaimed]);
-	p->claimed[p->iclaimed] = estrdup(id);
-	p->iclaimed = (p->iclaimed + 1) % CLAIMED_MAX;
-}
-
-static int
-claimed(const struct rpriv *p, const char *id)
-{
-	int i;
-
-	for (i = 0; i < p->nclaimed; i++)
-		if (!strcmp(p->claimed[i], id))
-			return 1;
-	return 0;
-}
-
-static struct upload *
-upload_find(const struct rpriv *p, const char *sha)
-{
-	int i;
-
-	for (i = 0; i < p->nup; i++)
-		if (!strcmp(p->up[i].sha, sha))
-			return &p->up[i];
-	return NULL;
-}
-
-/* The entry for sha, new and owned by j when there was none. */
-static struct upload *
-upload_get(struct rpriv *p, const char *sha, const struct pjob *j)
-{
-	struct upload *u;
-	int i;
-
-	if ((u = upload_find(p, sha)))
-		return u;
-	if (p->nup == UPLOADS_MAX) {	/* forget them all: a bound, rare */
-		for (i = 0; i < p->nup; i++)
-			free(p->up[i].url);
-		p->nup = 0;
-	}
-	p->up = erealloc(p->up, (p->nup + 1) * sizeof *p->up);
-	u = &p->up[p->nup++];
-	memcpy(u->sha, sha, 65);
-	u->url = NULL;
-	u->owner = j;
-	return u;
-}
-
-/* A job that ends gives up the uploads it had not finished. */
-static void
-upload_drop_owner(struct rpriv *p, const struct pjob *j)
-{
-	int i;
-
-	for (i = 0; p && i < p->nup; i++)
-		if (!p->up[i].url && p->up[i].owner == j) {
-			p->up[i--] = p->up[--p->nup];
-		}
-}
-
-static void
 release(struct pjob *j)
 {
 	struct rstate *s = j->state;
@@ -249,7 +101,7 @@ release(struct pjob *j)
 
 	if (!s)
 		return;
-	upload_drop_owner(j->conf->priv, j);
+	rep_upload_drop_owner(j->conf->priv, j);
 	for (i = 0; s->files && i < j->nrefs; i++)
 		free(s->files[i]);
 	free(s->files);
@@ -279,8 +131,8 @@ forget(struct rstate *s)
 	s->create_unknown = 0;
 }
 
-static void
-poll_start(struct rstate *s)
+void
+rep_poll_start(struct rstate *s)
 {
 	s->phase = R_POLL;
 	s->poll_t0 = util_now_ms();
@@ -302,8 +154,8 @@ origin_len(const char *url)
 /* Whether url is on the same origin as the base URL: only then does it
  * get the token (an output on a CDN, or a URL a response made up, must
  * not). */
-static int
-same_origin(const char *url, const char *base)
+int
+rep_same_origin(const char *url, const char *base)
 {
 	size_t n = origin_len(base);
 
@@ -366,22 +218,10 @@ drop_outputs(struct pjob *j)
 	j->nout = 0;
 }
 
-static void
-auth(struct pjob *j, struct prov_req *rq)
+void
+rep_auth(struct pjob *j, struct prov_req *rq)
 {
 	prov_header(rq, "Authorization: Bearer %s", j->conf->key);
-}
-
-static void
-build_upload(struct pjob *j, struct prov_req *rq, int i)
-{
-	struct ref *r = j->refs[i];
-
-	rq->url = prov_api_url(j->conf->base_url, "/v1/files");
-	auth(j, rq);
-	if (!(rq->mime = curl_mime_init(rq->easy)))
-		die(EXIT_FATAL, "out of memory");
-	prov_mime_ref(rq->mime, "content", r, i);
 }
 
 static int
@@ -483,7 +323,7 @@ build_create(struct pjob *j, struct prov_req *rq)
 		    "owner/name:version or a version id)");
 	rq->url = prov_api_url(j->conf->base_url, path);
 	free(path);
-	auth(j, rq);
+	rep_auth(j, rq);
 	if (p->wait_s > 0)
 		prov_header(rq, "Prefer: wait=%d", p->wait_s);
 	/* a process that dies leaves no prediction billing for ever */
@@ -526,7 +366,7 @@ replicate_build(struct pjob *j, struct prov_req *rq)
 			r = j->refs[s->iref];
 			if (r->len <= DATA_URL_MAX || s->files[s->iref])
 				continue;
-			u = upload_get(p, ref_sha256(r), j);
+			u = rep_upload_get(p, ref_sha256(r), j);
 			if (u->url) {
 				s->files[s->iref] = estrdup(u->url);
 				continue;
@@ -538,7 +378,7 @@ replicate_build(struct pjob *j, struct prov_req *rq)
 			}
 			rq->method = "POST";
 			s->phase = R_UPLOAD;
-			build_upload(j, rq, s->iref);
+			rep_build_upload(j, rq, s->iref);
 			return PROV_SEND;
 		}
 		rq->method = "POST";
@@ -546,7 +386,7 @@ replicate_build(struct pjob *j, struct prov_req *rq)
 	case R_LOOKUP:
 		rq->url = s->page ? estrdup(s->page) :
 		    prov_api_url(j->conf->base_url, "/v1/predictions");
-		auth(j, rq);
+		rep_auth(j, rq);
 		return PROV_SEND;
 	case R_CREATE:		/* answered, but not with a prediction */
 		if (!s->get) {
@@ -556,57 +396,32 @@ replicate_build(struct pjob *j, struct prov_req *rq)
 		/* FALLTHROUGH */
 	case R_POLL:
 		rq->url = estrdup(s->get);
-		auth(j, rq);
+		rep_auth(j, rq);
 		return PROV_SEND;
 	case R_FETCH:
 		if (j->step == 0) {
 			/* a new attempt: fetch everything again, from a
 			 * fresh look at the prediction */
 			drop_outputs(j);
-			poll_start(s);
+			rep_poll_start(s);
 			rq->url = estrdup(s->get);
-			auth(j, rq);
+			rep_auth(j, rq);
 			return PROV_SEND;
 		}
 		url = s->outs[s->iout];
 		rq->url = estrdup(url);
-		if (same_origin(url, j->conf->base_url))
-			auth(j, rq);
+		if (rep_same_origin(url, j->conf->base_url))
+			rep_auth(j, rq);
 		return PROV_SEND;
 	}
 	return prov_fail(j, "bad_request", 0, 0, "replicate: bad state");
 }
 
-static int
-bad_json(struct pjob *j, const struct prov_resp *rs, const char *what)
+int
+rep_bad_json(struct pjob *j, const struct prov_resp *rs, const char *what)
 {
 	return prov_fail(j, "bad_response", 1, rs->status,
 	    "replicate: unparsable %s (%zu bytes)", what, rs->len);
-}
-
-static int
-parse_upload(struct pjob *j, const struct prov_resp *rs)
-{
-	struct rstate *s = j->state;
-	struct ref *r = j->refs[s->iref];
-	struct upload *u;
-	const char *url;
-	cJSON *o;
-
-	o = cJSON_ParseWithLength(rs->body, rs->len);
-	url = rec_str(cJSON_GetObjectItemCaseSensitive(o, "urls"), "get");
-	if (!url || strncmp(url, "http", 4)) {
-		cJSON_Delete(o);
-		return bad_json(j, rs, "file upload answer");
-	}
-	s->files[s->iref] = estrdup(url);
-	u = upload_get(j->conf->priv, ref_sha256(r), j);
-	free(u->url);
-	u->url = estrdup(url);
-	cJSON_Delete(o);
-	s->iref++;
-	j->delay_ms = 0;
-	return PROV_NEXT;
 }
 
 /* Whether the prediction's error reads like a safety filter. */
@@ -656,8 +471,8 @@ add_out(struct pjob *j, struct rstate *s, const char *u, int *bad)
 }
 
 /* Make prediction p (with id) the job's: claim it, note where to poll. */
-static void
-adopt(struct pjob *j, const cJSON *p, const char *id)
+void
+rep_adopt(struct pjob *j, const cJSON *p, const char *id)
 {
 	struct rstate *s = j->state;
 	const char *get;
@@ -667,14 +482,14 @@ adopt(struct pjob *j, const cJSON *p, const char *id)
 	if (!s->id || strcmp(s->id, id)) {
 		free(s->id);
 		s->id = estrdup(id);
-		claim(j->conf->priv, id);
+		rep_claim(j->conf->priv, id);
 	}
 	prov_set_request_id(j, id);
 	/* poll urls.get when it is on our base URL; a URL elsewhere would
 	 * get our token, so then ask the base URL for the same id */
 	get = rec_str(cJSON_GetObjectItemCaseSensitive(p, "urls"), "get");
 	free(s->get);
-	if (get && same_origin(get, j->conf->base_url)) {
+	if (get && rep_same_origin(get, j->conf->base_url)) {
 		s->get = estrdup(get);
 	} else {
 		path = easprintf("/v1/predictions/%s", id);
@@ -696,10 +511,10 @@ prediction(struct pjob *j, const struct prov_resp *rs, const cJSON *p)
 	if (!st || !id)
 		return prov_fail(j, "bad_response", 1, rs->status,
 		    "replicate: answer is not a prediction");
-	adopt(j, p, id);
+	rep_adopt(j, p, id);
 	if (!strcmp(st, "starting") || !strcmp(st, "processing")) {
 		if (s->phase != R_POLL) {
-			poll_start(s);
+			rep_poll_start(s);
 		} else if (util_now_ms() - s->poll_t0 > POLL_LIMIT_MS) {
 			/* keep the state: a new attempt polls on */
 			return prov_fail(j, "timeout", 1, 0, "replicate: "
@@ -747,7 +562,7 @@ prediction(struct pjob *j, const struct prov_resp *rs, const cJSON *p)
 		    msg ? ": " : "", msg ? msg : "");
 	}
 	if (strcmp(st, "succeeded")) {
-		poll_start(s);	/* a status from the future: ask again */
+		rep_poll_start(s);	/* a status from the future: ask again */
 		return prov_fail(j, "bad_response", 1, 0,
 		    "replicate: prediction %s has unknown status %s", id, st);
 	}
@@ -774,85 +589,6 @@ prediction(struct pjob *j, const struct prov_resp *rs, const cJSON *p)
 		return PROV_DONE;	/* inline outputs only */
 	s->phase = R_FETCH;
 	s->iout = 0;
-	j->delay_ms = 0;
-	return PROV_NEXT;
-}
-
-/* Our prediction in a page of GET /v1/predictions, or PROV_NEXT for the
- * next page, or a new create when it is not there. */
-static int
-parse_lookup(struct pjob *j, const struct prov_resp *rs)
-{
-	struct rstate *s = j->state;
-	struct rpriv *p = j->conf->priv;
-	const cJSON *res, *it, *best = NULL;
-	const char *model, *next, *colon, *pm, *pv, *pp;
-	double t, d, bestd = INFINITY, oldest = INFINITY;
-	size_t mlen;
-	cJSON *o;
-
-	o = cJSON_ParseWithLength(rs->body, rs->len);
-	res = cJSON_GetObjectItemCaseSensitive(o, "results");
-	if (!cJSON_IsArray(res)) {
-		cJSON_Delete(o);
-		return bad_json(j, rs, "prediction list");
-	}
-	model = j->model;
-	colon = strchr(model, ':');
-	mlen = colon ? (size_t)(colon - model) : strlen(model);
-	cJSON_ArrayForEach(it, res) {
-		t = iso_ms(rec_str(it, "created_at"));
-		if (t >= 0 && t < oldest)
-			oldest = t;
-		if (t < 0 || t < s->sent_wall - LOOKUP_SKEW_MS)
-			continue;
-		pm = rec_str(it, "model");
-		pv = rec_str(it, "version");
-		if (strchr(model, '/')) {
-			if (!pm || strlen(pm) != mlen || strncmp(pm, model, mlen))
-				continue;
-			if (colon && pv && strcmp(pv, "hidden") &&
-			    strcmp(pv, colon + 1))
-				continue;
-		} else if (!pv || strcmp(pv, model)) {
-			continue;
-		}
-		pp = rec_str(cJSON_GetObjectItemCaseSensitive(it, "input"),
-		    "prompt");
-		if (!rec_str(it, "id") || claimed(p, rec_str(it, "id")) ||
-		    !pp || strcmp(pp, j->prompt))
-			continue;
-		d = fabs(t - s->sent_wall);
-		if (d < bestd) {
-			bestd = d;
-			best = it;
-		}
-	}
-	if (best) {
-		/* found: a list entry may be abridged, so poll it whole */
-		adopt(j, best, rec_str(best, "id"));
-		poll_start(s);
-		free(s->page);
-		s->page = NULL;
-		cJSON_Delete(o);
-		j->delay_ms = 0;
-		return PROV_NEXT;
-	}
-	next = rec_str(o, "next");
-	if (next && ++s->npages < LOOKUP_PAGES && oldest >= s->sent_wall -
-	    LOOKUP_SKEW_MS && same_origin(next, j->conf->base_url)) {
-		free(s->page);
-		s->page = estrdup(next);
-		cJSON_Delete(o);
-		j->delay_ms = 0;
-		return PROV_NEXT;
-	}
-	cJSON_Delete(o);
-	/* it was never made: make it now */
-	s->phase = R_START;
-	s->create_unknown = 0;
-	free(s->page);
-	s->page = NULL;
 	j->delay_ms = 0;
 	return PROV_NEXT;
 }
@@ -888,9 +624,9 @@ replicate_parse(struct pjob *j, const struct prov_resp *rs)
 
 	switch (s->phase) {
 	case R_UPLOAD:
-		return parse_upload(j, rs);
+		return rep_parse_upload(j, rs);
 	case R_LOOKUP:
-		return parse_lookup(j, rs);
+		return rep_parse_lookup(j, rs);
 	case R_FETCH:
 		return parse_fetch(j, rs);
 	case R_CREATE:
@@ -899,7 +635,7 @@ replicate_parse(struct pjob *j, const struct prov_resp *rs)
 		if (!cJSON_IsObject(o)) {
 			/* a create stays unknown: the next attempt looks */
 			cJSON_Delete(o);
-			return bad_json(j, rs, s->phase == R_CREATE ?
+			return rep_bad_json(j, rs, s->phase == R_CREATE ?
 			    "create answer" : "prediction");
 		}
 		rc = prediction(j, rs, o);
@@ -977,7 +713,7 @@ replicate_abandon(struct pjob *j, struct prov_req *rq)
 	rq->url = prov_api_url(j->conf->base_url, path);
 	free(path);
 	rq->method = "POST";
-	auth(j, rq);
+	rep_auth(j, rq);
 	return PROV_SEND;
 }
 
