@@ -17,22 +17,6 @@ bp_flatten(const struct prov_req *rq, struct sbuf *b)
 		    rq->seg[i].off, rq->seg[i].len);
 }
 
-/* The provider's error message in an error body, shortened. */
-static char *
-error_message(const char *body, size_t len)
-{
-	cJSON *o = cJSON_ParseWithLength(body, len), *e;
-	const char *m;
-	char *s = NULL;
-
-	e = cJSON_IsArray(o) ? cJSON_GetArrayItem(o, 0) : o;
-	if ((m = rec_str(cJSON_GetObjectItemCaseSensitive(e, "error"),
-	    "message")) || (m = rec_str(e, "detail")))
-		s = estrndup(m, strlen(m) > 300 ? 300 : strlen(m));
-	cJSON_Delete(o);
-	return s;
-}
-
 int
 bp_call(const struct bctx *x, struct bh_req *rq, struct bh_resp *rs,
     const char *what, char **err, int *transient)
@@ -54,7 +38,7 @@ bp_call(const struct bctx *x, struct bh_req *rq, struct bh_resp *rs,
 	}
 	if (rs->status >= 200 && rs->status <= 299)
 		return 0;
-	m = error_message(rs->body.s, rs->body.len);
+	m = prov_error_text(rs->body.s, rs->body.len, 300);
 	*err = easprintf("%s: HTTP %ld%s%s", what, rs->status, m ? ": " : "",
 	    m ? m : "");
 	free(m);

@@ -59,24 +59,6 @@ get(struct prov_req *rq, long *status, struct sbuf *b, char **err)
 	return 0;
 }
 
-/* The provider's error message in an error body, or NULL (malloc'd). */
-static char *
-error_text(const char *body, size_t len)
-{
-	cJSON *o = cJSON_ParseWithLength(body, len), *e;
-	const char *m;
-	char *s = NULL;
-
-	e = cJSON_IsArray(o) ? cJSON_GetArrayItem(o, 0) : o;
-	if (cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(e, "error")))
-		e = cJSON_GetObjectItemCaseSensitive(e, "error");
-	if ((m = rec_str(e, "message")) || (m = rec_str(e, "detail")) ||
-	    (m = rec_str(e, "title")))
-		s = estrndup(m, strlen(m) > 200 ? 200 : strlen(m));
-	cJSON_Delete(o);
-	return s;
-}
-
 /* "model X is not available to this key (retired D?); try Y" */
 static char *
 not_found(const char *prov, const char *model)
@@ -122,7 +104,7 @@ ask(struct prov_conf *c, const char *model, char **note, cJSON *names,
 			*note = NULL;
 		}
 	} else {
-		t = error_text(b.s ? b.s : "", b.len);
+		t = prov_error_text(b.s ? b.s : "", b.len, 200);
 		if (rs.status == 401 || rs.status == 403 ||
 		    (t && strstr(t, "API key not valid")))
 			*why = easprintf("the key is refused (HTTP %ld%s%s); "

@@ -11,6 +11,7 @@
 #include <curl/curl.h>
 
 #include "err.h"
+#include "record.h"
 #include "image.h"
 #include "ndjson.h"
 #include "provider.h"
@@ -399,4 +400,24 @@ prov_get_bearer(struct prov_req *rq, const struct prov_conf *c,
 	rq->url = prov_api_url(c->base_url, path);
 	rq->method = "GET";
 	prov_header(rq, "Authorization: Bearer %s", c->key);
+}
+
+/* The provider's error message in an error body (error.message, else
+ * message, detail or title; an array's first element), at most max
+ * bytes, or NULL (malloc'd): what every provider's JSON errors carry. */
+char *
+prov_error_text(const char *body, size_t len, size_t max)
+{
+	cJSON *o = cJSON_ParseWithLength(body, len), *e;
+	const char *m;
+	char *s = NULL;
+
+	e = cJSON_IsArray(o) ? cJSON_GetArrayItem(o, 0) : o;
+	if (cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(e, "error")))
+		e = cJSON_GetObjectItemCaseSensitive(e, "error");
+	if ((m = rec_str(e, "message")) || (m = rec_str(e, "detail")) ||
+	    (m = rec_str(e, "title")))
+		s = estrndup(m, strlen(m) > max ? max : strlen(m));
+	cJSON_Delete(o);
+	return s;
 }

@@ -274,4 +274,8 @@ int openai_json_body(struct pjob *j, struct prov_req *rq,
 extern const struct provider prov_local, prov_gemini, prov_openai,
     prov_replicate;
 
+/* The provider's error message in a JSON error body, at most max bytes,
+ * or NULL (malloc'd). */
+char *prov_error_text(const char *body, size_t len, size_t max);
+
 #endif
