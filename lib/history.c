@@ -296,36 +296,40 @@ add_id(cJSON *dst, const char *key, const cJSON *src)
 		cJSON_AddStringToObject(dst, key, v);
 }
 
+/* copy KEYS of SRC to DST in order; a key written "#name" is an id
+ * (a number or a string in records, always a string here) */
+static void
+copy_fields(cJSON *dst, const cJSON *src, const char *const *keys)
+{
+	for (; *keys; keys++)
+		if (**keys == '#')
+			add_id(dst, *keys + 1, src);
+		else
+			add_field(dst, *keys, src);
+}
+
+static const char *const out_fields[] = { "sha256", "mime", "bytes",
+	"width", "height", NULL };
+
 cJSON *
 hist_manifest_entry(const cJSON *rec, const cJSON *out, const char *now)
 {
-	static const char *keys[] = { "title", "variant_title", "sku", NULL };
+	static const char *const keys[] = { "#variant_id", "#product_id",
+		"title", "variant_title", "sku", "#batch_id", "batch_name",
+		"#job_id", "variation", "provider", "model", "prompt", NULL };
 	const cJSON *in = cJSON_GetObjectItemCaseSensitive(rec, "input");
+	const cJSON *refs = cJSON_GetObjectItemCaseSensitive(in,
+	    "product_images");
 	cJSON *m = cJSON_CreateObject();
-	int i;
 
 	cJSON_AddStringToObject(m, "file", "");
-	add_id(m, "variant_id", rec);
-	add_id(m, "product_id", rec);
-	for (i = 0; keys[i]; i++)
-		add_field(m, keys[i], rec);
-	add_id(m, "batch_id", rec);
-	add_field(m, "batch_name", rec);
-	add_id(m, "job_id", rec);
-	add_field(m, "variation", rec);
-	add_field(m, "provider", rec);
-	add_field(m, "model", rec);
-	add_field(m, "prompt", rec);
-	if (cJSON_GetObjectItemCaseSensitive(in, "product_images"))
-		cJSON_AddItemToObject(m, "reference_images", cJSON_Duplicate(
-		    cJSON_GetObjectItemCaseSensitive(in, "product_images"), 1));
+	copy_fields(m, rec, keys);
+	if (refs)
+		cJSON_AddItemToObject(m, "reference_images",
+		    cJSON_Duplicate(refs, 1));
 	add_field(m, "input", rec);
 	cJSON_AddStringToObject(m, "object", rec_str(out, "path"));
-	add_field(m, "sha256", out);
-	add_field(m, "mime", out);
-	add_field(m, "bytes", out);
-	add_field(m, "width", out);
-	add_field(m, "height", out);
+	copy_fields(m, out, out_fields);
 	cJSON_AddStringToObject(m, "created_at", now);
 	return m;
 }
@@ -333,18 +337,16 @@ hist_manifest_entry(const cJSON *rec, const cJSON *out, const char *now)
 cJSON *
 hist_history_entry(const cJSON *rec, const cJSON *out, const char *now)
 {
+	static const char *const keys[] = { "#variant_id", "#product_id",
+		"#batch_id", "#job_id", NULL };
+	static const char *const okeys[] = { "sha256", "mime", "width",
+		"height", NULL };
 	cJSON *h = cJSON_CreateObject();
 
-	add_id(h, "variant_id", rec);
-	add_id(h, "product_id", rec);
-	add_id(h, "batch_id", rec);
-	add_id(h, "job_id", rec);
+	copy_fields(h, rec, keys);
 	cJSON_AddStringToObject(h, "path", "");
 	cJSON_AddStringToObject(h, "object", rec_str(out, "path"));
-	add_field(h, "sha256", out);
-	add_field(h, "mime", out);
-	add_field(h, "width", out);
-	add_field(h, "height", out);
+	copy_fields(h, out, okeys);
 	cJSON_AddStringToObject(h, "created_at", now);
 	return h;
 }
