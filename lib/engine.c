@@ -39,7 +39,50 @@
 #define PROGRESS_MS 500
 #define READ_BATCH 256		/* input lines per turn of the loop */
 
-struct engine eng;
+const struct engine_conf *econf;
+
+static struct {
+	int ep, sigfd;		/* the epoll set, signals */
+	int stopping, signo;	/* a signal came: which */
+	double grace_due;	/* when requests in flight are given up */
+	double t_start, progress_due;
+	int progress_on;
+	long max_active;	/* jobs read ahead of the slots */
+} loop;
+
+static struct {			/* the input */
+	struct nd_reader *rd;
+	int eof, wait, armed, fd;
+	int more;		/* read_input stopped early: call it again */
+	long badlines;
+} in;
+
+static long stats[STAT_N];	/* outcomes, for progress and the end */
+
+void
+stats_add(int which)
+{
+	stats[which]++;
+}
+
+int
+loop_signal(void)
+{
+	return loop.signo;
+}
+
+int
+loop_stopping(void)
+{
+	return loop.stopping;
+}
+
+void
+progress_break(void)
+{
+	if (loop.progress_on)
+		fputc('\n', stderr);
+}
 
 /* ---- input ----------------------------------------------------------- */
 
@@ -49,23 +92,23 @@ arm_input(void)
 	struct epoll_event ev = {0};
 
 	ev.events = EPOLLIN | EPOLLONESHOT;
-	ev.data.fd = eng.in.rd->fd;
-	if (eng.in.armed && eng.in.fd == eng.in.rd->fd) {
-		if (epoll_ctl(eng.loop.ep, EPOLL_CTL_MOD, eng.in.rd->fd,
+	ev.data.fd = in.rd->fd;
+	if (in.armed && in.fd == in.rd->fd) {
+		if (epoll_ctl(loop.ep, EPOLL_CTL_MOD, in.rd->fd,
 		    &ev) == 0)
 			return;
 	}
-	if (epoll_ctl(eng.loop.ep, EPOLL_CTL_ADD, eng.in.rd->fd, &ev) == 0 ||
+	if (epoll_ctl(loop.ep, EPOLL_CTL_ADD, in.rd->fd, &ev) == 0 ||
 	    (errno == EEXIST &&
-	    epoll_ctl(eng.loop.ep, EPOLL_CTL_MOD, eng.in.rd->fd, &ev) == 0)) {
-		eng.in.armed = 1;
-		eng.in.fd = eng.in.rd->fd;
+	    epoll_ctl(loop.ep, EPOLL_CTL_MOD, in.rd->fd, &ev) == 0)) {
+		in.armed = 1;
+		in.fd = in.rd->fd;
 		return;
 	}
 	/* not pollable: let reads block instead */
-	fcntl(eng.in.rd->fd, F_SETFL,
-	    fcntl(eng.in.rd->fd, F_GETFL) & ~O_NONBLOCK);
-	eng.in.wait = 0;
+	fcntl(in.rd->fd, F_SETFL,
+	    fcntl(in.rd->fd, F_GETFL) & ~O_NONBLOCK);
+	in.wait = 0;
 }
 
 /* Whether read_input would take another line now.  The loop must not
@@ -74,9 +117,9 @@ arm_input(void)
 static int
 can_read(void)
 {
-	return !eng.loop.stopping && !eng.in.eof && !eng.in.wait &&
-	    eng.work.active < eng.work.max_active &&
-	    !(eng.refs.bytes > REF_SOFT && eng.sched.rq_head);
+	return !loop.stopping && !in.eof && !in.wait &&
+	    jobs_active() < loop.max_active &&
+	    !(refs_bytes() > REF_SOFT && sched_queued());
 }
 
 static void
@@ -86,29 +129,29 @@ read_input(void)
 	int rc, n = 0;
 
 	/* read ahead, unless big references already wait in the queue */
-	eng.in.more = 0;
+	in.more = 0;
 	while (can_read()) {
 		if (++n > READ_BATCH) {
 			/* a run of cached or passed-through records: let
 			 * the loop see transfers and signals in between */
-			eng.in.more = 1;
+			in.more = 1;
 			break;
 		}
-		rc = nd_get(eng.in.rd, STAGE, &o);
+		rc = nd_get(in.rd, STAGE, &o);
 		if (rc == ND_AGAIN) {
-			eng.in.wait = 1;
+			in.wait = 1;
 			arm_input();
 			continue;
 		}
 		if (rc == ND_END || rc == ND_FOLLOW) {
-			eng.in.eof = 1;
+			in.eof = 1;
 			break;
 		}
 		if (rc == ND_LINE) {
 			admit(o);
 			continue;
 		}
-		eng.in.badlines++;
+		in.badlines++;
 		nd_write(o);
 		cJSON_Delete(o);
 	}
@@ -124,24 +167,24 @@ drain_input(void)
 	cJSON *o;
 	int rc;
 
-	if (eng.in.eof)
+	if (in.eof)
 		return;
-	while ((rc = nd_get(eng.in.rd, STAGE, &o)) == ND_LINE || rc == ND_BAD) {
+	while ((rc = nd_get(in.rd, STAGE, &o)) == ND_LINE || rc == ND_BAD) {
 		if (rc == ND_LINE) {
 			if (strcmp(rec_status(o), "succeeded") &&
 			    !rec_passes(o, STAGE)) {
 				cJSON *e = rec_fail_status(o, "canceled",
 				    STAGE, "canceled", 1, "%s",
-				    eng.loop.signo == SIGINT ?
+				    loop.signo == SIGINT ?
 				    "interrupted (SIGINT)" :
 				    "terminated (SIGTERM)");
 
 				cJSON_AddNumberToObject(e, "attempts", 0);
-				eng.stats.n_failed++;
-				eng.stats.n_canceled++;
+				stats_add(STAT_FAILED);
+				stats_add(STAT_CANCELED);
 			}
 		} else {
-			eng.in.badlines++;
+			in.badlines++;
 		}
 		nd_write(o);
 		cJSON_Delete(o);
@@ -153,15 +196,15 @@ on_signal(int signo)
 {
 	struct job *j, *next;
 
-	if (eng.loop.stopping) {
-		eng.loop.grace_due = now_ms();	/* a second signal: stop now */
+	if (loop.stopping) {
+		loop.grace_due = now_ms();	/* a second signal: now */
 		return;
 	}
-	eng.loop.stopping = 1;
-	eng.loop.signo = signo;
-	eng.loop.grace_due = now_ms() + eng.c->grace_ms;
+	loop.stopping = 1;
+	loop.signo = signo;
+	loop.grace_due = now_ms() + econf->grace_ms;
 	/* what is not on the wire stops now */
-	for (j = eng.work.list; j; j = next) {
+	for (j = jobs_first(); j; j = next) {
 		next = j->next;
 		if (!j->holds_slot)
 			job_cancel(j);
@@ -171,38 +214,38 @@ on_signal(int signo)
 static void
 cancel_all(void)
 {
-	while (eng.work.list)
-		job_cancel(eng.work.list);
+	while (jobs_first())
+		job_cancel(jobs_first());
 }
 
 static void
 progress(int last)
 {
-	double t = now_ms(), el = (t - eng.loop.t_start) / 1000, rate;
+	double t = now_ms(), el = (t - loop.t_start) / 1000, rate;
 	char eta[48] = "";
 	struct stat st;
 	off_t pos;
 
-	if (!eng.loop.progress_on)
+	if (!loop.progress_on)
 		return;
-	rate = el > 0 ? (eng.stats.n_done + eng.stats.n_failed) / el : 0;
-	if (eng.in.rd->fd >= 0 && fstat(eng.in.rd->fd, &st) == 0 &&
+	rate = el > 0 ? (stats[STAT_DONE] + stats[STAT_FAILED]) / el : 0;
+	if (in.rd->fd >= 0 && fstat(in.rd->fd, &st) == 0 &&
 	    S_ISREG(st.st_mode) && st.st_size > 0 &&
-	    (pos = lseek(eng.in.rd->fd, 0, SEEK_CUR) -
-	    (off_t)(eng.in.rd->end - eng.in.rd->start)) > 0 && rate > 0) {
+	    (pos = lseek(in.rd->fd, 0, SEEK_CUR) -
+	    (off_t)(in.rd->end - in.rd->start)) > 0 && rate > 0) {
 		double left = el * (st.st_size - pos) / pos +
-		    (double)eng.work.active / rate;
+		    (double)jobs_active() / rate;
 
 		snprintf(eta, sizeof eta, ", eta %.0fs", left);
 	}
 	fprintf(stderr, "\r%s: %ld done (%ld cached), %ld failed, %d in "
-	    "flight, %.1f/s%s%s%s%s%s\033[K%s", argv0, eng.stats.n_done,
-	    eng.stats.n_cached, eng.stats.n_failed, eng.sched.inflight, rate,
+	    "flight, %.1f/s%s%s%s%s%s\033[K%s", argv0, stats[STAT_DONE],
+	    stats[STAT_CACHED], stats[STAT_FAILED], sched_inflight(), rate,
 	    eta, se_first() ? ", stopped: " : "",
 	    se_first() ? se_first()->conf->p->name : "",
 	    se_first() ? " " : "", se_first() ? se_first()->code : "",
 	    last ? "\n" : "");
-	eng.loop.progress_due = t + PROGRESS_MS;
+	loop.progress_due = t + PROGRESS_MS;
 }
 
 /* ---- the loop -------------------------------------------------------- */
@@ -229,11 +272,11 @@ wait_ms(void)
 	if (http_due() >= 0 && http_due() < due)
 		due = http_due();
 	due = sched_due(due);
-	if (eng.loop.progress_on && eng.loop.progress_due < due)
-		due = eng.loop.progress_due;
-	if (eng.loop.stopping && eng.work.active && eng.loop.grace_due < due)
-		due = eng.loop.grace_due;
-	if (due <= t || eng.in.more || can_read())
+	if (loop.progress_on && loop.progress_due < due)
+		due = loop.progress_due;
+	if (loop.stopping && jobs_active() && loop.grace_due < due)
+		due = loop.grace_due;
+	if (due <= t || in.more || can_read())
 		return 0;
 	return (int)ceil(due - t);
 }
@@ -259,16 +302,18 @@ setup(const struct engine_conf *c, struct nd_reader *r)
 	 * mapping, returned on free, instead of glibc's sliding threshold
 	 * that moves them into a heap that never shrinks */
 	mallopt(M_MMAP_THRESHOLD, 256 * 1024);
-	memset(&eng, 0, sizeof eng);
-	eng.c = c;
-	eng.in.rd = r;
-	eng.in.fd = -1;
+	memset(&loop, 0, sizeof loop);
+	memset(&in, 0, sizeof in);
+	memset(stats, 0, sizeof stats);
+	econf = c;
+	in.rd = r;
+	in.fd = -1;
 	/* read ahead of the slots, so a freed slot finds a job whose images
 	 * are loaded, but not so far that references pile up in memory */
-	eng.work.max_active = c->jobs + (c->jobs / 4 > 8 ? c->jobs / 4 : 8);
+	loop.max_active = c->jobs + (c->jobs / 4 > 8 ? c->jobs / 4 : 8);
 	sched_init();
-	eng.loop.t_start = now_ms();
-	eng.loop.progress_on = c->progress && isatty(2);
+	loop.t_start = now_ms();
+	loop.progress_on = c->progress && isatty(2);
 	refs_init();
 	/* every connection is a descriptor: lift the soft limit */
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
@@ -281,18 +326,18 @@ setup(const struct engine_conf *c, struct nd_reader *r)
 	 * CPU) and only the local provider and non-PNG outputs need it;
 	 * image_probe and the layout start it on first use, after the
 	 * signal mask below, so its threads inherit it */
-	if ((eng.loop.ep = epoll_create1(EPOLL_CLOEXEC)) < 0)
+	if ((loop.ep = epoll_create1(EPOLL_CLOEXEC)) < 0)
 		die(EXIT_FATAL, "epoll_create1:");
 	sigemptyset(&ss);
 	sigaddset(&ss, SIGINT);
 	sigaddset(&ss, SIGTERM);
 	if (sigprocmask(SIG_BLOCK, &ss, NULL) < 0 ||
-	    (eng.loop.sigfd = signalfd(-1, &ss,
+	    (loop.sigfd = signalfd(-1, &ss,
 	    SFD_CLOEXEC | SFD_NONBLOCK)) < 0)
 		die(EXIT_FATAL, "signalfd:");
 	ev.events = EPOLLIN;
-	ev.data.fd = eng.loop.sigfd;
-	if (epoll_ctl(eng.loop.ep, EPOLL_CTL_ADD, eng.loop.sigfd, &ev) < 0)
+	ev.data.fd = loop.sigfd;
+	if (epoll_ctl(loop.ep, EPOLL_CTL_ADD, loop.sigfd, &ev) < 0)
 		die(EXIT_FATAL, "epoll_ctl:");
 	/* stdin is read from the loop: it must never block it (and the
 	 * flag, shared with the shell on a terminal, is undone at exit) */
@@ -301,7 +346,7 @@ setup(const struct engine_conf *c, struct nd_reader *r)
 		fcntl(0, F_SETFL, fcntl(0, F_GETFL) | O_NONBLOCK);
 		atexit(stdin_blocking);
 	}
-	http_init(eng.work.max_active + 16);
+	http_init(loop.ep, loop.max_active + 16);
 }
 
 static void
@@ -313,8 +358,8 @@ teardown(void)
 	provs_fini();
 	curl_global_cleanup();
 	se_reset();
-	close(eng.loop.sigfd);
-	close(eng.loop.ep);
+	close(loop.sigfd);
+	close(loop.ep);
 }
 
 /* With many requests out, each answer woke the loop on its own: at 512
@@ -330,10 +375,10 @@ static int
 coalesce(int w, int last)
 {
 	struct timespec ts;
-	double d = eng.http.lat_ms / 200;
+	double d = http_latency() / 200;
 
-	if (w <= 0 || last <= 0 || last >= 16 || eng.http.busy ||
-	    eng.sched.inflight < 32 || eng.loop.stopping || d < 1)
+	if (w <= 0 || last <= 0 || last >= 16 || http_busy() ||
+	    sched_inflight() < 32 || loop.stopping || d < 1)
 		return w;
 	if (d > 10)
 		d = 10;
@@ -357,26 +402,26 @@ engine_run(const struct engine_conf *c, struct nd_reader *r)
 	for (;;) {
 		read_input();
 		dispatch();
-		if (eng.loop.stopping && eng.work.active &&
-		    now_ms() >= eng.loop.grace_due)
+		if (loop.stopping && jobs_active() &&
+		    now_ms() >= loop.grace_due)
 			cancel_all();
-		if ((eng.in.eof || eng.loop.stopping) && eng.work.active == 0 &&
-		    !eng.http.detached)
+		if ((in.eof || loop.stopping) && jobs_active() == 0 &&
+		    !http_detached())
 			break;
-		if (eng.loop.progress_on && now_ms() >= eng.loop.progress_due)
+		if (loop.progress_on && now_ms() >= loop.progress_due)
 			progress(0);
-		n = epoll_wait(eng.loop.ep, evs, 64, coalesce(wait_ms(), n));
+		n = epoll_wait(loop.ep, evs, 64, coalesce(wait_ms(), n));
 		if (n < 0 && errno != EINTR)
 			die(EXIT_FATAL, "epoll_wait:");
 		for (i = 0; i < n; i++) {
 			int fd = evs[i].data.fd;
 
-			if (fd == eng.loop.sigfd) {
-				while (read(eng.loop.sigfd, &si, sizeof si) ==
+			if (fd == loop.sigfd) {
+				while (read(loop.sigfd, &si, sizeof si) ==
 				    sizeof si)
 					on_signal((int)si.ssi_signo);
-			} else if (eng.in.armed && fd == eng.in.fd) {
-				eng.in.wait = 0;
+			} else if (in.armed && fd == in.fd) {
+				in.wait = 0;
 			} else {
 				http_event(fd, evs[i].events);
 			}
@@ -385,23 +430,23 @@ engine_run(const struct engine_conf *c, struct nd_reader *r)
 		http_done();
 		run_timers();
 	}
-	if (eng.loop.stopping)
+	if (loop.stopping)
 		drain_input();
 	progress(1);
 	teardown();
-	rc = eng.in.badlines || nd_open_failures ? EXIT_BADLINES : EXIT_DONE;
-	if (eng.loop.signo) {
+	rc = in.badlines || nd_open_failures ? EXIT_BADLINES : EXIT_DONE;
+	if (loop.signo) {
 		rc = EXIT_FATAL;
-		if (eng.stats.n_failed > eng.stats.n_canceled)
+		if (stats[STAT_FAILED] > stats[STAT_CANCELED])
 			warnx("interrupted: %ld done, %ld failed, %ld canceled; "
 			    "run the same command again to resume",
-			    eng.stats.n_done,
-			    eng.stats.n_failed - eng.stats.n_canceled,
-			    eng.stats.n_canceled);
+			    stats[STAT_DONE],
+			    stats[STAT_FAILED] - stats[STAT_CANCELED],
+			    stats[STAT_CANCELED]);
 		else
 			warnx("interrupted: %ld done, %ld canceled; run the "
-			    "same command again to resume", eng.stats.n_done,
-			    eng.stats.n_canceled);
+			    "same command again to resume", stats[STAT_DONE],
+			    stats[STAT_CANCELED]);
 	}
 	return rc;
 }

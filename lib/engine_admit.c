@@ -16,6 +16,9 @@
 
 /* ---- providers ------------------------------------------------------- */
 
+static struct prov_conf pconf[8];	/* the providers started, by use */
+static int npconf;
+
 /* The run's state for provider p, started on first use; NULL + *err. */
 static struct prov_conf *
 conf_for(const struct provider *p, char **err)
@@ -23,20 +26,18 @@ conf_for(const struct provider *p, char **err)
 	struct prov_conf *c;
 	int i;
 
-	for (i = 0; i < eng.work.npconf; i++)
-		if (eng.work.pconf[i].p == p) {
-			if (!eng.work.pconf[i].ready)
-				*err = estrdup(eng.work.pconf[i].err);
-			return eng.work.pconf[i].ready ? &eng.work.pconf[i] :
-			    NULL;
+	for (i = 0; i < npconf; i++)
+		if (pconf[i].p == p) {
+			if (!pconf[i].ready)
+				*err = estrdup(pconf[i].err);
+			return pconf[i].ready ? &pconf[i] : NULL;
 		}
-	if (eng.work.npconf ==
-	    (int)(sizeof eng.work.pconf / sizeof *eng.work.pconf))
+	if (npconf == (int)(sizeof pconf / sizeof *pconf))
 		die(EXIT_FATAL, "too many providers");
-	c = &eng.work.pconf[eng.work.npconf++];
+	c = &pconf[npconf++];
 	memset(c, 0, sizeof *c);
 	c->p = p;
-	if (p->init(c, eng.c->base_url, err) == 0)
+	if (p->init(c, econf->base_url, err) == 0)
 		c->ready = 1;
 	else
 		c->err = estrdup(*err ? *err : "provider unavailable");
@@ -102,14 +103,14 @@ job_refs_done(struct job *j)
 	/* the request is known by the bytes of its references, hashed now
 	 * that they are at hand (once per reference, see ref_set_data) */
 	job_key(j);
-	if (!eng.c->force && from_cache(j))
+	if (!econf->force && from_cache(j))
 		return;
 	if (stop_for(j)) {	/* a stop came while its images loaded */
 		not_sent(j, stop_for(j));
 		return;
 	}
-	if (over_budget(j->price) && eng.sched.inflight == 0 &&
-	    !eng.sched.nheap) {
+	if (over_budget(j->price) && sched_inflight() == 0 &&
+	    !sched_timers()) {
 		/* nothing in flight can give budget back: skip it now */
 		budget_skip(j);
 		return;
@@ -123,7 +124,7 @@ job_refs_done(struct job *j)
 static int
 from_cache(struct job *j)
 {
-	cJSON *c = store_cache_get(eng.c->root, j->key);
+	cJSON *c = store_cache_get(econf->root, j->key);
 	char old[65];
 	int hit;
 
@@ -134,18 +135,18 @@ from_cache(struct job *j)
 		    j->pj.input, cJSON_GetObjectItemCaseSensitive(j->rec,
 		    "batch_id"), cJSON_GetObjectItemCaseSensitive(j->rec,
 		    "variation"), old);
-		if ((c = store_cache_hit(eng.c->root, old)) &&
-		    store_cache_put(eng.c->root, j->key, c) < 0)
-			warnx("%s/cache:", eng.c->root);
+		if ((c = store_cache_hit(econf->root, old)) &&
+		    store_cache_put(econf->root, j->key, c) < 0)
+			warnx("%s/cache:", econf->root);
 	}
-	hit = c && result_from_cache(eng.c->root, c, j->rec,
-	    eng.c->inline_out, j->prev_attempt);
+	hit = c && result_from_cache(econf->root, c, j->rec,
+	    econf->inline_out, j->prev_attempt);
 	if (hit)
 		rec_set_str(j->rec, "store", store_abs());
 	cJSON_Delete(c);
 	if (!hit)
 		return 0;
-	eng.stats.n_cached++;
+	stats_add(STAT_CACHED);
 	job_finish(j);
 	return 1;
 }
@@ -201,11 +202,7 @@ job_new(cJSON *rec)
 	j->price = rec_num(rec, "price_per_image", 0);
 	if (j->price < 0 || !isfinite(j->price))
 		j->price = 0;
-	j->next = eng.work.list;
-	if (eng.work.list)
-		eng.work.list->prev = j;
-	eng.work.list = j;
-	eng.work.active++;
+	jobs_add(j);
 	return j;
 }
 
@@ -224,8 +221,8 @@ admit_model(struct job *j, const char *pname)
 		free(why);
 		return -1;
 	}
-	j->pj.model = eng.c->model ? eng.c->model : rec_str(j->rec, "model");
-	if (!eng.c->model && eng.c->provider &&
+	j->pj.model = econf->model ? econf->model : rec_str(j->rec, "model");
+	if (!econf->model && econf->provider &&
 	    (s = rec_str(j->rec, "provider")) && strcmp(s, j->prov->name))
 		j->pj.model = NULL;	/* the plan's model is another provider's */
 	if (!j->pj.model && !(j->pj.model = models_default(j->prov->name))) {
@@ -305,7 +302,7 @@ admit(cJSON *rec)
 	const cJSON *imgs;
 	char *why = NULL;
 
-	pname = eng.c->provider ? eng.c->provider : rec_str(rec, "provider");
+	pname = econf->provider ? econf->provider : rec_str(rec, "provider");
 	j->prov = prov_find(pname ? pname : "local");
 	if (!j->prov)
 		j->prov = &prov_local;	/* for job_finish; fails below */
@@ -333,10 +330,11 @@ provs_fini(void)
 {
 	int i;
 
-	for (i = 0; i < eng.work.npconf; i++) {
-		if (eng.work.pconf[i].ready && eng.work.pconf[i].p->fini)
-			eng.work.pconf[i].p->fini(&eng.work.pconf[i]);
-		free(eng.work.pconf[i].base_url);
-		free(eng.work.pconf[i].err);
+	for (i = 0; i < npconf; i++) {
+		if (pconf[i].ready && pconf[i].p->fini)
+			pconf[i].p->fini(&pconf[i]);
+		free(pconf[i].base_url);
+		free(pconf[i].err);
 	}
+	npconf = 0;
 }

@@ -20,13 +20,27 @@
 #define FLAT_MAX (16 * 1024)	/* bodies copied into one buffer */
 #define BIG_BODY (64 * 1024)	/* bodies that take several turns */
 
+static struct {
+	int ep;			/* the loop's epoll set */
+	CURLM *multi;
+	double curl_due;	/* curl's timer (ms); < 0: none */
+	struct xfer *xfers;	/* every transfer */
+	struct sockstate *socks;
+	int nsocks;
+	CURL **pool;		/* easy handles to reuse */
+	int npool, cappool;
+	int detached;		/* abandon requests on the wire */
+	double lat_ms;		/* moving mean of a request's time */
+	int busy;		/* transfers moving a big body */
+} http;
+
 static CURL *
 easy_get(void)
 {
 	CURL *h;
 
-	if (eng.http.npool > 0)
-		return eng.http.pool[--eng.http.npool];
+	if (http.npool > 0)
+		return http.pool[--http.npool];
 	if (!(h = curl_easy_init()))
 		die(EXIT_FATAL, "curl_easy_init failed");
 	return h;
@@ -38,12 +52,12 @@ easy_put(CURL *h)
 	if (!h)
 		return;
 	curl_easy_reset(h);
-	if (eng.http.npool == eng.http.cappool) {
-		eng.http.cappool = eng.http.cappool ? eng.http.cappool * 2 : 64;
-		eng.http.pool = erealloc(eng.http.pool, eng.http.cappool *
-		    sizeof *eng.http.pool);
+	if (http.npool == http.cappool) {
+		http.cappool = http.cappool ? http.cappool * 2 : 64;
+		http.pool = erealloc(http.pool, http.cappool *
+		    sizeof *http.pool);
 	}
-	eng.http.pool[eng.http.npool++] = h;
+	http.pool[http.npool++] = h;
 }
 
 
@@ -67,19 +81,19 @@ sock_state(curl_socket_t s, int grow)
 
 	if (s < 0)
 		return NULL;
-	if (s >= eng.http.nsocks) {
+	if (s >= http.nsocks) {
 		if (!grow)
 			return NULL;
-		n = eng.http.nsocks ? eng.http.nsocks : 256;
+		n = http.nsocks ? http.nsocks : 256;
 		while (n <= s)
 			n *= 2;
-		eng.http.socks = erealloc(eng.http.socks, n *
-		    sizeof *eng.http.socks);
-		memset(eng.http.socks + eng.http.nsocks, 0,
-		    (n - eng.http.nsocks) * sizeof *eng.http.socks);
-		eng.http.nsocks = n;
+		http.socks = erealloc(http.socks, n *
+		    sizeof *http.socks);
+		memset(http.socks + http.nsocks, 0,
+		    (n - http.nsocks) * sizeof *http.socks);
+		http.nsocks = n;
 	}
-	return &eng.http.socks[s];
+	return &http.socks[s];
 }
 
 static curl_socket_t
@@ -110,7 +124,7 @@ close_cb(void *arg, curl_socket_t s)
 static void
 sock_unset(curl_socket_t s, struct sockstate *st)
 {
-	epoll_ctl(eng.loop.ep, EPOLL_CTL_DEL, s, NULL);
+	epoll_ctl(http.ep, EPOLL_CTL_DEL, s, NULL);
 	if (st) {
 		st->in_set = 0;
 		st->ev = 0;
@@ -130,7 +144,7 @@ sock_cb(CURL *h, curl_socket_t s, int what, void *userp, void *sockp)
 			st->on = 0;	/* stays in the set (see above) */
 		else {
 			sock_unset(s, NULL);
-			curl_multi_assign(eng.http.multi, s, NULL);
+			curl_multi_assign(http.multi, s, NULL);
 		}
 		return 0;
 	}
@@ -145,10 +159,10 @@ sock_cb(CURL *h, curl_socket_t s, int what, void *userp, void *sockp)
 	/* a socket not ours (a resolver's) is added, or modified if the
 	 * set already has it */
 	if ((st && st->in_set) || (!st && sockp)) {
-		if (epoll_ctl(eng.loop.ep, EPOLL_CTL_MOD, s, &ev) < 0)
+		if (epoll_ctl(http.ep, EPOLL_CTL_MOD, s, &ev) < 0)
 			die(EXIT_FATAL, "epoll_ctl:");
-	} else if (epoll_ctl(eng.loop.ep, EPOLL_CTL_ADD, s, &ev) < 0 &&
-	    (errno != EEXIST || epoll_ctl(eng.loop.ep, EPOLL_CTL_MOD, s,
+	} else if (epoll_ctl(http.ep, EPOLL_CTL_ADD, s, &ev) < 0 &&
+	    (errno != EEXIST || epoll_ctl(http.ep, EPOLL_CTL_MOD, s,
 	    &ev) < 0)) {
 		die(EXIT_FATAL, "epoll_ctl:");
 	}
@@ -156,7 +170,7 @@ sock_cb(CURL *h, curl_socket_t s, int what, void *userp, void *sockp)
 		st->in_set = 1;
 		st->ev = ev.events;
 	} else {
-		curl_multi_assign(eng.http.multi, s, &eng);
+		curl_multi_assign(http.multi, s, &http);
 	}
 	return 0;
 }
@@ -168,17 +182,17 @@ http_event(int fd, uint32_t events)
 {
 	int running, f;
 
-	if (fd < eng.http.nsocks && eng.http.socks[fd].ours &&
-	    !eng.http.socks[fd].on) {
+	if (fd < http.nsocks && http.socks[fd].ours &&
+	    !http.socks[fd].on) {
 		/* an idle pooled connection (closed by the server, say):
 		 * libcurl finds out on reuse */
-		sock_unset(fd, &eng.http.socks[fd]);
+		sock_unset(fd, &http.socks[fd]);
 		return;
 	}
 	f = (events & EPOLLIN ? CURL_CSELECT_IN : 0) |
 	    (events & EPOLLOUT ? CURL_CSELECT_OUT : 0) |
 	    (events & (EPOLLERR | EPOLLHUP) ? CURL_CSELECT_ERR : 0);
-	curl_multi_socket_action(eng.http.multi, fd, f, &running);
+	curl_multi_socket_action(http.multi, fd, f, &running);
 }
 
 void
@@ -186,9 +200,9 @@ http_timers(void)
 {
 	int running;
 
-	if (eng.http.curl_due >= 0 && now_ms() >= eng.http.curl_due) {
-		eng.http.curl_due = -1;
-		curl_multi_socket_action(eng.http.multi, CURL_SOCKET_TIMEOUT, 0,
+	if (http.curl_due >= 0 && now_ms() >= http.curl_due) {
+		http.curl_due = -1;
+		curl_multi_socket_action(http.multi, CURL_SOCKET_TIMEOUT, 0,
 		    &running);
 	}
 }
@@ -196,13 +210,13 @@ http_timers(void)
 double
 http_due(void)
 {
-	return eng.http.curl_due;
+	return http.curl_due;
 }
 
 static int
 timer_cb(CURLM *m, long ms, void *userp)
 {
-	eng.http.curl_due = ms < 0 ? -1 : now_ms() + ms;
+	http.curl_due = ms < 0 ? -1 : now_ms() + ms;
 	return 0;
 }
 
@@ -212,9 +226,9 @@ static void
 xfer_busy(struct xfer *x, int on)
 {
 	if (on && !x->busy)
-		eng.http.busy++;
+		http.busy++;
 	else if (!on && x->busy)
-		eng.http.busy--;
+		http.busy--;
 	x->busy = on;
 }
 
@@ -348,7 +362,7 @@ void
 xfer_start(struct xfer *x)
 {
 	CURL *h = x->h;
-	long tmo = x->tmo_ms ? x->tmo_ms : (long)eng.c->timeout_ms;
+	long tmo = x->tmo_ms ? x->tmo_ms : (long)econf->timeout_ms;
 
 	curl_easy_setopt(h, CURLOPT_URL, x->rq.url);
 	curl_easy_setopt(h, CURLOPT_PRIVATE, x);
@@ -356,7 +370,7 @@ xfer_start(struct xfer *x)
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, x->errbuf);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, tmo);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
-	    (long)eng.c->connect_timeout_ms);
+	    (long)econf->connect_timeout_ms);
 	/* wait for a multiplexed HTTP/2 connection rather than open more;
 	 * plain http:// never multiplexes, waiting would cost a round trip */
 	if (!strncasecmp(x->rq.url, "https:", 6))
@@ -378,7 +392,7 @@ xfer_start(struct xfer *x)
 		curl_easy_setopt(h, CURLOPT_MAXREDIRS, 5L);
 		curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
 		curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE,
-		    (curl_off_t)eng.c->max_image_bytes);
+		    (curl_off_t)econf->max_image_bytes);
 		curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
 	}
 	/* no "Expect: 100-continue" round trip before big bodies */
@@ -422,13 +436,13 @@ xfer_start(struct xfer *x)
 		curl_easy_setopt(h, CURLOPT_POST, 1L);
 		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, 0L);
 	}
-	x->next = eng.http.xfers;
+	x->next = http.xfers;
 	x->prev = NULL;
-	if (eng.http.xfers)
-		eng.http.xfers->prev = x;
-	eng.http.xfers = x;
+	if (http.xfers)
+		http.xfers->prev = x;
+	http.xfers = x;
 	x->t0 = now_ms();
-	if (curl_multi_add_handle(eng.http.multi, h) != CURLM_OK)
+	if (curl_multi_add_handle(http.multi, h) != CURLM_OK)
 		die(EXIT_FATAL, "curl_multi_add_handle failed");
 }
 
@@ -437,12 +451,12 @@ xfer_free(struct xfer *x)
 {
 	if (x->prev)
 		x->prev->next = x->next;
-	else if (eng.http.xfers == x)
-		eng.http.xfers = x->next;
+	else if (http.xfers == x)
+		http.xfers = x->next;
 	if (x->next)
 		x->next->prev = x->prev;
 	xfer_busy(x, 0);
-	curl_multi_remove_handle(eng.http.multi, x->h);
+	curl_multi_remove_handle(http.multi, x->h);
 	prov_req_free(&x->rq);
 	easy_put(x->h);
 	sb_free(&x->resp);
@@ -461,7 +475,7 @@ http_done(void)
 	struct xfer *x;
 	int left, done = 0;
 
-	while ((m = curl_multi_info_read(eng.http.multi, &left))) {
+	while ((m = curl_multi_info_read(http.multi, &left))) {
 		if (m->msg != CURLMSG_DONE)
 			continue;
 		done++;
@@ -469,7 +483,7 @@ http_done(void)
 		if (x->ref) {
 			ref_fetched(x, m->data.result);
 		} else if (!x->job) {
-			eng.http.detached--;	/* an abandon request: done */
+			http.detached--;	/* an abandon request: done */
 			xfer_free(x);
 		} else {
 			job_answered(x, m->data.result);
@@ -478,15 +492,48 @@ http_done(void)
 	return done;
 }
 
-void
-http_init(long maxconnects)
+int
+http_busy(void)
 {
-	eng.http.curl_due = -1;
-	if (!(eng.http.multi = curl_multi_init()))
+	return http.busy;
+}
+
+int
+http_detached(void)
+{
+	return http.detached;
+}
+
+void
+http_detach(struct xfer *x)
+{
+	http.detached++;
+	xfer_start(x);
+}
+
+double
+http_latency(void)
+{
+	return http.lat_ms;
+}
+
+void
+http_note_latency(double ms)
+{
+	http.lat_ms = http.lat_ms ? 0.95 * http.lat_ms + 0.05 * ms : ms;
+}
+
+void
+http_init(int ep, long maxconnects)
+{
+	memset(&http, 0, sizeof http);
+	http.ep = ep;
+	http.curl_due = -1;
+	if (!(http.multi = curl_multi_init()))
 		die(EXIT_FATAL, "curl_multi_init failed");
-	curl_multi_setopt(eng.http.multi, CURLMOPT_SOCKETFUNCTION, sock_cb);
-	curl_multi_setopt(eng.http.multi, CURLMOPT_TIMERFUNCTION, timer_cb);
-	curl_multi_setopt(eng.http.multi, CURLMOPT_MAXCONNECTS, maxconnects);
+	curl_multi_setopt(http.multi, CURLMOPT_SOCKETFUNCTION, sock_cb);
+	curl_multi_setopt(http.multi, CURLMOPT_TIMERFUNCTION, timer_cb);
+	curl_multi_setopt(http.multi, CURLMOPT_MAXCONNECTS, maxconnects);
 }
 
 void
@@ -494,11 +541,11 @@ http_fini(void)
 {
 	int i;
 
-	while (eng.http.xfers)
-		xfer_free(eng.http.xfers);
-	for (i = 0; i < eng.http.npool; i++)
-		curl_easy_cleanup(eng.http.pool[i]);
-	free(eng.http.pool);
-	curl_multi_cleanup(eng.http.multi);	/* closes sockets: close_cb */
-	free(eng.http.socks);
+	while (http.xfers)
+		xfer_free(http.xfers);
+	for (i = 0; i < http.npool; i++)
+		curl_easy_cleanup(http.pool[i]);
+	free(http.pool);
+	curl_multi_cleanup(http.multi);	/* closes sockets: close_cb */
+	free(http.socks);
 }

@@ -13,9 +13,9 @@
  *   engine_job.c    attempts: provider steps, retry/backoff, stop-early
  *                   hooks, success, failure, the record written
  *
- * The run's state is one struct with a sub-struct per part: each part
- * writes its own and reads the others' through the functions below (a
- * few counters are read directly where a call would only add noise). */
+ * Each part keeps its state in its own file (file-static) and the others
+ * reach it only through the functions below; what they all read is the
+ * run's options, econf. */
 #ifndef BG_ENGINE_INT_H
 #define BG_ENGINE_INT_H
 
@@ -76,69 +76,15 @@ struct xfer {
 	double retry_after_ms;
 	char *req_id;
 	double t0;		/* sent (ms) */
-	int busy;		/* counted in eng.http.busy */
+	int busy;		/* counted in http_busy() */
 	long tmo_ms;		/* 0: --timeout */
 	char errbuf[CURL_ERROR_SIZE];
 	struct xfer *prev, *next;
 };
 
-struct engine {
-	const struct engine_conf *c;
-	struct {		/* engine.c */
-		int ep, sigfd;
-		int stopping, signo;
-		double grace_due;
-		double t_start, progress_due;
-		int progress_on;
-	} loop;
-	struct {		/* engine.c: the input */
-		struct nd_reader *rd;
-		int eof, wait, armed, fd;
-		int more;	/* read_input stopped early: call it again */
-		long badlines;
-	} in;
-	struct {		/* engine_http.c */
-		CURLM *multi;
-		double curl_due;	/* < 0: none */
-		struct xfer *xfers;
-		struct sockstate *socks;
-		int nsocks;
-		CURL **pool;
-		int npool, cappool;
-		int detached;	/* abandon requests on the wire */
-		double lat_ms;	/* moving mean of a request's time */
-		int busy;	/* transfers moving a big body */
-	} http;
-	struct {		/* engine_ref.c */
-		GHashTable *table;
-		struct eref *idle_head, *idle_tail;
-		int nidle;
-		size_t bytes;	/* image bytes of references held */
-	} refs;
-	struct {		/* engine_sched.c */
-		struct job *rq_head, *rq_tail;
-		struct job **heap;
-		int nheap, capheap;
-		int inflight;	/* provider attempts holding a slot */
-		double cwnd;	/* AIMD concurrency, <= jobs */
-		int n429;
-		double last_cut;
-		double tokens, token_t;
-		long committed_images;
-		double committed_cost;
-	} sched;
-	struct {		/* engine_admit.c, engine_job.c */
-		struct job *list;
-		long max_active, active;
-		struct prov_conf pconf[8];
-		int npconf;
-	} work;
-	struct {		/* engine_job.c counts, engine.c shows */
-		long n_done, n_failed, n_cached, n_canceled;
-	} stats;
-};
-
-extern struct engine eng;
+/* The run's options: set once by engine_run before any part starts,
+ * read by all of them, written by none. */
+extern const struct engine_conf *econf;
 
 static inline double
 now_ms(void)
@@ -146,8 +92,20 @@ now_ms(void)
 	return util_now_ms();
 }
 
+/* engine.c */
+enum { STAT_DONE, STAT_FAILED, STAT_CACHED, STAT_CANCELED, STAT_N };
+void stats_add(int which);	/* count an outcome */
+int loop_signal(void);		/* the signal that stops the run, or 0 */
+int loop_stopping(void);	/* a signal came: no new attempts */
+void progress_break(void);	/* end the progress line before a message */
+
 /* engine_http.c */
-void http_init(long maxconnects);
+void http_init(int ep, long maxconnects);	/* ep: the loop's epoll set */
+int http_busy(void);		/* transfers moving a big body */
+int http_detached(void);	/* abandon requests still on the wire */
+void http_detach(struct xfer *x);	/* start x, an abandon request */
+double http_latency(void);	/* moving mean of a request's time (ms) */
+void http_note_latency(double ms);
 void http_fini(void);
 struct xfer *xfer_new(void);
 void xfer_start(struct xfer *x);
@@ -159,6 +117,7 @@ int http_done(void);		/* hand finished transfers on; how many */
 
 /* engine_ref.c */
 void refs_init(void);
+size_t refs_bytes(void);	/* image bytes of references held */
 void refs_fini(void);
 /* r for j, shared, loaded or loading (j->pending counts what it waits
  * for; job_refs_done runs when that reaches 0) */
@@ -184,6 +143,10 @@ void window_429(void);
 double sched_due(double due);	/* the next heap or token time before due */
 void dispatch(void);
 void sched_init(void);
+int sched_inflight(void);	/* provider attempts holding a slot */
+void sched_hold(int on);	/* an attempt takes (1) or frees (0) a slot */
+int sched_queued(void);		/* jobs wait in the ready queue */
+int sched_timers(void);		/* jobs wait for a timer */
 void sched_fini(void);
 
 /* engine_admit.c */
@@ -192,6 +155,9 @@ void job_refs_done(struct job *j);
 void provs_fini(void);
 
 /* engine_job.c */
+void jobs_add(struct job *j);	/* j is in progress */
+struct job *jobs_first(void);	/* every job in progress, via ->next */
+long jobs_active(void);
 void job_finish(struct job *j);
 void job_fail_status(struct job *j, const char *status, const char *code,
     int retryable, long http, const char *msg);

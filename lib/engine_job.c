@@ -21,13 +21,41 @@
 
 static void attempt_failed(struct job *j);
 
+static struct {
+	struct job *list;	/* every job in progress */
+	long active;		/* how many */
+} work;
+
+void
+jobs_add(struct job *j)
+{
+	j->prev = NULL;
+	j->next = work.list;
+	if (work.list)
+		work.list->prev = j;
+	work.list = j;
+	work.active++;
+}
+
+struct job *
+jobs_first(void)
+{
+	return work.list;
+}
+
+long
+jobs_active(void)
+{
+	return work.active;
+}
+
 static void
 job_unlink(struct job *j)
 {
 	if (j->prev)
 		j->prev->next = j->next;
-	else if (eng.work.list == j)
-		eng.work.list = j->next;
+	else if (work.list == j)
+		work.list = j->next;
 	if (j->next)
 		j->next->prev = j->prev;
 	j->prev = j->next = NULL;
@@ -69,8 +97,7 @@ abandon(struct job *j)
 		return;
 	}
 	x->tmo_ms = ABANDON_TIMEOUT_MS;
-	eng.http.detached++;
-	xfer_start(x);
+	http_detach(x);
 }
 
 /* The store as an absolute path, for the records' `store` (bg-report's
@@ -83,10 +110,10 @@ store_abs(void)
 
 	if (abs)
 		return abs;
-	if (!(abs = realpath(eng.c->root, NULL))) {
+	if (!(abs = realpath(econf->root, NULL))) {
 		cwd = getcwd(NULL, 0);
-		abs = eng.c->root[0] == '/' || !cwd ? estrdup(eng.c->root) :
-		    easprintf("%s/%s", cwd, eng.c->root);
+		abs = econf->root[0] == '/' || !cwd ? estrdup(econf->root) :
+		    easprintf("%s/%s", cwd, econf->root);
 		free(cwd);
 	}
 	return abs;
@@ -104,25 +131,22 @@ job_finish(struct job *j)
 		refs_sending(j, 0);
 	}
 	if (j->holds_slot && !j->prov->offline)
-		eng.sched.inflight--;
+		sched_hold(0);
 	j->holds_slot = 0;
 	heap_remove(j);
 	if (j->state == J_READY)
 		ready_remove(j);
 	if (strcmp(st, "succeeded"))
 		budget_release(j);	/* no image came of it */
-	if (!strcmp(st, "succeeded"))
-		eng.stats.n_done++;
-	else
-		eng.stats.n_failed++;
+	stats_add(strcmp(st, "succeeded") ? STAT_FAILED : STAT_DONE);
 	if (!strcmp(st, "canceled"))
-		eng.stats.n_canceled++;
+		stats_add(STAT_CANCELED);
 	if (strcmp(st, "succeeded") && j->pj.state && j->prov->abandon)
 		abandon(j);
 	nd_write(j->rec);
 	job_unlink(j);
 	job_free(j);
-	eng.work.active--;
+	work.active--;
 }
 
 static int
@@ -161,7 +185,7 @@ void
 job_cancel(struct job *j)
 {
 	job_fail_status(j, "canceled", "canceled", 1, 0,
-	    eng.loop.signo ? (eng.loop.signo == SIGINT ?
+	    loop_signal() ? (loop_signal() == SIGINT ?
 	    "interrupted (SIGINT)" :
 	    "terminated (SIGTERM)") : "canceled");
 }
@@ -171,7 +195,7 @@ job_cancel(struct job *j)
 const struct se_stop *
 stop_for(const struct job *j)
 {
-	return j->pj.conf && !j->prov->offline && !eng.c->no_stop_early ?
+	return j->pj.conf && !j->prov->offline && !econf->no_stop_early ?
 	    se_stopped(j->pj.conf, j->pj.model) : NULL;
 }
 
@@ -192,12 +216,11 @@ stop_began(const struct se_stop *s)
 {
 	struct job *j, *next;
 
-	if (!s || eng.c->no_stop_early)
+	if (!s || econf->no_stop_early)
 		return;
-	if (eng.loop.progress_on)
-		fputc('\n', stderr);
+	progress_break();
 	warnx("%s", s->line);
-	for (j = eng.work.list; j; j = next) {
+	for (j = work.list; j; j = next) {
 		next = j->next;
 		if (j->state == J_BACKOFF && stop_for(j) == s) {
 			heap_remove(j);
@@ -234,8 +257,8 @@ cache_put(struct job *j, double cost, const struct sbuf *outs,
 	sb_adds(&ce, ",\"usage\":");
 	sb_add(&ce, usage->s, usage->len);
 	sb_addc(&ce, '}');
-	if (store_cache_put_text(eng.c->root, j->key, ce.s, ce.len) < 0)
-		warnx("%s/cache:", eng.c->root);
+	if (store_cache_put_text(econf->root, j->key, ce.s, ce.len) < 0)
+		warnx("%s/cache:", econf->root);
 }
 
 static void
@@ -247,7 +270,7 @@ job_succeeded(struct job *j)
 	double cost;
 
 	sb_reset(&outs);
-	if (result_store_outputs(eng.c->root, j->pj.out, j->pj.nout, &outs,
+	if (result_store_outputs(econf->root, j->pj.out, j->pj.nout, &outs,
 	    &why) < 0) {
 		prov_fail(&j->pj, "bad_response", 1, 0, "%s", why);
 		free(why);
@@ -264,10 +287,10 @@ job_succeeded(struct job *j)
 	set_attempt(j);
 	rec_set_str(j->rec, "status", "succeeded");
 	cJSON_DeleteItemFromObjectCaseSensitive(j->rec, "error");
-	if (eng.c->inline_out) {
+	if (econf->inline_out) {
 		if (!(o = cJSON_ParseWithLength(outs.s, outs.len)))
 			die(EXIT_FATAL, "out of memory");
-		result_inline_outputs(eng.c->root, o, j->pj.out, j->pj.nout);
+		result_inline_outputs(econf->root, o, j->pj.out, j->pj.nout);
 	} else {
 		o = cJSON_CreateRaw(outs.s);	/* printed as it is */
 	}
@@ -293,17 +316,17 @@ static void
 release_slot(struct job *j)
 {
 	if (j->holds_slot && !j->prov->offline)
-		eng.sched.inflight--;
+		sched_hold(0);
 	j->holds_slot = 0;
 }
 
 static double
 backoff_ms(struct job *j)
 {
-	double cap = eng.c->backoff_ms * pow(2, j->pj.attempt - 1);
+	double cap = econf->backoff_ms * pow(2, j->pj.attempt - 1);
 
-	if (cap > eng.c->backoff_max_ms)
-		cap = eng.c->backoff_max_ms;
+	if (cap > econf->backoff_max_ms)
+		cap = econf->backoff_max_ms;
 	return g_random_double() * cap;	/* full jitter */
 }
 
@@ -318,7 +341,7 @@ attempt_failed(struct job *j)
 		prov_fail(&j->pj, "bad_response", 1, 0, "provider failed");
 	if (f->http_status == 429)
 		window_429();
-	if (f->retryable && eng.loop.stopping) {
+	if (f->retryable && loop_stopping()) {
 		job_cancel(j);
 		return;
 	}
@@ -326,7 +349,7 @@ attempt_failed(struct job *j)
 		stop_began(se_fail(j->pj.conf, j->pj.model, f->code,
 		    f->http_status, f->message));
 	delay = f->retry_after_ms >= 0 ? f->retry_after_ms : backoff_ms(j);
-	if (f->retryable && j->pj.attempt < eng.c->max_attempts &&
+	if (f->retryable && j->pj.attempt < econf->max_attempts &&
 	    delay <= MAX_RETRY_WAIT_MS && !stop_for(j)) {
 		j->state = J_BACKOFF;
 		heap_push(j, now_ms() + delay);
@@ -349,9 +372,7 @@ job_answered(struct xfer *x, CURLcode cc)
 	refs_sending(j, 0);
 	reset_fail(j);
 	/* the moving mean of request times, for coalesce() */
-	eng.http.lat_ms = eng.http.lat_ms ? 0.95 * eng.http.lat_ms + 0.05 *
-	    (now_ms() - x->t0) :
-	    now_ms() - x->t0;
+	http_note_latency(now_ms() - x->t0);
 	curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &rs.status);
 	if (cc != CURLE_OK) {
 		if (x->too_large)
@@ -465,7 +486,7 @@ attempt_start(struct job *j)
 	j->pj.step = 0;
 	j->holds_slot = 1;
 	if (!j->prov->offline)
-		eng.sched.inflight++;
+		sched_hold(1);
 	step_build(j);
 }
 

@@ -35,6 +35,13 @@ struct eref {
 	int idle;
 };
 
+static struct {
+	GHashTable *table;	/* url -> struct eref */
+	struct eref *idle_head, *idle_tail;	/* unused, oldest first */
+	int nidle;
+	size_t bytes;		/* image bytes of references held */
+} refs;
+
 static struct eref *
 eref(struct ref *r)
 {
@@ -65,7 +72,7 @@ redact_url(const char *u)
 }
 
 /* Memory held for r's image: the bytes, or the base64 when it is the
- * only copy (eng.refs.bytes is the sum). */
+ * only copy (refs.bytes is the sum). */
 static size_t
 ref_mem(const struct eref *r)
 {
@@ -75,7 +82,7 @@ ref_mem(const struct eref *r)
 static void
 ref_free(struct eref *r)
 {
-	eng.refs.bytes -= ref_mem(r);
+	refs.bytes -= ref_mem(r);
 	free(r->r.url);
 	free(r->r.data);
 	free(r->r.b64);
@@ -94,14 +101,14 @@ idle_unlink(struct eref *r)
 	if (r->idle_prev)
 		r->idle_prev->idle_next = r->idle_next;
 	else
-		eng.refs.idle_head = r->idle_next;
+		refs.idle_head = r->idle_next;
 	if (r->idle_next)
 		r->idle_next->idle_prev = r->idle_prev;
 	else
-		eng.refs.idle_tail = r->idle_prev;
+		refs.idle_tail = r->idle_prev;
 	r->idle = 0;
 	r->idle_next = r->idle_prev = NULL;
-	eng.refs.nidle--;
+	refs.nidle--;
 }
 
 static void
@@ -112,26 +119,26 @@ eref_put(struct eref *r)
 	if (r->state == R_LOADING)
 		return;		/* its download ends it (see ref_loaded) */
 	if (r->state == R_FAILED) {
-		g_hash_table_remove(eng.refs.table, r->r.url);
+		g_hash_table_remove(refs.table, r->r.url);
 		ref_free(r);
 		return;
 	}
 	/* keep a few unused ones: the next variation likely wants them */
 	r->idle = 1;
-	r->idle_prev = eng.refs.idle_tail;
+	r->idle_prev = refs.idle_tail;
 	r->idle_next = NULL;
-	if (eng.refs.idle_tail)
-		eng.refs.idle_tail->idle_next = r;
+	if (refs.idle_tail)
+		refs.idle_tail->idle_next = r;
 	else
-		eng.refs.idle_head = r;
-	eng.refs.idle_tail = r;
-	eng.refs.nidle++;
-	while (eng.refs.nidle > IDLE_REFS || (eng.refs.nidle &&
-	    eng.refs.bytes > REF_SOFT)) {
-		struct eref *o = eng.refs.idle_head;
+		refs.idle_head = r;
+	refs.idle_tail = r;
+	refs.nidle++;
+	while (refs.nidle > IDLE_REFS || (refs.nidle &&
+	    refs.bytes > REF_SOFT)) {
+		struct eref *o = refs.idle_head;
 
 		idle_unlink(o);
-		g_hash_table_remove(eng.refs.table, o->r.url);
+		g_hash_table_remove(refs.table, o->r.url);
 		ref_free(o);
 	}
 }
@@ -192,8 +199,8 @@ ref_too_large(struct eref *r, const char *u)
 {
 	ref_fail(r, "image_too_large", 0, "%s: larger than %.4g MB "
 	    "(--max-image-bytes %zu): shrink the image or raise "
-	    "--max-image-bytes", u, eng.c->max_image_bytes / 1048576.0,
-	    eng.c->max_image_bytes);
+	    "--max-image-bytes", u, econf->max_image_bytes / 1048576.0,
+	    econf->max_image_bytes);
 }
 
 /* Take the bytes: sniff them, keep them. */
@@ -215,7 +222,7 @@ ref_set_data(struct eref *r, unsigned char *data, size_t len)
 	r->r.len = len;
 	r->state = R_READY;
 	ref_sha256(&r->r);	/* once, for every job's request key */
-	eng.refs.bytes += ref_mem(r);
+	refs.bytes += ref_mem(r);
 }
 
 /* An http(s) reference fetched by an earlier run: its object. */
@@ -225,10 +232,10 @@ ref_from_store(struct eref *r)
 	char *rel, *path, *data;
 	size_t len;
 
-	if (!(rel = reqkey_refmap_get(eng.c->root, r->r.url)))
+	if (!(rel = reqkey_refmap_get(econf->root, r->r.url)))
 		return 0;
-	path = easprintf("%s/%s", eng.c->root, rel);
-	data = store_read_file(path, eng.c->max_image_bytes, &len);
+	path = easprintf("%s/%s", econf->root, rel);
+	data = store_read_file(path, econf->max_image_bytes, &len);
 	free(path);
 	if (!data || !image_sniff(data, len)) {
 		free(data);
@@ -263,11 +270,11 @@ ref_fetched(struct xfer *x, CURLcode cc)
 		ref_set_data(r, data ? data : (unsigned char *)estrdup(""),
 		    x->resp.len);
 		if (r->state == R_READY) {
-			if (store_put_object(eng.c->root, r->r.data, r->r.len,
+			if (store_put_object(econf->root, r->r.data, r->r.len,
 			    image_ext(r->r.mime), sha, &rel) < 0)
-				die(EXIT_FATAL, "%s/objects:", eng.c->root);
+				die(EXIT_FATAL, "%s/objects:", econf->root);
 			r->r.obj = rel;
-			map = reqkey_refmap_path(eng.c->root, r->r.url);
+			map = reqkey_refmap_path(econf->root, r->r.url);
 			if (store_write_atomic(map, rel, strlen(rel)) < 0)
 				warnx("%s:", map);
 			free(map);
@@ -282,7 +289,7 @@ ref_fetched(struct xfer *x, CURLcode cc)
 struct ref *
 ref_get(const char *url, struct job *j)
 {
-	struct eref *r = g_hash_table_lookup(eng.refs.table, url);
+	struct eref *r = g_hash_table_lookup(refs.table, url);
 	char *path, *data, *u;
 	size_t len;
 	struct xfer *x;
@@ -296,7 +303,7 @@ ref_get(const char *url, struct job *j)
 	r->r.url = estrdup(url);
 	r->refs = 1;
 	r->state = R_LOADING;
-	g_hash_table_insert(eng.refs.table, r->r.url, r);
+	g_hash_table_insert(refs.table, r->r.url, r);
 	if (!strncasecmp(url, "http://", 7) || !strncasecmp(url, "https://",
 	    8)) {
 		if (ref_from_store(r))
@@ -304,7 +311,7 @@ ref_get(const char *url, struct job *j)
 		x = xfer_new();
 		x->ref = &r->r;
 		x->rq.url = estrdup(url);
-		x->max_resp = eng.c->max_image_bytes;
+		x->max_resp = econf->max_image_bytes;
 		xfer_start(x);
 		goto wait;
 	}
@@ -312,7 +319,7 @@ ref_get(const char *url, struct job *j)
 	u = redact_url(url);
 	if (!path) {
 		ref_fail(r, "image_fetch_failed", 0, "%s: unsupported URL", u);
-	} else if (!(data = store_read_file(path, eng.c->max_image_bytes,
+	} else if (!(data = store_read_file(path, econf->max_image_bytes,
 	    &len))) {
 		if (errno == EFBIG)
 			ref_too_large(r, u);
@@ -353,10 +360,10 @@ refs_sending(struct job *j, int on)
 			r->sending++;
 			if (r->r.b64 && r->r.data && r->raw_users == 0) {
 				/* nobody reads the bytes: keep one copy */
-				eng.refs.bytes -= ref_mem(r);
+				refs.bytes -= ref_mem(r);
 				free(r->r.data);
 				r->r.data = NULL;
-				eng.refs.bytes += ref_mem(r);
+				refs.bytes += ref_mem(r);
 			}
 		} else if (--r->sending == 0 && r->r.b64 && r->r.data) {
 			free(r->r.b64);
@@ -405,16 +412,23 @@ ref_want_raw(struct ref *p)
 	r->raw_users++;
 	if (r->r.data || !r->r.b64)
 		return;
-	eng.refs.bytes -= ref_mem(r);
+	refs.bytes -= ref_mem(r);
 	r->r.data = util_b64_decode(r->r.b64, r->r.b64len, &n);
 	r->r.len = n;
-	eng.refs.bytes += ref_mem(r);
+	refs.bytes += ref_mem(r);
+}
+
+size_t
+refs_bytes(void)
+{
+	return refs.bytes;
 }
 
 void
 refs_init(void)
 {
-	eng.refs.table = g_hash_table_new(g_str_hash, g_str_equal);
+	memset(&refs, 0, sizeof refs);
+	refs.table = g_hash_table_new(g_str_hash, g_str_equal);
 }
 
 void
@@ -423,10 +437,10 @@ refs_fini(void)
 	GHashTableIter it;
 	gpointer k, v;
 
-	g_hash_table_iter_init(&it, eng.refs.table);
+	g_hash_table_iter_init(&it, refs.table);
 	while (g_hash_table_iter_next(&it, &k, &v)) {
 		g_hash_table_iter_steal(&it);
 		ref_free(v);
 	}
-	g_hash_table_destroy(eng.refs.table);
+	g_hash_table_destroy(refs.table);
 }

@@ -5,28 +5,40 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "engine_int.h"
 #include "err.h"
 #include "stopearly.h"
 
+static struct {
+	struct job *rq_head, *rq_tail;	/* the ready queue */
+	struct job **heap;	/* the timer heap, by due */
+	int nheap, capheap;
+	int inflight;		/* provider attempts holding a slot */
+	double cwnd;		/* AIMD concurrency, <= jobs */
+	int n429;
+	double last_cut;
+	double tokens, token_t;	/* --rpm */
+	long committed_images;	/* the budget */
+	double committed_cost;
+} sched;
 
 static void
 heap_swap(int a, int b)
 {
-	struct job *t = eng.sched.heap[a];
+	struct job *t = sched.heap[a];
 
-	eng.sched.heap[a] = eng.sched.heap[b];
-	eng.sched.heap[b] = t;
-	eng.sched.heap[a]->hidx = a;
-	eng.sched.heap[b]->hidx = b;
+	sched.heap[a] = sched.heap[b];
+	sched.heap[b] = t;
+	sched.heap[a]->hidx = a;
+	sched.heap[b]->hidx = b;
 }
 
 static void
 heap_up(int i)
 {
-	while (i > 0 && eng.sched.heap[(i -
-	    1) / 2]->due > eng.sched.heap[i]->due) {
+	while (i > 0 && sched.heap[(i - 1) / 2]->due > sched.heap[i]->due) {
 		heap_swap(i, (i - 1) / 2);
 		i = (i - 1) / 2;
 	}
@@ -40,11 +52,11 @@ heap_down(int i)
 	for (;;) {
 		l = 2 * i + 1;
 		m = i;
-		if (l < eng.sched.nheap &&
-		    eng.sched.heap[l]->due < eng.sched.heap[m]->due)
+		if (l < sched.nheap &&
+		    sched.heap[l]->due < sched.heap[m]->due)
 			m = l;
-		if (l + 1 < eng.sched.nheap && eng.sched.heap[l +
-		    1]->due < eng.sched.heap[m]->due)
+		if (l + 1 < sched.nheap && sched.heap[l +
+		    1]->due < sched.heap[m]->due)
 			m = l + 1;
 		if (m == i)
 			return;
@@ -56,15 +68,15 @@ heap_down(int i)
 void
 heap_push(struct job *j, double due)
 {
-	if (eng.sched.nheap == eng.sched.capheap) {
-		eng.sched.capheap = eng.sched.capheap ? eng.sched.capheap * 2 :
+	if (sched.nheap == sched.capheap) {
+		sched.capheap = sched.capheap ? sched.capheap * 2 :
 		    64;
-		eng.sched.heap = erealloc(eng.sched.heap, eng.sched.capheap *
-		    sizeof *eng.sched.heap);
+		sched.heap = erealloc(sched.heap, sched.capheap *
+		    sizeof *sched.heap);
 	}
 	j->due = due;
-	j->hidx = eng.sched.nheap;
-	eng.sched.heap[eng.sched.nheap++] = j;
+	j->hidx = sched.nheap;
+	sched.heap[sched.nheap++] = j;
 	heap_up(j->hidx);
 }
 
@@ -76,12 +88,12 @@ heap_remove(struct job *j)
 	if (i < 0)
 		return;
 	j->hidx = -1;
-	if (i == --eng.sched.nheap)
+	if (i == --sched.nheap)
 		return;
-	eng.sched.heap[i] = eng.sched.heap[eng.sched.nheap];
-	eng.sched.heap[i]->hidx = i;
+	sched.heap[i] = sched.heap[sched.nheap];
+	sched.heap[i]->hidx = i;
 	heap_down(i);
-	heap_up(eng.sched.heap[i]->hidx);
+	heap_up(sched.heap[i]->hidx);
 }
 
 /* The first job due by t, taken off the heap; NULL: none. */
@@ -90,9 +102,9 @@ heap_due(double t)
 {
 	struct job *j;
 
-	if (!eng.sched.nheap || eng.sched.heap[0]->due > t)
+	if (!sched.nheap || sched.heap[0]->due > t)
 		return NULL;
-	j = eng.sched.heap[0];
+	j = sched.heap[0];
 	heap_remove(j);
 	return j;
 }
@@ -104,14 +116,14 @@ ready_push(struct job *j, int front)
 {
 	j->state = J_READY;
 	j->qnext = NULL;
-	if (!eng.sched.rq_head) {
-		eng.sched.rq_head = eng.sched.rq_tail = j;
+	if (!sched.rq_head) {
+		sched.rq_head = sched.rq_tail = j;
 	} else if (front) {
-		j->qnext = eng.sched.rq_head;
-		eng.sched.rq_head = j;
+		j->qnext = sched.rq_head;
+		sched.rq_head = j;
 	} else {
-		eng.sched.rq_tail->qnext = j;
-		eng.sched.rq_tail = j;
+		sched.rq_tail->qnext = j;
+		sched.rq_tail = j;
 	}
 }
 
@@ -120,11 +132,11 @@ ready_remove(struct job *j)
 {
 	struct job **pp, *prev = NULL;
 
-	for (pp = &eng.sched.rq_head; *pp; prev = *pp, pp = &(*pp)->qnext)
+	for (pp = &sched.rq_head; *pp; prev = *pp, pp = &(*pp)->qnext)
 		if (*pp == j) {
 			*pp = j->qnext;
-			if (eng.sched.rq_tail == j)
-				eng.sched.rq_tail = prev;
+			if (sched.rq_tail == j)
+				sched.rq_tail = prev;
 			return;
 		}
 }
@@ -133,11 +145,11 @@ ready_remove(struct job *j)
 int
 over_budget(double price)
 {
-	if (eng.c->max_images >= 0 && eng.sched.committed_images +
-	    1 > eng.c->max_images)
+	if (econf->max_images >= 0 && sched.committed_images +
+	    1 > econf->max_images)
 		return 1;
-	if (eng.c->max_cost >= 0 &&
-	    eng.sched.committed_cost + price > eng.c->max_cost + 1e-9)
+	if (econf->max_cost >= 0 &&
+	    sched.committed_cost + price > econf->max_cost + 1e-9)
 		return 1;
 	return 0;
 }
@@ -147,13 +159,13 @@ budget_skip(struct job *j)
 {
 	char msg[128];
 
-	if (eng.c->max_images >= 0 && eng.sched.committed_images +
-	    1 > eng.c->max_images)
+	if (econf->max_images >= 0 && sched.committed_images +
+	    1 > econf->max_images)
 		snprintf(msg, sizeof msg, "--max-images %ld reached",
-		    eng.c->max_images);
+		    econf->max_images);
 	else
 		snprintf(msg, sizeof msg, "--max-cost %.2f reached",
-		    eng.c->max_cost);
+		    econf->max_cost);
 	job_fail_status(j, "skipped", "budget", 1, 0, msg);
 }
 
@@ -165,28 +177,28 @@ dispatch(void)
 	struct job *j;
 	double t;
 
-	while ((j = eng.sched.rq_head)) {
+	while ((j = sched.rq_head)) {
 		if (stop_for(j)) {
 			not_sent(j, stop_for(j));
 			continue;
 		}
 		if (!j->prov->offline) {
-			if (eng.sched.inflight >= (int)eng.sched.cwnd)
+			if (sched.inflight >= (int)sched.cwnd)
 				return;
-			if (eng.c->rpm > 0) {
+			if (econf->rpm > 0) {
 				t = now_ms();
-				eng.sched.tokens = fmin(1, eng.sched.tokens +
-				    (t - eng.sched.token_t) *
-				    eng.c->rpm / 60000);
-				eng.sched.token_t = t;
-				if (eng.sched.tokens < 1 - 1e-9)
+				sched.tokens = fmin(1, sched.tokens +
+				    (t - sched.token_t) *
+				    econf->rpm / 60000);
+				sched.token_t = t;
+				if (sched.tokens < 1 - 1e-9)
 					return;
-				eng.sched.tokens -= 1;
+				sched.tokens -= 1;
 			}
 		}
-		eng.sched.rq_head = j->qnext;
-		if (!eng.sched.rq_head)
-			eng.sched.rq_tail = NULL;
+		sched.rq_head = j->qnext;
+		if (!sched.rq_head)
+			sched.rq_tail = NULL;
 		j->qnext = NULL;
 		j->state = J_SEND;
 		attempt_start(j);
@@ -205,8 +217,8 @@ budget_commit(struct job *j)
 		return 0;
 	}
 	j->committed = 1;
-	eng.sched.committed_images++;
-	eng.sched.committed_cost += j->price;
+	sched.committed_images++;
+	sched.committed_cost += j->price;
 	return 1;
 }
 
@@ -216,28 +228,28 @@ budget_release(struct job *j)
 {
 	if (!j->committed)
 		return;
-	eng.sched.committed_images--;
-	eng.sched.committed_cost -= j->price;
+	sched.committed_images--;
+	sched.committed_cost -= j->price;
 }
 
 /* additive increase: about one more slot per window of successes */
 void
 window_success(void)
 {
-	eng.sched.n429 = 0;
-	if (eng.sched.cwnd < eng.c->jobs)
-		eng.sched.cwnd = fmin(eng.c->jobs, eng.sched.cwnd +
-		    1 / eng.sched.cwnd);
+	sched.n429 = 0;
+	if (sched.cwnd < econf->jobs)
+		sched.cwnd = fmin(econf->jobs, sched.cwnd +
+		    1 / sched.cwnd);
 }
 
 /* multiplicative decrease on 429, at most once a second */
 void
 window_429(void)
 {
-	if (++eng.sched.n429 >= 2 && now_ms() - eng.sched.last_cut > 1000) {
-		eng.sched.cwnd = fmax(1, eng.sched.cwnd / 2);
-		eng.sched.last_cut = now_ms();
-		eng.sched.n429 = 0;
+	if (++sched.n429 >= 2 && now_ms() - sched.last_cut > 1000) {
+		sched.cwnd = fmax(1, sched.cwnd / 2);
+		sched.last_cut = now_ms();
+		sched.n429 = 0;
 	}
 }
 
@@ -248,28 +260,53 @@ sched_due(double due)
 {
 	double tk;
 
-	if (eng.sched.nheap && eng.sched.heap[0]->due < due)
-		due = eng.sched.heap[0]->due;
-	if (eng.sched.rq_head && eng.c->rpm > 0 &&
-	    eng.sched.inflight < (int)eng.sched.cwnd) {
-		tk = eng.sched.token_t + (1 - eng.sched.tokens) *
-		    60000 / eng.c->rpm;
+	if (sched.nheap && sched.heap[0]->due < due)
+		due = sched.heap[0]->due;
+	if (sched.rq_head && econf->rpm > 0 &&
+	    sched.inflight < (int)sched.cwnd) {
+		tk = sched.token_t + (1 - sched.tokens) *
+		    60000 / econf->rpm;
 		if (tk < due)
 			due = tk;
 	}
 	return due;
 }
 
+int
+sched_inflight(void)
+{
+	return sched.inflight;
+}
+
+void
+sched_hold(int on)
+{
+	sched.inflight += on ? 1 : -1;
+}
+
+int
+sched_queued(void)
+{
+	return sched.rq_head != NULL;
+}
+
+int
+sched_timers(void)
+{
+	return sched.nheap;
+}
+
 void
 sched_init(void)
 {
-	eng.sched.cwnd = eng.c->jobs;
-	eng.sched.tokens = 1;
-	eng.sched.token_t = now_ms();
+	memset(&sched, 0, sizeof sched);
+	sched.cwnd = econf->jobs;
+	sched.tokens = 1;
+	sched.token_t = now_ms();
 }
 
 void
 sched_fini(void)
 {
-	free(eng.sched.heap);
+	free(sched.heap);
 }
