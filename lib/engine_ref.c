@@ -183,8 +183,7 @@ ref_fail(struct eref *r, const char *code, int retryable, const char *fmt, ...)
 	char *m;
 
 	va_start(ap, fmt);
-	if (vasprintf(&m, fmt, ap) < 0)
-		die(EXIT_FATAL, "out of memory");
+	m = evasprintf(fmt, ap);
 	va_end(ap);
 	r->state = R_FAILED;
 	r->fail_code = estrdup(code);

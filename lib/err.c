@@ -104,17 +104,24 @@ estrndup(const char *s, size_t n)
 }
 
 char *
+evasprintf(const char *fmt, va_list ap)
+{
+	char *s;
+
+	if (vasprintf(&s, fmt, ap) < 0)
+		die(EXIT_FATAL, "out of memory");
+	return s;
+}
+
+char *
 easprintf(const char *fmt, ...)
 {
 	va_list ap;
 	char *s;
-	int n;
 
 	va_start(ap, fmt);
-	n = vasprintf(&s, fmt, ap);
+	s = evasprintf(fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		die(EXIT_FATAL, "out of memory");
 	return s;
 }
 

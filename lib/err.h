@@ -2,6 +2,7 @@
 #ifndef BG_ERR_H
 #define BG_ERR_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 /* Exit codes, doc/contract.md "Exit status". */
@@ -31,6 +32,8 @@ char *estrdup(const char *s);
 char *estrndup(const char *s, size_t n);
 /* Formatted allocation; free with free(3). */
 char *easprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *evasprintf(const char *fmt, va_list ap)
+    __attribute__((format(printf, 1, 0)));
 
 /* Parse a whole decimal number in [lo, hi] for option opt, or die(2). */
 long err_num(const char *opt, const char *s, long lo, long hi);

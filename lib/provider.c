@@ -104,8 +104,7 @@ prov_header(struct prov_req *rq, const char *fmt, ...)
 	char *s;
 
 	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		die(EXIT_FATAL, "out of memory");
+	s = evasprintf(fmt, ap);
 	va_end(ap);
 	l = curl_slist_append(rq->headers, s);
 	/* the header may hold a key: wipe the temporary copy */
@@ -262,8 +261,7 @@ prov_fail(struct pjob *j, const char *code, int retryable, long http,
 	char *s;
 
 	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		die(EXIT_FATAL, "out of memory");
+	s = evasprintf(fmt, ap);
 	va_end(ap);
 	free(j->fail.message);
 	j->fail.code = code;

@@ -86,8 +86,7 @@ vfail(cJSON *o, const char *status, const char *stage, const char *code,
 	cJSON *e = cJSON_CreateObject();
 	char *msg;
 
-	if (vasprintf(&msg, fmt, ap) < 0)
-		die(EXIT_FATAL, "out of memory");
+	msg = evasprintf(fmt, ap);
 	cJSON_AddStringToObject(e, "stage", stage);
 	cJSON_AddStringToObject(e, "code", code);
 	cJSON_AddStringToObject(e, "message", msg);
