@@ -14,14 +14,15 @@ const struct ec_info ec_tab[EC_N] = {
 	[EC_INVALID_RECORD] = { "invalid_record", 0, EC_STOP_NONE, F,
 	    "candidates, plan, generate",
 	    "a record lacks a field its stage needs or holds a bad one (no "
-	    "variant_id, no prompt, a prompt over 64 KiB, unknown provider)" },
+	    "variant_id, no prompt, a prompt over 64 KiB, an unknown "
+	    "provider)" },
 	[EC_NOT_FOUND] = { "not_found", 0, EC_STOP_NONE, F, "candidates",
 	    "a selector names a variant or product the catalog does not "
 	    "have" },
 	[EC_INVALID_IMAGES] = { "invalid_images", 0, EC_STOP_NONE, F,
 	    "plan, generate",
-	    "the selected images are not 1 to 4 usable URLs or paths, or "
-	    "the provider cannot take them" },
+	    "the selected images are not a usable list of URLs or paths "
+	    "(bg-plan: 1 to 4), or the provider cannot take them" },
 	[EC_IMAGE_FETCH_FAILED] = { "image_fetch_failed", 0, EC_STOP_NONE, F,
 	    "generate",
 	    "a reference image could not be read or downloaded (retryable "
@@ -51,8 +52,8 @@ const struct ec_info ec_tab[EC_N] = {
 	    "the provider failed (HTTP 409, 5xx); a failed Replicate "
 	    "prediction is not retried" },
 	[EC_TIMEOUT] = { "timeout", 1, EC_STOP_NONE, F, "generate",
-	    "no answer within --timeout, HTTP 408 or 504, or a prediction "
-	    "that never started" },
+	    "no answer within --timeout, HTTP 408 or 504, or a Replicate "
+	    "prediction unfinished after its time or aborted" },
 	[EC_NETWORK] = { "network", 1, EC_STOP_HOST, F, "generate",
 	    "the host could not be reached or the connection broke before "
 	    "an answer" },
@@ -63,7 +64,8 @@ const struct ec_info ec_tab[EC_N] = {
 	    "safety" },
 	[EC_BAD_RESPONSE] = { "bad_response", 1, EC_STOP_NONE, F, "generate",
 	    "an answer that cannot be used: truncated or unparsable "
-	    "(retried), an empty image, over 16 images or too large (not)" },
+	    "(retried), an empty image, over 16 images or over the size "
+	    "limit (not retried)" },
 	[EC_BUDGET] = { "budget", 1, EC_STOP_NONE, "skipped", "generate",
 	    "not sent: --max-images or --max-cost reached" },
 	[EC_CANCELED] = { "canceled", 1, EC_STOP_NONE, "canceled",
