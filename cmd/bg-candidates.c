@@ -416,7 +416,7 @@ emit(cJSON *sel, const struct cat_variant *v, const char *ctx)
 		cJSON_ArrayForEach(e, given)
 			ok = ok && cJSON_IsString(e);
 		if (!ok) {
-			rec_fail(rec, STAGE, "invalid_record", 0,
+			rec_fail(rec, STAGE, EC_INVALID_RECORD,
 			    "%s: selected must be a list of image URLs or "
 			    "paths", ctx);
 			nd_write_utf8(rec);
@@ -473,7 +473,7 @@ not_found(cJSON *sel, const char *key, const char *id, const char *ctx)
 		n_not_found++;
 	} else {
 		rec_set_str(rec, key, s);
-		rec_fail(rec, STAGE, "not_found", 0, "%s %s is not in %s",
+		rec_fail(rec, STAGE, EC_NOT_FOUND, "%s %s is not in %s",
 		    !strcmp(key, "variant_id") ? "variant" : "product",
 		    cat_shown(s), cat.path);
 		nd_write_utf8(rec);
@@ -568,7 +568,7 @@ select_line(struct nd_reader *r, char *line, size_t len, const char *ctx)
 		emit_product(o, id, ctx);
 	} else {
 		warnx("%s: no variant_id or product_id", ctx);
-		rec_fail(o, STAGE, "invalid_record", 0,
+		rec_fail(o, STAGE, EC_INVALID_RECORD,
 		    "%s: no variant_id or product_id", ctx);
 		bad(o);
 	}

@@ -384,7 +384,7 @@ file_or_pass(cJSON *rec, const char *where)
 		job = rec_id(rec, "job_id", buf);
 		warnx("%s: %s%s%s", where, job ? job : "", job ? ": " : "",
 		    msg);
-		rec_fail(rec, STAGE, "file_failed", 0, "%s", msg);
+		rec_fail(rec, STAGE, EC_FILE_FAILED, "%s", msg);
 	}
 	return ND_WRITE;
 }
@@ -416,14 +416,15 @@ upload(const char *file, const char *kind)
 {
 	char *buf, *name = display_name(file), *rel = NULL, id[14];
 	char sha[65];
-	const char *mime = NULL, *code = "unsupported_image";
+	const char *mime = NULL;
+	enum ec code = EC_UNSUPPORTED_IMAGE;
 	size_t n = 0;
 	int w, h, fd, found;
 	cJSON *rec = NULL;
 
 	buf = store_read_file(file, MAX_UPLOAD, &n);
 	if (!buf) {
-		code = "file_failed";
+		code = EC_FILE_FAILED;
 		fail("%s:", file);
 	} else if (!(mime = image_sniff(buf, n))) {
 		fail("%s: not a PNG, JPEG or WebP image", file);
@@ -431,10 +432,10 @@ upload(const char *file, const char *kind)
 		fail("%s: not a readable %s image", file, image_ext(mime));
 	} else if (store_put_object(root, buf, n, image_ext(mime), sha,
 	    &rel) < 0) {
-		code = "file_failed";
+		code = EC_FILE_FAILED;
 		fail("%s/objects:", root);
 	} else if ((fd = filing_lock(rootfd, HIST_UPLOADS)) < 0) {
-		code = "file_failed";
+		code = EC_FILE_FAILED;
 		fail("%s/" HIST_UPLOADS ":", root);
 	} else {
 		/* the same bytes are the same upload: keep the first record */
@@ -444,13 +445,13 @@ upload(const char *file, const char *kind)
 			rec = hist_upload_entry(rootabs, rel, sha, name, kind,
 			    mime, w, h);
 			if (hist_log_append(fd, rec) < 0) {
-				code = "file_failed";
+				code = EC_FILE_FAILED;
 				fail("%s/" HIST_UPLOADS ":", root);
 				cJSON_Delete(rec);
 				rec = NULL;
 			}
 		} else if (found < 0) {
-			code = "file_failed";
+			code = EC_FILE_FAILED;
 			fail("%s/" HIST_UPLOADS ":", root);
 		}
 		close(fd);
@@ -460,7 +461,7 @@ upload(const char *file, const char *kind)
 		rec = cJSON_CreateObject();
 		cJSON_AddStringToObject(rec, "name", name);
 		cJSON_AddStringToObject(rec, "kind", kind);
-		rec_fail(rec, STAGE, code, 0, "%s", msg);
+		rec_fail(rec, STAGE, code, "%s", msg);
 	}
 	nd_write(rec);
 	found = !cJSON_GetObjectItemCaseSensitive(rec, "error") ? 0 : -1;

@@ -11,7 +11,8 @@
  *
  * --check asks each provider (--provider, or those of the jobs given)
  * once whether the key and the model are usable, before any spend;
- * --list-models prints the image models the key can use.
+ * --list-models prints the image models the key can use; --list-errors
+ * the error codes its records (and the other programs') can carry.
  * --mode batch (lib/batch.c) sends the same jobs through the providers'
  * Batch APIs at their batch price and waits for them (or, --no-wait,
  * writes them "pending" and a later run collects).
@@ -28,6 +29,7 @@
 #include "batch.h"
 #include "engine.h"
 #include "err.h"
+#include "errcode.h"
 #include "ndjson.h"
 #include "opts.h"
 #include "provider.h"
@@ -37,7 +39,7 @@ enum {
 	O_JOBS = 'j', O_ROOT = 'r', O_PROVIDER = 256, O_MODEL, O_BASE, O_RPM,
 	O_ATTEMPTS, O_TIMEOUT, O_IMAGES, O_COST, O_INLINE, O_FORCE,
 	O_PROGRESS, O_IMGBYTES, O_CTIMEOUT, O_BACKOFF, O_GRACE, O_NOSTOP,
-	O_CHECK, O_LIST, O_MODE, O_POLL, O_NOWAIT, O_CANCEL, O_BSIZE
+	O_CHECK, O_LIST, O_ERRORS, O_MODE, O_POLL, O_NOWAIT, O_CANCEL, O_BSIZE
 };
 
 static const struct opt optab[] = {
@@ -79,6 +81,8 @@ static const struct opt optab[] = {
 	    O_CHECK },
 	{ "list-models", 0, NULL, "print the image models the key can use",
 	    O_LIST },
+	{ "list-errors", 0, NULL, "print the error codes and what each means",
+	    O_ERRORS },
 	{ "mode", 0, "MODE", "sync (default) or batch: the providers' Batch "
 	    "APIs", O_MODE },
 	{ "poll", 0, "SEC", "batch mode: seconds between polls", O_POLL },
@@ -99,12 +103,13 @@ static const char usage_lines[] =
     "                   [--grace SEC] [--no-stop-early] [--mode sync|batch] [--poll SEC]\n"
     "                   [--no-wait] [--cancel] [--batch-size N] [FILE...]\n"
     "       bg-generate --check [--provider NAME] [--model NAME] [--base-url URL] [FILE...]\n"
-    "       bg-generate --list-models --provider NAME [--base-url URL]";
+    "       bg-generate --list-models --provider NAME [--base-url URL]\n"
+    "       bg-generate --list-errors";
 
 /* The command line beyond engine_conf and batch_conf. */
 struct args {
 	const char *root;
-	int check, list, batch, batch_opt;
+	int check, list, errors, batch, batch_opt;
 };
 
 /* Seconds (decimals allowed) as milliseconds, > 0 unless zero_ok. */
@@ -169,6 +174,7 @@ options(int argc, char **argv, struct engine_conf *c, struct batch_conf *bc,
 		case O_NOSTOP: c->no_stop_early = 1; break;
 		case O_CHECK: a->check = 1; break;
 		case O_LIST: a->list = 1; break;
+		case O_ERRORS: a->errors = 1; break;
 		case O_MODE:
 			if (strcmp(optarg, "sync") && strcmp(optarg, "batch"))
 				die(EXIT_USAGE, "--mode: sync or batch");
@@ -211,6 +217,11 @@ main(int argc, char *argv[])
 	options(argc, argv, &c, &bc, &a);
 	argc -= optind;
 	argv += optind;
+	if (a.errors) {
+		ec_list(stdout);
+		nd_finish();
+		return EXIT_DONE;
+	}
 	if (a.list)
 		return check_list(&c);
 	if (a.check) {

@@ -228,7 +228,7 @@ plan(FILE *out, cJSON *c)
 	int v, nref = -1;
 
 	if (!(vid = rec_id(c, "variant_id", idbuf))) {
-		rec_fail(c, "plan", "invalid_record", 0, "record has no variant_id");
+		rec_fail(c, "plan", EC_INVALID_RECORD, "record has no variant_id");
 		goto failed;
 	}
 	rec_set_str(c, "variant_id", vid);	/* ids travel as strings */
@@ -236,17 +236,17 @@ plan(FILE *out, cJSON *c)
 		rec_set_str(c, "product_id", s);
 	vid = rec_str(c, "variant_id");
 	if ((why = check_images(sel))) {
-		rec_fail(c, "plan", "invalid_images", 0, "variant %s: %s", vid, why);
+		rec_fail(c, "plan", EC_INVALID_IMAGES, "variant %s: %s", vid, why);
 		free(why);
 		goto failed;
 	}
 	if (g_hash_table_contains(seen, vid)) {
-		rec_fail(c, "plan", "invalid_record", 0,
+		rec_fail(c, "plan", EC_INVALID_RECORD,
 		    "variant %s is already in this batch", vid);
 		goto failed;
 	}
 	if (!(prompt = tmpl_render(&set, c, &why))) {
-		rec_fail(c, "plan", "invalid_record", 0, "variant %s: %s", vid, why);
+		rec_fail(c, "plan", EC_INVALID_RECORD, "variant %s: %s", vid, why);
 		free(why);
 		goto failed;
 	}

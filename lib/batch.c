@@ -304,9 +304,9 @@ make_line(cJSON *rec, struct pjob *pj, const struct bprov *bp,
 	rc = bp->line(pj, key, ids, line);
 	pj->refs = NULL;
 	if (rc == PROV_FAIL) {
-		brec_fail(rec, "failed", pj->fail.code, pj->fail.retryable, 0,
-		    pj->fail.message ? pj->fail.message : "bad request", NULL,
-		    0);
+		brec_fail_as(rec, "failed", pj->fail.code, pj->fail.retryable,
+		    0, pj->fail.message ? pj->fail.message : "bad request",
+		    NULL, 0);
 		free(pj->fail.message);
 		return -1;
 	}
@@ -314,7 +314,7 @@ make_line(cJSON *rec, struct pjob *pj, const struct bprov *bp,
 	return 0;
 bad:
 	pj->refs = NULL;
-	brec_fail(rec, "failed", br->fail_code, br->fail_retryable, 0,
+	brec_fail_as(rec, "failed", br->fail_code, br->fail_retryable, 0,
 	    br->fail_msg, NULL, 0);
 	return -1;
 }
@@ -337,7 +337,7 @@ admit_job(cJSON *rec, const struct bprov *bp)
 	if (!pj.model && !(pj.model = models_default(bp->name))) {
 		why = easprintf("no model in the job and no default for %s in "
 		    "%s", bp->name, models_path());
-		brec_fail(rec, "failed", "invalid_record", 0, 0, why, NULL, 0);
+		brec_fail(rec, EC_INVALID_RECORD, why, NULL, 0);
 		free(why);
 		return;
 	}
@@ -349,25 +349,25 @@ admit_job(cJSON *rec, const struct bprov *bp)
 	imgs = cJSON_GetObjectItemCaseSensitive(pj.input, "product_images");
 	n = cJSON_IsArray(imgs) ? cJSON_GetArraySize(imgs) : -1;
 	if (!pj.prompt) {
-		brec_fail(rec, "failed", "invalid_record", 0, 0,
+		brec_fail(rec, EC_INVALID_RECORD,
 		    "no prompt (a string) in the job", NULL, 0);
 		return;
 	}
 	if (n < 0 || n > MAX_REFS - 2) {
-		brec_fail(rec, "failed", "invalid_images", 0, 0,
+		brec_fail(rec, EC_INVALID_IMAGES,
 		    "input.product_images must list 1 to 14 images", NULL, 0);
 		return;
 	}
 	if (!(x = ctx_for(bp, &why))) {
-		brec_fail(rec, "failed", "auth", 0, 0, why, NULL, 0);
+		brec_fail(rec, EC_AUTH, why, NULL, 0);
 		free(why);
 		return;
 	}
 	pj.conf = x->conf;
 	if (bref_request_key(B.refs, bp->name, pj.model, pj.prompt, rec, key,
 	    &br) < 0) {
-		brec_fail(rec, "failed", br->fail_code, br->fail_retryable, 0,
-		    br->fail_msg, NULL, 0);
+		brec_fail_as(rec, "failed", br->fail_code, br->fail_retryable,
+		    0, br->fail_msg, NULL, 0);
 		return;
 	}
 	if (!B.c->force && from_cache(rec, key))
@@ -378,7 +378,7 @@ admit_job(cJSON *rec, const struct bprov *bp)
 	}
 	price = batch_price(rec, bp->name, pj.model);
 	if (over_budget(price)) {
-		brec_fail(rec, "skipped", "budget", 1, 0,
+		brec_fail(rec, EC_BUDGET,
 		    B.c->max_images >= 0 &&
 		    B.committed_images + 1 > B.c->max_images ?
 		    "--max-images reached" : "--max-cost reached", NULL, 0);
@@ -421,8 +421,7 @@ admit(cJSON *rec)
 	/* pass-through: done, or failed at another stage */
 	if (!strcmp(rec_status(rec), "succeeded") ||
 	    (rec_is_final_failure(rec) && (((s = rec_str(err, "stage")) &&
-	    strcmp(s, STAGE)) || ((s = rec_str(err, "code")) &&
-	    !strcmp(s, "bad_json"))))) {
+	    strcmp(s, STAGE)) || ec_is(rec_str(err, "code"), EC_BAD_JSON)))) {
 		nd_write(rec);
 		return;
 	}
@@ -432,7 +431,7 @@ admit(cJSON *rec)
 	if (!(bp = bprov_find(pname))) {
 		why = easprintf("provider %s has no batch mode (batch mode: "
 		    "gemini, openai; use --mode sync)", pname);
-		brec_fail(rec, "failed", "invalid_record", 0, 0, why, NULL, 0);
+		brec_fail(rec, EC_INVALID_RECORD, why, NULL, 0);
 		free(why);
 		return;
 	}
@@ -475,7 +474,7 @@ ingest(struct pbatch *b, struct bctx *x, const char *line, size_t len)
 	sb_reset(&outs);
 	if (rc == PROV_DONE && result_store_outputs(B.c->root, pj.out, pj.nout,
 	    &outs, &why) < 0) {
-		prov_fail(&pj, "bad_response", 1, 0, "%s", why);
+		prov_fail(&pj, EC_BAD_RESPONSE, 0, "%s", why);
 		free(why);
 		rc = PROV_FAIL;
 	}
@@ -490,7 +489,8 @@ ingest(struct pbatch *b, struct bctx *x, const char *line, size_t len)
 	} else {
 		sb_adds(&e, "{\"status\":\"failed\",\"error\":{\"stage\":\""
 		    STAGE "\",\"code\":");
-		nd_print_str(&e, pj.fail.code ? pj.fail.code : "bad_response");
+		nd_print_str(&e, ec_name(pj.fail.code ? pj.fail.code :
+		    EC_BAD_RESPONSE));
 		sb_adds(&e, ",\"message\":");
 		nd_print_str(&e, pj.fail.message ? pj.fail.message : "failed");
 		sb_addf(&e, ",\"retryable\":%s", pj.fail.retryable ? "true" :
@@ -686,15 +686,15 @@ write_done(cJSON *rec, const struct pbatch *b, const char *key)
 	} else if (c && !strcmp(rec_status(c), "failed")) {
 		brec_cached_fail(rec, c, b, 0);
 	} else if (b->state == BS_CANCELED) {
-		brec_fail(rec, "canceled", "canceled", 1, 0, "the provider "
+		brec_fail(rec, EC_CANCELED, "the provider "
 		    "batch was canceled before this request ran", b, 1);
 	} else if (b->state == BS_EXPIRED) {
-		brec_fail(rec, "failed", "expired", 1, 0, "the provider "
+		brec_fail(rec, EC_EXPIRED, "the provider "
 		    "batch expired before this request ran", b, 1);
 	} else {
 		msg = easprintf("no result for this request in provider "
 		    "batch %s", b->name);
-		brec_fail(rec, "failed", "bad_response", 1, 0, msg, b, 1);
+		brec_fail(rec, EC_BAD_RESPONSE, msg, b, 1);
 		free(msg);
 	}
 	cJSON_Delete(c);
@@ -711,12 +711,12 @@ write_one(cJSON *rec, const struct pbatch *b, const char *key)
 		msg = easprintf("provider batch %s: %s", b->name ? b->name :
 		    b->id, b->fail_msg ? b->fail_msg :
 		    "its results could not be fetched");
-		brec_fail(rec, "failed", b->dl_failed ? "server_error" :
-		    "bad_request", b->fail_retryable || b->dl_failed, 0, msg,
+		brec_fail_as(rec, "failed", b->dl_failed ? EC_SERVER_ERROR :
+		    EC_BAD_REQUEST, b->fail_retryable || b->dl_failed, 0, msg,
 		    b, b->name != NULL);
 		free(msg);
 	} else if (b->state == BS_OPEN || !b->name) {
-		brec_fail(rec, "canceled", "canceled", 1, 0, "interrupted "
+		brec_fail(rec, EC_CANCELED, "interrupted "
 		    "before the provider batch was created", NULL, 0);
 	} else {
 		brec_pending(rec, b);
@@ -847,7 +847,7 @@ batch_run(const struct engine_conf *c, const struct batch_conf *bc,
 		} else if (B.signo && strcmp(rec_status(rec), "succeeded") &&
 		    !rec_is_final_failure(rec)) {
 			/* every line read gets its record */
-			brec_fail(rec, "canceled", "canceled", 1, 0,
+			brec_fail(rec, EC_CANCELED,
 			    "interrupted before it was submitted", NULL, 0);
 		} else if (B.signo) {
 			nd_write(rec);

@@ -19,7 +19,7 @@ brec_usage(cJSON *rec, const struct pbatch *b)
 
 /* Write rec as status/code; attempts: 1 when a provider batch held it. */
 void
-brec_fail(cJSON *rec, const char *status, const char *code, int retryable,
+brec_fail_as(cJSON *rec, const char *status, enum ec code, int retryable,
     long http, const char *msg, const struct pbatch *b, int attempts)
 {
 	cJSON *e;
@@ -33,6 +33,14 @@ brec_fail(cJSON *rec, const char *status, const char *code, int retryable,
 	brec_usage(rec, b);
 	rec_set_bool(rec, "cached", 0);
 	nd_write(rec);
+}
+
+void
+brec_fail(cJSON *rec, enum ec code, const char *msg, const struct pbatch *b,
+    int attempts)
+{
+	brec_fail_as(rec, ec_tab[code].status, code, ec_retryable(code), 0, msg,
+	    b, attempts);
 }
 
 void

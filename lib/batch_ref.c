@@ -71,11 +71,11 @@ bref_load(struct bref_set *s, struct bref *br)
 		why = estrdup(errno == EFBIG ? "too large" : strerror(errno));
 	g_free(path);
 	if (!data) {
-		br->fail_code = estrdup(why && !strcmp(why, "too large") ?
-		    "image_too_large" : "image_fetch_failed");
+		br->fail_code = why && !strcmp(why, "too large") ?
+		    EC_IMAGE_TOO_LARGE : EC_IMAGE_FETCH_FAILED;
 		br->fail_msg = easprintf("%s: %s", url, why);
 	} else if (!(br->r.mime = image_sniff(data, len))) {
-		br->fail_code = estrdup("unsupported_image");
+		br->fail_code = EC_UNSUPPORTED_IMAGE;
 		br->fail_msg = easprintf("%s: not a PNG, JPEG or WebP image",
 		    url);
 		free(data);
@@ -131,8 +131,8 @@ bref_id(struct bref_set *s, const char *url, const struct bprov *bp, int bpi,
 	if (!br->id[i] && !br->fail_code) {
 		if (bp->upload_ref(x, &br->r, &br->id[i], &err,
 		    &transient) < 0) {
-			br->fail_code = estrdup(transient ? "server_error" :
-			    "bad_request");
+			br->fail_code = transient ? EC_SERVER_ERROR :
+			    EC_BAD_REQUEST;
 			br->fail_retryable = 1;
 			br->fail_msg = err;
 			return NULL;
@@ -159,7 +159,6 @@ bref_free(void *p)
 	free(br->r.data);
 	for (i = 0; i < BREF_NPROV; i++)
 		free(br->id[i]);
-	free(br->fail_code);
 	free(br->fail_msg);
 	free(br);
 }

@@ -7,6 +7,7 @@
 #define BG_BATCH_REF_H
 
 #include "batch_prov.h"
+#include "errcode.h"
 
 #define BREF_NPROV 2
 #define BREF_MAX_REFS 16	/* references per job at most */	/* providers with a Batch API (lib/batch.c) */
@@ -14,7 +15,8 @@
 struct bref {
 	struct ref r;		/* url, sha256, mime; data until uploaded */
 	char *id[BREF_NPROV];	/* the uploaded file, per provider */
-	char *fail_code, *fail_msg;	/* why it cannot be used */
+	enum ec fail_code;	/* why it cannot be used (EC_NONE: it can) */
+	char *fail_msg;
 	int fail_retryable;
 };
 

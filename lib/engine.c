@@ -173,8 +173,8 @@ drain_input(void)
 		if (rc == ND_LINE) {
 			if (strcmp(rec_status(o), "succeeded") &&
 			    !rec_passes(o, STAGE)) {
-				cJSON *e = rec_fail_status(o, "canceled",
-				    STAGE, "canceled", 1, "%s",
+				cJSON *e = rec_fail(o, STAGE,
+				    EC_CANCELED, "%s",
 				    loop.signo == SIGINT ?
 				    "interrupted (SIGINT)" :
 				    "terminated (SIGTERM)");
@@ -243,7 +243,7 @@ progress(int last)
 	    stats[STAT_CACHED], stats[STAT_FAILED], sched_inflight(), rate,
 	    eta, se_first() ? ", stopped: " : "",
 	    se_first() ? se_first()->conf->p->name : "",
-	    se_first() ? " " : "", se_first() ? se_first()->code : "",
+	    se_first() ? " " : "", se_first() ? ec_name(se_first()->code) : "",
 	    last ? "\n" : "");
 	loop.progress_due = t + PROGRESS_MS;
 }

@@ -92,7 +92,8 @@ job_key(struct job *j)
 void
 job_refs_done(struct job *j)
 {
-	const char *code, *msg;
+	const char *msg;
+	enum ec code;
 	int i, retryable;
 
 	for (i = 0; i < j->pj.nrefs; i++)
@@ -217,7 +218,7 @@ admit_model(struct job *j, const char *pname)
 	if (!prov_find(pname ? pname : "local")) {
 		why = easprintf("unknown provider %s (known: %s)", pname,
 		    prov_names());
-		job_fail_status(j, "failed", "invalid_record", 0, 0, why);
+		job_fail(j, EC_INVALID_RECORD, why);
 		free(why);
 		return -1;
 	}
@@ -228,7 +229,7 @@ admit_model(struct job *j, const char *pname)
 	if (!j->pj.model && !(j->pj.model = models_default(j->prov->name))) {
 		why = easprintf("no model in the job and no default for %s in "
 		    "%s", j->prov->name, models_path());
-		job_fail_status(j, "failed", "invalid_record", 0, 0, why);
+		job_fail(j, EC_INVALID_RECORD, why);
 		free(why);
 		return -1;
 	}
@@ -249,7 +250,7 @@ admit_input(struct job *j)
 	if (!cJSON_IsObject(j->pj.input))
 		j->pj.input = NULL;
 	if (!j->pj.prompt && !j->prov->offline) {
-		job_fail_status(j, "failed", "invalid_record", 0, 0,
+		job_fail(j, EC_INVALID_RECORD,
 		    "no prompt (a string) in the job");
 		return NULL;
 	}
@@ -261,13 +262,13 @@ admit_input(struct job *j)
 	 * from the prompt alone (openai: /v1/images/generations) */
 	if ((n < 1 && (j->prov->offline || !cJSON_IsArray(imgs))) ||
 	    n > MAX_REFS - 2) {
-		job_fail_status(j, "failed", "invalid_images", 0, 0,
+		job_fail(j, EC_INVALID_IMAGES,
 		    "input.product_images must list 1 to 14 images");
 		return NULL;
 	}
 	cJSON_ArrayForEach(it, imgs)
 		if (!cJSON_IsString(it) || !*it->valuestring) {
-			job_fail_status(j, "failed", "invalid_images", 0, 0,
+			job_fail(j, EC_INVALID_IMAGES,
 			    "input.product_images must hold URLs or paths");
 			return NULL;
 		}
@@ -315,7 +316,7 @@ admit(cJSON *rec)
 	if (admit_model(j, pname) < 0 || !(imgs = admit_input(j)))
 		return;
 	if (!(j->pj.conf = conf_for(j->prov, &why))) {
-		job_fail_status(j, "failed", "auth", 0, 0,
+		job_fail(j, EC_AUTH,
 		    why ? why : "provider unavailable");
 		free(why);
 		return;

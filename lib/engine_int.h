@@ -123,7 +123,7 @@ void refs_fini(void);
  * for; job_refs_done runs when that reaches 0) */
 struct ref *ref_get(const char *url, struct job *j);
 void ref_release(struct ref *r, struct job *j, int raw);
-const char *ref_failed(struct ref *r, int *retryable, const char **msg);
+enum ec ref_failed(struct ref *r, int *retryable, const char **msg);
 void ref_fetched(struct xfer *x, CURLcode cc);	/* frees x */
 void ref_want_raw(struct ref *r);
 void refs_sending(struct job *j, int on);
@@ -159,8 +159,11 @@ void jobs_add(struct job *j);	/* j is in progress */
 struct job *jobs_first(void);	/* every job in progress, via ->next */
 long jobs_active(void);
 void job_finish(struct job *j);
-void job_fail_status(struct job *j, const char *status, const char *code,
+void job_fail_status(struct job *j, const char *status, enum ec code,
     int retryable, long http, const char *msg);
+/* job_fail_status with the code's status and retryable flag (its
+ * defaults, lib/errcode.c). */
+void job_fail(struct job *j, enum ec code, const char *msg);
 void job_cancel(struct job *j);
 const struct se_stop *stop_for(const struct job *j);
 void not_sent(struct job *j, const struct se_stop *s);

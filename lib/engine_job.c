@@ -163,7 +163,7 @@ set_attempt(struct job *j)
 
 /* Fail j with code (and the record's attempt counts). */
 void
-job_fail_status(struct job *j, const char *status, const char *code,
+job_fail_status(struct job *j, const char *status, enum ec code,
     int retryable, long http, const char *msg)
 {
 	cJSON *e;
@@ -182,9 +182,16 @@ job_fail_status(struct job *j, const char *status, const char *code,
 }
 
 void
+job_fail(struct job *j, enum ec code, const char *msg)
+{
+	job_fail_status(j, ec_tab[code].status, code, ec_retryable(code), 0,
+	    msg);
+}
+
+void
 job_cancel(struct job *j)
 {
-	job_fail_status(j, "canceled", "canceled", 1, 0,
+	job_fail(j, EC_CANCELED,
 	    loop_signal() ? (loop_signal() == SIGINT ?
 	    "interrupted (SIGINT)" :
 	    "terminated (SIGTERM)") : "canceled");
@@ -204,7 +211,7 @@ void
 not_sent(struct job *j, const struct se_stop *s)
 {
 	char *msg = easprintf("not sent%s: %s %s: %s", j->pj.attempt ?
-	    " again" : "", j->prov->name, s->code, s->why);
+	    " again" : "", j->prov->name, ec_name(s->code), s->why);
 
 	job_fail_status(j, "failed", s->code, s->retryable, 0, msg);
 	free(msg);
@@ -272,7 +279,7 @@ job_succeeded(struct job *j)
 	sb_reset(&outs);
 	if (result_store_outputs(econf->root, j->pj.out, j->pj.nout, &outs,
 	    &why) < 0) {
-		prov_fail(&j->pj, "bad_response", 1, 0, "%s", why);
+		prov_fail(&j->pj, EC_BAD_RESPONSE, 0, "%s", why);
 		free(why);
 		attempt_failed(j);
 		return;
@@ -338,7 +345,7 @@ attempt_failed(struct job *j)
 
 	release_slot(j);
 	if (!f->code)
-		prov_fail(&j->pj, "bad_response", 1, 0, "provider failed");
+		prov_fail(&j->pj, EC_BAD_RESPONSE, 0, "provider failed");
 	if (f->http_status == 429)
 		window_429();
 	if (f->retryable && loop_stopping()) {
@@ -356,7 +363,7 @@ attempt_failed(struct job *j)
 		return;
 	}
 	job_fail_status(j, "failed", f->code, f->retryable, f->http_status,
-	    f->message ? f->message : f->code);
+	    f->message ? f->message : ec_name(f->code));
 }
 
 /* A provider request came back. */
@@ -375,19 +382,19 @@ job_answered(struct xfer *x, CURLcode cc)
 	http_note_latency(now_ms() - x->t0);
 	curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &rs.status);
 	if (cc != CURLE_OK) {
-		if (x->too_large)
-			prov_fail(&j->pj, "bad_response", 0, rs.status,
+		if (x->too_large)	/* the same again next time */
+			prov_fail_retry(&j->pj, EC_BAD_RESPONSE, 0, rs.status,
 			    "response larger than %zu bytes", x->max_resp);
 		else if (cc == CURLE_OPERATION_TIMEDOUT)
-			prov_fail(&j->pj, "timeout", 1, 0, "%s",
+			prov_fail(&j->pj, EC_TIMEOUT, 0, "%s",
 			    *x->errbuf ? x->errbuf : curl_easy_strerror(cc));
 		else if (cc == CURLE_PARTIAL_FILE ||
 		    cc == CURLE_RECV_ERROR || cc == CURLE_GOT_NOTHING)
-			prov_fail(&j->pj, rs.status ? "bad_response" :
-			    "network", 1, rs.status, "%s",
+			prov_fail(&j->pj, rs.status ? EC_BAD_RESPONSE :
+			    EC_NETWORK, rs.status, "%s",
 			    *x->errbuf ? x->errbuf : curl_easy_strerror(cc));
 		else
-			prov_fail(&j->pj, "network", 1, 0, "%s",
+			prov_fail(&j->pj, EC_NETWORK, 0, "%s",
 			    *x->errbuf ? x->errbuf : curl_easy_strerror(cc));
 		xfer_free(x);
 		if (cc == CURLE_COULDNT_RESOLVE_HOST ||
@@ -462,7 +469,7 @@ step_build(struct job *j)
 		heap_push(j, now_ms() + j->pj.delay_ms);
 	} else {
 		if (rc == PROV_SEND)
-			prov_fail(&j->pj, "bad_request", 0, 0,
+			prov_fail(&j->pj, EC_BAD_REQUEST, 0,
 			    "provider built no request");
 		attempt_failed(j);
 	}

@@ -27,7 +27,8 @@ struct eref {
 	int refs, state;
 	int sending;		/* requests on the wire of jobs using it */
 	int raw_users;		/* jobs whose provider reads data */
-	char *fail_code, *fail_msg;
+	enum ec fail_code;
+	char *fail_msg;
 	int fail_retryable;
 	struct job **waiters;
 	int nwait, capwait;
@@ -87,7 +88,6 @@ ref_free(struct eref *r)
 	free(r->r.data);
 	free(r->r.b64);
 	free(r->r.obj);
-	free(r->fail_code);
 	free(r->fail_msg);
 	free(r->waiters);
 	free(r);
@@ -173,11 +173,11 @@ ref_loaded(struct eref *r)
 }
 
 static void
-ref_fail(struct eref *r, const char *code, int retryable, const char *fmt, ...)
+ref_fail(struct eref *r, enum ec code, int retryable, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
 static void
-ref_fail(struct eref *r, const char *code, int retryable, const char *fmt, ...)
+ref_fail(struct eref *r, enum ec code, int retryable, const char *fmt, ...)
 {
 	va_list ap;
 	char *m;
@@ -186,7 +186,7 @@ ref_fail(struct eref *r, const char *code, int retryable, const char *fmt, ...)
 	m = evasprintf(fmt, ap);
 	va_end(ap);
 	r->state = R_FAILED;
-	r->fail_code = estrdup(code);
+	r->fail_code = code;
 	r->fail_msg = m;
 	r->fail_retryable = retryable;
 }
@@ -196,7 +196,8 @@ ref_fail(struct eref *r, const char *code, int retryable, const char *fmt, ...)
 static void
 ref_too_large(struct eref *r, const char *u)
 {
-	ref_fail(r, "image_too_large", 0, "%s: larger than %.4g MB "
+	ref_fail(r, EC_IMAGE_TOO_LARGE, ec_retryable(EC_IMAGE_TOO_LARGE),
+	    "%s: larger than %.4g MB "
 	    "(--max-image-bytes %zu): shrink the image or raise "
 	    "--max-image-bytes", u, econf->max_image_bytes / 1048576.0,
 	    econf->max_image_bytes);
@@ -212,7 +213,8 @@ ref_set_data(struct eref *r, unsigned char *data, size_t len)
 	if (!r->r.mime) {
 		u = redact_url(r->r.url);
 		free(data);
-		ref_fail(r, "unsupported_image", 0,
+		ref_fail(r, EC_UNSUPPORTED_IMAGE,
+		    ec_retryable(EC_UNSUPPORTED_IMAGE),
 		    "%s: not a PNG, JPEG or WebP image", u);
 		free(u);
 		return;
@@ -258,10 +260,10 @@ ref_fetched(struct xfer *x, CURLcode cc)
 	if (x->too_large || cc == CURLE_FILESIZE_EXCEEDED) {
 		ref_too_large(r, u);
 	} else if (cc != CURLE_OK) {
-		ref_fail(r, "image_fetch_failed", 1, "%s: %s", u,
+		ref_fail(r, EC_IMAGE_FETCH_FAILED, 1, "%s: %s", u,
 		    *x->errbuf ? x->errbuf : curl_easy_strerror(cc));
 	} else if (st < 200 || st > 299) {
-		ref_fail(r, "image_fetch_failed", st == 408 || st == 429 ||
+		ref_fail(r, EC_IMAGE_FETCH_FAILED, st == 408 || st == 429 ||
 		    st >= 500, "%s: HTTP %ld", u, st);
 	} else {
 		data = (unsigned char *)x->resp.s;
@@ -317,13 +319,13 @@ ref_get(const char *url, struct job *j)
 	path = reqkey_local_path(url);
 	u = redact_url(url);
 	if (!path) {
-		ref_fail(r, "image_fetch_failed", 0, "%s: unsupported URL", u);
+		ref_fail(r, EC_IMAGE_FETCH_FAILED, 0, "%s: unsupported URL", u);
 	} else if (!(data = store_read_file(path, econf->max_image_bytes,
 	    &len))) {
 		if (errno == EFBIG)
 			ref_too_large(r, u);
 		else
-			ref_fail(r, "image_fetch_failed", 0, "%s: %s", u,
+			ref_fail(r, EC_IMAGE_FETCH_FAILED, 0, "%s: %s", u,
 			    strerror(errno));
 	} else {
 		ref_set_data(r, (unsigned char *)data, len);
@@ -386,15 +388,15 @@ ref_release(struct ref *p, struct job *j, int raw)
 	eref_put(r);
 }
 
-/* Why r could not be loaded: an error code (and *retryable, *msg); NULL
+/* Why r could not be loaded: an error code (and *retryable, *msg); EC_NONE
  * when it loaded. */
-const char *
+enum ec
 ref_failed(struct ref *p, int *retryable, const char **msg)
 {
 	struct eref *r = eref(p);
 
 	if (r->state != R_FAILED)
-		return NULL;
+		return EC_NONE;
 	*retryable = r->fail_retryable;
 	*msg = r->fail_msg;
 	return r->fail_code;

@@ -166,7 +166,7 @@ budget_skip(struct job *j)
 	else
 		snprintf(msg, sizeof msg, "--max-cost %.2f reached",
 		    econf->max_cost);
-	job_fail_status(j, "skipped", "budget", 1, 0, msg);
+	job_fail(j, EC_BUDGET, msg);
 }
 
 

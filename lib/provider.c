@@ -253,22 +253,51 @@ prov_body_len(const struct prov_req *rq)
 	return n;
 }
 
-int
-prov_fail(struct pjob *j, const char *code, int retryable, long http,
-    const char *fmt, ...)
+static int __attribute__((format(printf, 5, 0)))
+vfail(struct pjob *j, enum ec code, int retryable, long http,
+    const char *fmt, va_list ap)
 {
-	va_list ap;
 	char *s;
 
-	va_start(ap, fmt);
 	s = evasprintf(fmt, ap);
-	va_end(ap);
 	free(j->fail.message);
 	j->fail.code = code;
 	j->fail.retryable = retryable;
 	j->fail.http_status = http;
 	j->fail.message = util_utf8_fix(s, strlen(s));
 	return PROV_FAIL;
+}
+
+int
+prov_fail(struct pjob *j, enum ec code, long http, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = vfail(j, code, ec_retryable(code), http, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+int
+prov_fail_retry(struct pjob *j, enum ec code, int retryable, long http,
+    const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = vfail(j, code, retryable, http, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+void
+prov_recode(struct pjob *j, enum ec code)
+{
+	j->fail.code = code;
+	j->fail.retryable = ec_retryable(code);
 }
 
 int
@@ -279,8 +308,9 @@ prov_output(struct pjob *j, unsigned char *data, size_t len, const char *mime)
 	if (j->nout >= PROV_MAX_OUTPUTS) {
 		/* 50 MB of tiny parts made 1.69 M outputs before this cap */
 		free(data);
-		return prov_fail(j, "bad_response", 0, 0, "%s: more than %d "
-		    "images in one answer", j->conf->p->name,
+		/* not retryable: the same request gets the same answer */
+		return prov_fail_retry(j, EC_BAD_RESPONSE, 0, 0, "%s: more "
+		    "than %d images in one answer", j->conf->p->name,
 		    PROV_MAX_OUTPUTS);
 	}
 	/* capacity is the next power of two: grow when nout reaches one */
@@ -315,25 +345,22 @@ void
 prov_classify_http(struct pjob *j, const struct prov_resp *rs, const char *msg)
 {
 	long st = rs->status;
-	const char *code = "server_error";
-	int retry = 1;
+	enum ec code;
 	char text[200];
 
-	if (st == 401 || st == 403) {
-		code = "auth";
-		retry = 0;
-	} else if (st == 429) {
-		code = "rate_limited";
-	} else if (st == 408 || st == 504) {
-		code = "timeout";
-	} else if (st == 409 || st >= 500) {
-		code = "server_error";
-	} else if (st >= 400) {
-		code = "bad_request";
-		retry = 0;
-	} else {
-		code = "bad_response";	/* 1xx/3xx where a 2xx was due */
-	}
+	/* retryable or not: the code's default (lib/errcode.c) */
+	if (st == 401 || st == 403)
+		code = EC_AUTH;
+	else if (st == 429)
+		code = EC_RATE_LIMITED;
+	else if (st == 408 || st == 504)
+		code = EC_TIMEOUT;
+	else if (st == 409 || st >= 500)
+		code = EC_SERVER_ERROR;
+	else if (st >= 400)
+		code = EC_BAD_REQUEST;
+	else
+		code = EC_BAD_RESPONSE;	/* 1xx/3xx where a 2xx was due */
 	if (!msg || !*msg) {
 		/* a short, printable start of the body, or the status */
 		size_t n = 0, i;
@@ -347,9 +374,9 @@ prov_classify_http(struct pjob *j, const struct prov_resp *rs, const char *msg)
 		    text : "";
 	}
 	if (*msg)
-		prov_fail(j, code, retry, st, "HTTP %ld: %s", st, msg);
+		prov_fail(j, code, st, "HTTP %ld: %s", st, msg);
 	else
-		prov_fail(j, code, retry, st, "HTTP %ld", st);
+		prov_fail(j, code, st, "HTTP %ld", st);
 	j->fail.retry_after_ms = rs->retry_after_ms;
 }
 

@@ -51,6 +51,7 @@
 #include <curl/curl.h>
 #include <cjson/cJSON.h>
 
+#include "errcode.h"
 #include "util.h"
 
 enum { PROV_SEND, PROV_DONE, PROV_FAIL, PROV_NEXT };
@@ -127,7 +128,7 @@ struct prov_output {
 };
 
 struct prov_fail {
-	const char *code;	/* doc/contract.md error code (static string) */
+	enum ec code;		/* lib/errcode.h; EC_NONE: not failed */
 	int retryable;
 	long http_status;	/* 0 when none */
 	double retry_after_ms;	/* -1 when none */
@@ -232,9 +233,17 @@ void prov_mime_ref(curl_mime *m, const char *field, const struct ref *r,
     int index);
 
 /* Outcomes. */
-/* Record a failure and return PROV_FAIL. */
-int prov_fail(struct pjob *j, const char *code, int retryable, long http,
+/* Record a failure with code and its default retryable flag (the table,
+ * lib/errcode.c) and return PROV_FAIL. */
+int prov_fail(struct pjob *j, enum ec code, long http, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* As prov_fail, where the provider knows better than the code's default
+ * whether trying again can help. */
+int prov_fail_retry(struct pjob *j, enum ec code, int retryable, long http,
     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* Change the code of j's failure to code, with its default retryable
+ * flag (a provider refining prov_classify_http). */
+void prov_recode(struct pjob *j, enum ec code);
 /* Add an output; j takes data (malloc'd); mime may be NULL.  Returns 0,
  * or past PROV_MAX_OUTPUTS frees data, sets j->fail (bad_response) and
  * returns PROV_FAIL: a request asks for one image, so an answer with

@@ -80,7 +80,7 @@ rec_set_bool(cJSON *o, const char *key, int val)
 }
 
 static cJSON * __attribute__((format(printf, 6, 0)))
-vfail(cJSON *o, const char *status, const char *stage, const char *code,
+vfail(cJSON *o, const char *status, const char *stage, enum ec code,
     int retryable, const char *fmt, va_list ap)
 {
 	cJSON *e = cJSON_CreateObject();
@@ -88,7 +88,7 @@ vfail(cJSON *o, const char *status, const char *stage, const char *code,
 
 	msg = evasprintf(fmt, ap);
 	cJSON_AddStringToObject(e, "stage", stage);
-	cJSON_AddStringToObject(e, "code", code);
+	cJSON_AddStringToObject(e, "code", ec_name(code));
 	cJSON_AddStringToObject(e, "message", msg);
 	cJSON_AddBoolToObject(e, "retryable", retryable);
 	free(msg);
@@ -98,21 +98,21 @@ vfail(cJSON *o, const char *status, const char *stage, const char *code,
 }
 
 cJSON *
-rec_fail(cJSON *o, const char *stage, const char *code, int retryable,
-    const char *fmt, ...)
+rec_fail(cJSON *o, const char *stage, enum ec code, const char *fmt, ...)
 {
 	va_list ap;
 	cJSON *e;
 
 	va_start(ap, fmt);
-	e = vfail(o, "failed", stage, code, retryable, fmt, ap);
+	e = vfail(o, ec_tab[code].status, stage, code, ec_retryable(code), fmt,
+	    ap);
 	va_end(ap);
 	return e;
 }
 
 cJSON *
 rec_fail_status(cJSON *o, const char *status, const char *stage,
-    const char *code, int retryable, const char *fmt, ...)
+    enum ec code, int retryable, const char *fmt, ...)
 {
 	va_list ap;
 	cJSON *e;
@@ -132,7 +132,7 @@ rec_bad_line(const char *stage, const char *file, long line, const char *raw,
 
 	if (rawlen > ND_RAWMAX)
 		rawlen = ND_RAWMAX;
-	e = rec_fail(o, stage, "bad_json", 0, "%s:%ld: %s", file, line, why);
+	e = rec_fail(o, stage, EC_BAD_JSON, "%s:%ld: %s", file, line, why);
 	cJSON_AddNumberToObject(e, "line", line);
 	cJSON_AddStringToObject(e, "file", file);
 	/* cJSON copies bytes as they are: keep the output valid UTF-8 */
@@ -170,7 +170,7 @@ rec_passes(const cJSON *o, const char *stage)
 		return 1;
 	s = rec_str(cJSON_GetObjectItemCaseSensitive(o, "error"), "stage");
 	code = rec_error_code(o);
-	return (s && strcmp(s, stage)) || (code && !strcmp(code, "bad_json"));
+	return (s && strcmp(s, stage)) || ec_is(code, EC_BAD_JSON);
 }
 
 const char *

@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <cjson/cJSON.h>
 
+#include "errcode.h"
+
 /* The string value of o[key], or NULL when absent or not a string. */
 const char *rec_str(const cJSON *o, const char *key);
 /* o[key] as an id: a string, or a whole number printed into buf (size 32);
@@ -21,13 +23,14 @@ void rec_set_str(cJSON *o, const char *key, const char *val);
 void rec_set_num(cJSON *o, const char *key, double val);
 void rec_set_bool(cJSON *o, const char *key, int val);
 
-/* Mark o failed: status "failed" and error {stage, code, message, retryable}.
- * Returns the error object (owned by o) so callers may add http_status... */
-cJSON *rec_fail(cJSON *o, const char *stage, const char *code, int retryable,
-    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-/* As rec_fail, with a status other than "failed" (skipped, canceled). */
+/* Mark o failed: error {stage, code, message, retryable} with the code's
+ * status and retryable flag from the table (lib/errcode.c).  Returns the
+ * error object (owned by o) so callers may add http_status... */
+cJSON *rec_fail(cJSON *o, const char *stage, enum ec code,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* As rec_fail, with the status and retryable flag given. */
 cJSON *rec_fail_status(cJSON *o, const char *status, const char *stage,
-    const char *code, int retryable, const char *fmt, ...)
+    enum ec code, int retryable, const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));
 
 /* A new failed record for an input line that is not a record: code

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "errcode.h"
 #include "report.h"
 
 char *
@@ -218,6 +219,16 @@ rerun_tail(struct sbuf *o, const char *results, const char *root)
 	shq(o, results);
 }
 
+/* A code whose jobs are skipped or canceled rather than failed (budget,
+ * canceled): text_next counts them by their status. */
+static int
+by_status(const char *code)
+{
+	enum ec c = ec_find(code);
+
+	return c != EC_NONE && strcmp(ec_tab[c].status, "failed");
+}
+
 /* What to run next, safe on results appended over many runs: bg-retry
  * takes the latest record of each job (a job that succeeded later is not
  * sent again), and every command names the store the results came from. */
@@ -229,8 +240,7 @@ text_next(struct sbuf *o, const struct rp_stats *s, const char *results,
 	int i, first = 1;
 
 	for (i = 0; i < s->nerrs; i++)
-		if (s->errs[i].retryable && strcmp(s->errs[i].code, "budget") &&
-		    strcmp(s->errs[i].code, "canceled"))
+		if (s->errs[i].retryable && !by_status(s->errs[i].code))
 			retry += s->errs[i].count;
 	final = s->n[RP_FAILED] - (retry - s->n[RP_SKIPPED] - s->n[RP_CANCELED]);
 	if (!results)

@@ -39,18 +39,18 @@ se_first(void)
 
 /* What to do about it, for the stderr line. */
 static char *
-fix(const struct prov_conf *c, const char *model, const char *code)
+fix(const struct prov_conf *c, const char *model, enum ec code)
 {
 	const char *name = c->p->name, *rep, *env = c->p->key_env;
 	const cJSON *m;
 	long d;
 
-	if (!strcmp(code, "auth"))
+	if (code == EC_AUTH)
 		return easprintf("check %s", env ? env : "the API key");
-	if (!strcmp(code, "quota"))
+	if (code == EC_QUOTA)
 		return estrdup("add credit or raise the billing limit, then "
 		    "run the same command again");
-	if (!strcmp(code, "network"))
+	if (code == EC_NETWORK)
 		return easprintf("check the network and the base URL (%s)",
 		    c->base_url ? c->base_url : name);
 	m = models_get(name, model);
@@ -65,8 +65,8 @@ fix(const struct prov_conf *c, const char *model, const char *code)
 }
 
 static const struct se_stop *
-add(const struct prov_conf *c, const char *model, const char *code,
-    int retryable, const char *why)
+add(const struct prov_conf *c, const char *model, enum ec code,
+    const char *why)
 {
 	struct se_stop *s;
 	char *f;
@@ -76,33 +76,35 @@ add(const struct prov_conf *c, const char *model, const char *code,
 	s->conf = c;
 	s->model = model ? estrdup(model) : NULL;
 	s->code = code;
-	s->retryable = retryable;
-	s->why = estrdup(why ? why : code);
+	s->retryable = ec_retryable(code);
+	s->why = estrdup(why ? why : ec_name(code));
 	f = fix(c, model, code);
 	if (model)
 		s->line = easprintf("%s: %s: model %s: %s; not sending the "
-		    "jobs left for it: %s", c->p->name, code, model, s->why, f);
+		    "jobs left for it: %s", c->p->name, ec_name(code), model,
+		    s->why, f);
 	else
 		s->line = easprintf("%s: %s: %s; not sending the jobs left "
-		    "for %s: %s", c->p->name, code, s->why, c->p->name, f);
+		    "for %s: %s", c->p->name, ec_name(code), s->why,
+		    c->p->name, f);
 	free(f);
 	return s;
 }
 
 const struct se_stop *
-se_fail(const struct prov_conf *c, const char *model, const char *code,
+se_fail(const struct prov_conf *c, const char *model, enum ec code,
     long http, const char *msg)
 {
 	int per_model;
 
-	if (!c || !code)
+	if (!c || code <= EC_NONE || code >= EC_N)
 		return NULL;
-	per_model = !strcmp(code, "model_not_found");
-	if (!per_model && strcmp(code, "auth") && strcmp(code, "quota"))
+	per_model = ec_tab[code].stop == EC_STOP_MODEL;
+	if (!per_model && ec_tab[code].stop != EC_STOP_KEY)
 		return NULL;
 	if (se_stopped(c, per_model ? model : NULL))
 		return NULL;
-	return add(c, per_model ? model : NULL, code, 0, msg);
+	return add(c, per_model ? model : NULL, code, msg);
 }
 
 static struct streak *
@@ -133,7 +135,7 @@ se_unreachable(const struct prov_conf *c, const void *job,
 	}
 	if (s->fails < NET_FAILS || s->jobs < NET_JOBS)
 		return NULL;
-	return add(c, NULL, "network", 1, curl_err);
+	return add(c, NULL, EC_NETWORK, curl_err);
 }
 
 void

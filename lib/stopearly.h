@@ -10,21 +10,24 @@
 #ifndef BG_STOPEARLY_H
 #define BG_STOPEARLY_H
 
+#include "errcode.h"
+
 struct prov_conf;
 
 struct se_stop {
 	const struct prov_conf *conf;	/* the provider and its key */
 	char *model;			/* NULL: every model */
-	const char *code;		/* doc/contract.md error code */
+	enum ec code;
 	int retryable;
 	char *why;			/* the first answer's message */
 	char *line;			/* the stderr line: cause and fix */
 };
 
 /* Note a final (not retryable) failure of a job for conf and model.
- * Returns the new stop when this one starts it, else NULL. */
+ * Returns the new stop when this one starts it (the code's stop scope in
+ * lib/errcode.c is the key or the model), else NULL. */
 const struct se_stop *se_fail(const struct prov_conf *c, const char *model,
-    const char *code, long http, const char *msg);
+    enum ec code, long http, const char *msg);
 /* Note that a request for conf could not reach the host (job is the
  * job's identity, curl_err the reason).  Returns the new stop when this
  * one starts it, else NULL. */

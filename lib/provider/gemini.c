@@ -90,7 +90,7 @@ static int
 gemini_build(struct pjob *j, struct prov_req *rq)
 {
 	if (!gemini_model_ok(j->model))
-		return prov_fail(j, "bad_request", 0, 0,
+		return prov_fail(j, EC_BAD_REQUEST, 0,
 		    "gemini: bad model name");
 	rq->url = easprintf("%s/v1beta/models/%s:generateContent",
 	    j->conf->base_url, j->model);
@@ -272,7 +272,7 @@ gemini_parse(struct pjob *j, const struct prov_resp *rs)
 	if (!o || !cJSON_IsObject(o)) {
 		cJSON_Delete(o);
 		free(sp);
-		return prov_fail(j, "bad_response", 1, rs->status,
+		return prov_fail(j, EC_BAD_RESPONSE, rs->status,
 		    "gemini: unparsable response (%zu bytes)", rs->len);
 	}
 	if ((id = cJSON_GetObjectItemCaseSensitive(o, "responseId")) &&
@@ -281,7 +281,7 @@ gemini_parse(struct pjob *j, const struct prov_resp *rs)
 	fb = get2(o, "promptFeedback", "prompt_feedback");
 	if ((reason = rec_str(fb, "blockReason")) ||
 	    (reason = rec_str(fb, "block_reason"))) {
-		rc = prov_fail(j, "blocked", 0, rs->status,
+		rc = prov_fail(j, EC_BLOCKED, rs->status,
 		    "gemini: prompt blocked: %s", reason);
 		goto out;
 	}
@@ -301,7 +301,7 @@ gemini_parse(struct pjob *j, const struct prov_resp *rs)
 			mime = rec_str(in, "mime_type");
 		if (!(bytes = part_bytes(data, sp, nsp, &len)) || len == 0) {
 			free(bytes);
-			rc = prov_fail(j, "bad_response", 1, rs->status,
+			rc = prov_fail(j, EC_BAD_RESPONSE, rs->status,
 			    "gemini: image part is not base64");
 			goto out;
 		}
@@ -321,20 +321,20 @@ gemini_parse(struct pjob *j, const struct prov_resp *rs)
 	why = rec_str(c0, "finishMessage");
 	text = first_text(parts);
 	if (!c0)
-		rc = prov_fail(j, "blocked", 0, rs->status,
+		rc = prov_fail(j, EC_BLOCKED, rs->status,
 		    "gemini: no candidates in the response");
 	else if (reason && no_image(reason))
 		/* the model drew nothing, for no safety reason: a new
 		 * try may well draw it */
-		rc = prov_fail(j, "no_image", 1, rs->status,
+		rc = prov_fail(j, EC_NO_IMAGE, rs->status,
 		    "gemini: no image: %s%s%s%s%s", reason, why ? ": " : "",
 		    why ? why : "", text ? ": " : "", text ? text : "");
 	else if (reason && strcmp(reason, "STOP"))
-		rc = prov_fail(j, "blocked", 0, rs->status,
+		rc = prov_fail(j, EC_BLOCKED, rs->status,
 		    "gemini: no image: %s%s%s", reason, why ? ": " : "",
 		    why ? why : "");
 	else
-		rc = prov_fail(j, "blocked", 0, rs->status,
+		rc = prov_fail(j, EC_BLOCKED, rs->status,
 		    "gemini: no image in the response%s%s",
 		    text ? ": " : "", text ? text : "");
 	free(text);
@@ -358,13 +358,11 @@ gemini_classify(struct pjob *j, const struct prov_resp *rs)
 	prov_classify_http(j, rs, msg);
 	if (rs->status == 404) {
 		/* "models/X is not found for API version v1beta" */
-		j->fail.code = "model_not_found";
-		j->fail.retryable = 0;
+		prov_recode(j, EC_MODEL_NOT_FOUND);
 	} else if (rs->status == 429 && msg && strstr(msg, "credits")) {
 		/* "Your prepayment credits are depleted": waiting does
 		 * not refill the account */
-		j->fail.code = "quota";
-		j->fail.retryable = 0;
+		prov_recode(j, EC_QUOTA);
 	}
 	cJSON_ArrayForEach(d, cJSON_GetObjectItemCaseSensitive(err,
 	    "details")) {
@@ -386,8 +384,7 @@ gemini_classify(struct pjob *j, const struct prov_resp *rs)
 		    (e = cJSON_GetObjectItemCaseSensitive(d, "reason")) &&
 		    cJSON_IsString(e) &&
 		    !strcmp(e->valuestring, "API_KEY_INVALID")) {
-			j->fail.code = "auth";
-			j->fail.retryable = 0;
+			prov_recode(j, EC_AUTH);
 		}
 	}
 	cJSON_Delete(o);

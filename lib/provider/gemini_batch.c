@@ -129,7 +129,7 @@ gemini_line(struct pjob *j, const char *key, char *const *ids,
 	struct prov_req rq;
 
 	if (!gemini_model_ok(j->model))
-		return prov_fail(j, "bad_request", 0, 0,
+		return prov_fail(j, EC_BAD_REQUEST, 0,
 		    "gemini: bad model name");
 	prov_req_init(&rq, NULL);
 	gemini_body(j, &rq, ids);
@@ -306,7 +306,7 @@ gemini_result(struct pjob *j, const char *line, size_t len, char key[65])
 		rc = bp_parse(j, text, strlen(text));
 		cJSON_free(text);
 	} else {
-		prov_fail(j, "bad_response", 1, 0,
+		prov_fail(j, EC_BAD_RESPONSE, 0,
 		    "gemini: batch result line without response or error");
 	}
 	cJSON_Delete(o);

@@ -51,12 +51,12 @@ local_build(struct pjob *j, struct prov_req *rq)
 	if (!aspect)
 		aspect = "1:1";
 	if (side < LAYOUT_MIN_SIDE || side > LAYOUT_MAX_SIDE)
-		return prov_fail(j, "bad_request", 0, 0,
+		return prov_fail(j, EC_BAD_REQUEST, 0,
 		    "input.long_side must be %d..%d", LAYOUT_MIN_SIDE,
 		    LAYOUT_MAX_SIDE);
 	n = j->nproduct < LAYOUT_MAX_IMAGES ? j->nproduct : LAYOUT_MAX_IMAGES;
 	if (n < 1)
-		return prov_fail(j, "invalid_images", 0, 0,
+		return prov_fail(j, EC_INVALID_IMAGES, 0,
 		    "the local provider needs 1..%d product images",
 		    LAYOUT_MAX_IMAGES);
 	for (i = 0; i < n; i++) {
@@ -66,7 +66,7 @@ local_build(struct pjob *j, struct prov_req *rq)
 	png = layout_render_var(src, n, aspect, bg, (int)side,
 	    local_variant(j->rec), &len, &err);
 	if (!png) {
-		prov_fail(j, "bad_request", 0, 0, "layout: %s",
+		prov_fail(j, EC_BAD_REQUEST, 0, "layout: %s",
 		    err ? err : "failed");
 		free(err);
 		return PROV_FAIL;
@@ -78,7 +78,8 @@ local_build(struct pjob *j, struct prov_req *rq)
 static int
 local_parse(struct pjob *j, const struct prov_resp *rs)
 {
-	return prov_fail(j, "bad_response", 0, rs->status,
+	/* never called: nothing to try again */
+	return prov_fail_retry(j, EC_BAD_RESPONSE, 0, rs->status,
 	    "the local provider sends no requests");
 }
 

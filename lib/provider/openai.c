@@ -222,7 +222,7 @@ openai_json_body(struct pjob *j, struct prov_req *rq, char *const *file_ids)
 	int np, i;
 
 	if (j->nrefs > 16)
-		return prov_fail(j, "invalid_images", 0, 0,
+		return prov_fail(j, EC_INVALID_IMAGES, 0,
 		    "openai: %d reference images, the API takes 16 at most",
 		    j->nrefs);
 	np = get_params(j, pa, j->nrefs > 0, sizebuf);
@@ -240,7 +240,7 @@ openai_build(struct pjob *j, struct prov_req *rq)
 	int np, i;
 
 	if (!*j->model)
-		return prov_fail(j, "bad_request", 0, 0, "openai: no model");
+		return prov_fail(j, EC_BAD_REQUEST, 0, "openai: no model");
 	rq->url = prov_api_url(j->conf->base_url, openai_endpoint(j));
 	prov_header(rq, "Authorization: Bearer %s", j->conf->key);
 	if (j->nrefs == 0 || j->nrefs > 16) {
@@ -273,7 +273,7 @@ openai_parse(struct pjob *j, const struct prov_resp *rs)
 	o = cJSON_ParseWithLength(rs->body, rs->len);
 	if (!o || !cJSON_IsObject(o)) {
 		cJSON_Delete(o);
-		return prov_fail(j, "bad_response", 1, rs->status,
+		return prov_fail(j, EC_BAD_RESPONSE, rs->status,
 		    "openai: unparsable response (%zu bytes)", rs->len);
 	}
 	data = cJSON_GetObjectItemCaseSensitive(o, "data");
@@ -286,7 +286,7 @@ openai_parse(struct pjob *j, const struct prov_resp *rs)
 		    strlen(b->valuestring), &len);
 		if (!bytes || len == 0) {
 			free(bytes);
-			rc = prov_fail(j, "bad_response", 1, rs->status,
+			rc = prov_fail(j, EC_BAD_RESPONSE, rs->status,
 			    "openai: data[].b64_json is not base64");
 			goto out;
 		}
@@ -296,7 +296,7 @@ openai_parse(struct pjob *j, const struct prov_resp *rs)
 		}
 	}
 	if (j->nout == 0)
-		rc = prov_fail(j, "bad_response", 1, rs->status, n ?
+		rc = prov_fail(j, EC_BAD_RESPONSE, rs->status, n ?
 		    "openai: no data[].b64_json in the response" :
 		    "openai: no image in the response");
 	else
@@ -342,21 +342,17 @@ openai_classify(struct pjob *j, const struct prov_resp *rs)
 	if ((code && (!strcmp(code, "moderation_blocked") ||
 	    !strcmp(code, "content_policy_violation"))) ||
 	    (rs->status == 400 && msg && strstr(msg, "safety system"))) {
-		j->fail.code = "blocked";
-		j->fail.retryable = 0;
+		prov_recode(j, EC_BLOCKED);
 	} else if (rs->status == 404 || (code &&
 	    !strcmp(code, "model_not_found"))) {
 		/* "The model `X` does not exist or you do not have access
 		 * to it" (a retired model) */
-		j->fail.code = "model_not_found";
-		j->fail.retryable = 0;
+		prov_recode(j, EC_MODEL_NOT_FOUND);
 	} else if (is_quota(code, type)) {
-		j->fail.code = "quota";
-		j->fail.retryable = 0;
+		prov_recode(j, EC_QUOTA);
 	} else if (rs->status == 429) {
 		/* rate_limit_exceeded, slow_down: wait and try again */
-		j->fail.code = "rate_limited";
-		j->fail.retryable = 1;
+		prov_recode(j, EC_RATE_LIMITED);
 	}
 	cJSON_Delete(o);
 }

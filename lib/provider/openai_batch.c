@@ -286,12 +286,12 @@ openai_result(struct pjob *j, const char *line, size_t len, char key[65])
 	} else if (cJSON_IsObject(e)) {
 		/* no HTTP answer: the batch ended before the line ran */
 		c = rec_str(e, "code");
-		prov_fail(j, c && strstr(c, "expired") ? "expired" : c &&
-		    strstr(c, "cancel") ? "canceled" : "server_error", 1, 0,
+		prov_fail(j, c && strstr(c, "expired") ? EC_EXPIRED : c &&
+		    strstr(c, "cancel") ? EC_CANCELED : EC_SERVER_ERROR, 0,
 		    "openai: %s: %s", c ? c : "error",
 		    rec_str(e, "message") ? rec_str(e, "message") : "");
 	} else {
-		prov_fail(j, "bad_response", 1, 0,
+		prov_fail(j, EC_BAD_RESPONSE, 0,
 		    "openai: batch result line without response or error");
 	}
 	cJSON_Delete(o);

@@ -318,7 +318,7 @@ build_create(struct pjob *j, struct prov_req *rq)
 	char *path;
 
 	if (model_route(j->model, &path, &version) < 0)
-		return prov_fail(j, "bad_request", 0, 0,
+		return prov_fail(j, EC_BAD_REQUEST, 0,
 		    "replicate: bad model name (want owner/name, "
 		    "owner/name:version or a version id)");
 	rq->url = prov_api_url(j->conf->base_url, path);
@@ -346,7 +346,7 @@ replicate_build(struct pjob *j, struct prov_req *rq)
 	const char *url;
 
 	if (!*j->model)
-		return prov_fail(j, "bad_request", 0, 0, "replicate: no model");
+		return prov_fail(j, EC_BAD_REQUEST, 0, "replicate: no model");
 	if (!s) {
 		s = j->state = ecalloc(1, sizeof *s);
 		s->files = ecalloc(j->nrefs ? j->nrefs : 1, sizeof *s->files);
@@ -414,13 +414,13 @@ replicate_build(struct pjob *j, struct prov_req *rq)
 			rep_auth(j, rq);
 		return PROV_SEND;
 	}
-	return prov_fail(j, "bad_request", 0, 0, "replicate: bad state");
+	return prov_fail(j, EC_BAD_REQUEST, 0, "replicate: bad state");
 }
 
 int
 rep_bad_json(struct pjob *j, const struct prov_resp *rs, const char *what)
 {
-	return prov_fail(j, "bad_response", 1, rs->status,
+	return prov_fail(j, EC_BAD_RESPONSE, rs->status,
 	    "replicate: unparsable %s (%zu bytes)", what, rs->len);
 }
 
@@ -509,7 +509,7 @@ prediction(struct pjob *j, const struct prov_resp *rs, const cJSON *p)
 	int bad = 0, i;
 
 	if (!st || !id)
-		return prov_fail(j, "bad_response", 1, rs->status,
+		return prov_fail(j, EC_BAD_RESPONSE, rs->status,
 		    "replicate: answer is not a prediction");
 	rep_adopt(j, p, id);
 	if (!strcmp(st, "starting") || !strcmp(st, "processing")) {
@@ -517,7 +517,7 @@ prediction(struct pjob *j, const struct prov_resp *rs, const cJSON *p)
 			rep_poll_start(s);
 		} else if (util_now_ms() - s->poll_t0 > POLL_LIMIT_MS) {
 			/* keep the state: a new attempt polls on */
-			return prov_fail(j, "timeout", 1, 0, "replicate: "
+			return prov_fail(j, EC_TIMEOUT, 0, "replicate: "
 			    "prediction %s still %s after %.0f minutes", id,
 			    st, POLL_LIMIT_MS / 60000);
 		} else {
@@ -542,28 +542,29 @@ prediction(struct pjob *j, const struct prov_resp *rs, const cJSON *p)
 	if (!strcmp(st, "failed")) {
 		forget(s);
 		if (is_blocked(msg))
-			return prov_fail(j, "blocked", 0, 0,
+			return prov_fail(j, EC_BLOCKED, 0,
 			    "replicate: prediction %s failed: %s", id, msg);
 		/* a model error; each try is billed, so no automatic retry */
-		return prov_fail(j, "server_error", 0, 0,
+		return prov_fail_retry(j, EC_SERVER_ERROR, 0, 0,
 		    "replicate: prediction %s failed: %s", id,
 		    msg ? msg : "no error given");
 	}
 	if (!strcmp(st, "canceled")) {
 		forget(s);
-		return prov_fail(j, "canceled", 0, 0,
+		/* someone canceled it at Replicate: do not undo that */
+		return prov_fail_retry(j, EC_CANCELED, 0, 0,
 		    "replicate: prediction %s was canceled", id);
 	}
 	if (!strcmp(st, "aborted")) {
 		/* ended before it started: nothing was billed */
 		forget(s);
-		return prov_fail(j, "timeout", 1, 0,
+		return prov_fail(j, EC_TIMEOUT, 0,
 		    "replicate: prediction %s was aborted%s%s", id,
 		    msg ? ": " : "", msg ? msg : "");
 	}
 	if (strcmp(st, "succeeded")) {
 		rep_poll_start(s);	/* a status from the future: ask again */
-		return prov_fail(j, "bad_response", 1, 0,
+		return prov_fail(j, EC_BAD_RESPONSE, 0,
 		    "replicate: prediction %s has unknown status %s", id, st);
 	}
 	out = cJSON_GetObjectItemCaseSensitive(p, "output");
@@ -581,7 +582,8 @@ prediction(struct pjob *j, const struct prov_resp *rs, const cJSON *p)
 		forget(s);
 		if (bad == 2)
 			return PROV_FAIL;
-		return prov_fail(j, "bad_response", 0, 0,
+		/* billed: another try would be billed too */
+		return prov_fail_retry(j, EC_BAD_RESPONSE, 0, 0,
 		    "replicate: prediction %s succeeded without %s", id,
 		    bad ? "a usable output URL" : "an output");
 	}
@@ -601,7 +603,7 @@ parse_fetch(struct pjob *j, const struct prov_resp *rs)
 	unsigned char *data;
 
 	if (rs->len == 0)
-		return prov_fail(j, "bad_response", 1, rs->status,
+		return prov_fail(j, EC_BAD_RESPONSE, rs->status,
 		    "replicate: output %d is empty", s->iout + 1);
 	if (rs->content_type && !strncasecmp(rs->content_type, "image/", 6))
 		mime = rs->content_type;
@@ -642,7 +644,8 @@ replicate_parse(struct pjob *j, const struct prov_resp *rs)
 		cJSON_Delete(o);
 		return rc;
 	}
-	return prov_fail(j, "bad_response", 0, rs->status,
+	/* a step this code does not know: trying again cannot help */
+	return prov_fail_retry(j, EC_BAD_RESPONSE, 0, rs->status,
 	    "replicate: answer in a bad state");
 }
 
@@ -676,16 +679,13 @@ replicate_classify(struct pjob *j, const struct prov_resp *rs)
 		msg = rec_str(o, "title");
 	prov_classify_http(j, rs, msg);
 	if (rs->status == 402) {
-		j->fail.code = "quota";
-		j->fail.retryable = 0;
+		prov_recode(j, EC_QUOTA);
 	} else if (rs->status == 404 && s && s->phase == R_CREATE) {
 		/* POST /v1/models/{owner}/{name}/predictions: no such
 		 * model (or not one this token can run) */
-		j->fail.code = "model_not_found";
-		j->fail.retryable = 0;
+		prov_recode(j, EC_MODEL_NOT_FOUND);
 	} else if (rs->status == 422) {
-		j->fail.code = "bad_request";
-		j->fail.retryable = 0;
+		prov_recode(j, EC_BAD_REQUEST);
 	} else if (rs->status == 429 && j->fail.retry_after_ms < 0) {
 		j->fail.retry_after_ms = resets_in(msg);
 	}

@@ -91,23 +91,23 @@ main(void)
 	body = easprintf("{\"candidates\":[{\"content\":{\"parts\":["
 	    "{\"inlineData\":{\"mimeType\":\"image/png\",\"data\":\"#1\"}},"
 	    "{\"inlineData\":{\"mimeType\":\"image/png\",\"data\":\"%s\"}}]}}]}", a);
-	CHECK(parse(body) == PROV_FAIL && !strcmp(job.fail.code,
-	    "bad_response"), "a data string \"#1\" is not base64");
+	CHECK(parse(body) == PROV_FAIL && job.fail.code ==
+	    EC_BAD_RESPONSE, "a data string \"#1\" is not base64");
 	free(body);
 
 	/* cut short inside the data */
 	body = easprintf("{\"candidates\":[{\"content\":{\"parts\":[{\"inlineData\":"
 	    "{\"mimeType\":\"image/png\",\"data\":\"%s", a);
-	CHECK(parse(body) == PROV_FAIL && !strcmp(job.fail.code,
-	    "bad_response") && job.fail.retryable, "big answer cut short");
+	CHECK(parse(body) == PROV_FAIL && job.fail.code ==
+	    EC_BAD_RESPONSE && job.fail.retryable, "big answer cut short");
 	free(body);
 
 	/* a character outside base64 */
 	a[100] = '.';
 	body = easprintf("{\"candidates\":[{\"content\":{\"parts\":[{\"inlineData\":"
 	    "{\"mimeType\":\"image/png\",\"data\":\"%s\"}}]}}]}", a);
-	CHECK(parse(body) == PROV_FAIL && !strcmp(job.fail.code,
-	    "bad_response"), "big answer with bad base64");
+	CHECK(parse(body) == PROV_FAIL && job.fail.code ==
+	    EC_BAD_RESPONSE, "big answer with bad base64");
 	free(body);
 	job_reset();
 	free(a);

@@ -146,7 +146,7 @@ test_gemini(void)
 	job.model = "../x";
 	prov_req_init(&rq, NULL);
 	job_reset();
-	CHECK(prov_gemini.build(&job, &rq) == PROV_FAIL && !strcmp(job.fail.code, "bad_request"), "a model with / is refused");
+	CHECK(prov_gemini.build(&job, &rq) == PROV_FAIL && job.fail.code == EC_BAD_REQUEST, "a model with / is refused");
 	prov_req_free(&rq);
 
 	CHECK(parse("{\"candidates\":[{\"content\":{\"parts\":[{\"inlineData\":{\"mimeType\":\"image/png\",\"data\":\"AAAA\"},\"thought\":true},"
@@ -155,19 +155,19 @@ test_gemini(void)
 	CHECK(job.nout == 1 && job.out[0].len == 4, "parse: thought part skipped");
 	CHECK_STR(job.request_id, "r1", "parse: responseId");
 	CHECK(parse("{\"promptFeedback\":{\"blockReason\":\"SAFETY\"}}") == PROV_FAIL &&
-	    !strcmp(job.fail.code, "blocked") && !job.fail.retryable, "parse: blockReason");
+	    job.fail.code == EC_BLOCKED && !job.fail.retryable, "parse: blockReason");
 	CHECK(parse("{\"candidates\":[{\"finishReason\":\"IMAGE_SAFETY\"}]}") == PROV_FAIL &&
-	    !strcmp(job.fail.code, "blocked"), "parse: IMAGE_SAFETY");
+	    job.fail.code == EC_BLOCKED, "parse: IMAGE_SAFETY");
 	CHECK(parse("{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"no\"}]},\"finishReason\":\"STOP\"}]}") == PROV_FAIL &&
-	    !strcmp(job.fail.code, "blocked"), "parse: text only");
+	    job.fail.code == EC_BLOCKED, "parse: text only");
 	CHECK(parse("{\"candidates\":[{\"content\":{\"parts\":[{\"inlineDa") == PROV_FAIL &&
-	    !strcmp(job.fail.code, "bad_response") && job.fail.retryable, "parse: truncated");
+	    job.fail.code == EC_BAD_RESPONSE && job.fail.retryable, "parse: truncated");
 	CHECK(parse("{\"candidates\":[{\"content\":{\"parts\":[{\"inlineData\":{\"data\":\"@@@\"}}]}}]}") == PROV_FAIL &&
-	    !strcmp(job.fail.code, "bad_response"), "parse: bad base64");
+	    job.fail.code == EC_BAD_RESPONSE, "parse: bad base64");
 
 	classify(429, "{\"error\":{\"code\":429,\"message\":\"slow down\",\"details\":[{\"@type\":"
 	    "\"type.googleapis.com/google.rpc.RetryInfo\",\"retryDelay\":\"2.5s\"}]}}", -1);
-	CHECK(!strcmp(job.fail.code, "rate_limited") && job.fail.retryable && job.fail.retry_after_ms == 2500,
+	CHECK(job.fail.code == EC_RATE_LIMITED && job.fail.retryable && job.fail.retry_after_ms == 2500,
 	    "classify: RetryInfo");
 	CHECK_STR(job.fail.message, "HTTP 429: slow down", "classify: message");
 	classify(429, "{\"error\":{\"details\":[{\"@type\":\"type.googleapis.com/google.rpc.RetryInfo\","
@@ -178,16 +178,16 @@ test_gemini(void)
 	CHECK(!job.fail.retryable, "classify: a daily quota is final");
 	classify(400, "[{\"error\":{\"code\":400,\"message\":\"API key not valid\",\"details\":[{\"@type\":"
 	    "\"type.googleapis.com/google.rpc.ErrorInfo\",\"reason\":\"API_KEY_INVALID\"}]}}]", -1);
-	CHECK(!strcmp(job.fail.code, "auth") && !job.fail.retryable, "classify: API_KEY_INVALID (array form)");
+	CHECK(job.fail.code == EC_AUTH && !job.fail.retryable, "classify: API_KEY_INVALID (array form)");
 	classify(502, "<html>bad gateway</html>", -1);
-	CHECK(!strcmp(job.fail.code, "server_error") && job.fail.retryable && job.fail.http_status == 502,
+	CHECK(job.fail.code == EC_SERVER_ERROR && job.fail.retryable && job.fail.http_status == 502,
 	    "classify: 502");
 	classify(408, "", -1);
-	CHECK(!strcmp(job.fail.code, "timeout") && job.fail.retryable, "classify: 408");
+	CHECK(job.fail.code == EC_TIMEOUT && job.fail.retryable, "classify: 408");
 	classify(404, "{}", -1);
-	CHECK(!strcmp(job.fail.code, "model_not_found") && !job.fail.retryable, "classify: 404 is model_not_found");
+	CHECK(job.fail.code == EC_MODEL_NOT_FOUND && !job.fail.retryable, "classify: 404 is model_not_found");
 	classify(429, "{\"error\":{\"code\":429,\"message\":\"Your prepayment credits are depleted.\",\"status\":\"RESOURCE_EXHAUSTED\"}}", -1);
-	CHECK(!strcmp(job.fail.code, "quota") && !job.fail.retryable, "classify: credits depleted is quota");
+	CHECK(job.fail.code == EC_QUOTA && !job.fail.retryable, "classify: credits depleted is quota");
 	job_reset();
 	cJSON_Delete(rec);
 	prov_gemini.fini(&conf);

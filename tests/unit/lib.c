@@ -65,7 +65,7 @@ test_records(void)
 	CHECK_STR(rec_id(o, "n", buf), "12", "numeric id as string");
 	rec_set_str(o, "a", "y");
 	CHECK_STR(rec_str(o, "a"), "y", "rec_set_str replaces");
-	e = rec_fail(o, "plan", "invalid_images", 0, "need %d", 1);
+	e = rec_fail(o, "plan", EC_INVALID_IMAGES, "need %d", 1);
 	CHECK_STR(rec_status(o), "failed", "rec_fail sets status");
 	CHECK_STR(rec_str(e, "code"), "invalid_images", "error code");
 	CHECK_STR(rec_error_code(o), "invalid_images", "rec_error_code");

@@ -217,21 +217,21 @@ test_openai(void)
 	CHECK(job.usage && rec_num(job.usage, "total_tokens", 0) == 9,
 	    "usage kept");
 	rc = answer(200, "{\"data\":[{\"b64_json\":\"AAA", -1);
-	CHECK(rc == PROV_FAIL && !strcmp(job.fail.code, "bad_response") &&
+	CHECK(rc == PROV_FAIL && job.fail.code == EC_BAD_RESPONSE &&
 	    job.fail.retryable, "a cut body is bad_response, retryable");
 	rc = answer(200, "{\"data\":[]}", -1);
-	CHECK(rc == PROV_FAIL && !strcmp(job.fail.code, "bad_response"),
+	CHECK(rc == PROV_FAIL && job.fail.code == EC_BAD_RESPONSE,
 	    "no image is bad_response");
 
 	answer(429, "{\"error\":{\"message\":\"You exceeded your current "
 	    "quota\",\"type\":\"insufficient_quota\",\"param\":null,"
 	    "\"code\":\"insufficient_quota\"}}", 2000);
-	CHECK(!strcmp(job.fail.code, "quota") && !job.fail.retryable,
+	CHECK(job.fail.code == EC_QUOTA && !job.fail.retryable,
 	    "insufficient_quota: quota, not retryable");
 	answer(429, "{\"error\":{\"message\":\"Rate limit reached\","
 	    "\"type\":\"requests\",\"param\":null,\"code\":"
 	    "\"rate_limit_exceeded\"}}", 1500);
-	CHECK(!strcmp(job.fail.code, "rate_limited") && job.fail.retryable &&
+	CHECK(job.fail.code == EC_RATE_LIMITED && job.fail.retryable &&
 	    job.fail.retry_after_ms == 1500,
 	    "rate_limit_exceeded: retryable after Retry-After");
 	CHECK_STR(job.fail.message, "HTTP 429: Rate limit reached",
@@ -239,15 +239,15 @@ test_openai(void)
 	answer(400, "{\"error\":{\"message\":\"Your request was rejected by "
 	    "the safety system.\",\"type\":\"image_generation_user_error\","
 	    "\"param\":null,\"code\":\"moderation_blocked\"}}", -1);
-	CHECK(!strcmp(job.fail.code, "blocked") && !job.fail.retryable,
+	CHECK(job.fail.code == EC_BLOCKED && !job.fail.retryable,
 	    "moderation_blocked: blocked");
 	answer(400, "{\"error\":{\"message\":\"Invalid size\",\"type\":"
 	    "\"invalid_request_error\",\"param\":\"size\",\"code\":null}}",
 	    -1);
-	CHECK(!strcmp(job.fail.code, "bad_request") && !job.fail.retryable,
+	CHECK(job.fail.code == EC_BAD_REQUEST && !job.fail.retryable,
 	    "400: bad_request");
 	answer(503, "<html>busy</html>", -1);
-	CHECK(!strcmp(job.fail.code, "server_error") && job.fail.retryable,
+	CHECK(job.fail.code == EC_SERVER_ERROR && job.fail.retryable,
 	    "503 with an HTML body: server_error, retryable");
 	job_end();
 
@@ -311,8 +311,8 @@ test_replicate_build(void)
 	job_end();
 
 	job_start("{\"model\":\"acme/x/../y\",\"prompt\":\"p\"}", 0);
-	CHECK(build(&rq, &t) == PROV_FAIL && !strcmp(job.fail.code,
-	    "bad_request"), "a model unfit for a URL fails");
+	CHECK(build(&rq, &t) == PROV_FAIL && job.fail.code ==
+	    EC_BAD_REQUEST, "a model unfit for a URL fails");
 	free(t);
 	prov_req_free(&rq);
 	job_end();
@@ -379,7 +379,7 @@ test_replicate_flow(void)
 	rc = step("http://stub.test/v1/predictions/x2", 200,
 	    "{\"id\":\"x2\",\"status\":\"failed\",\"error\":\"NSFW content "
 	    "detected\"}");
-	CHECK(rc == PROV_FAIL && !strcmp(job.fail.code, "blocked") &&
+	CHECK(rc == PROV_FAIL && job.fail.code == EC_BLOCKED &&
 	    !job.fail.retryable && job.fail.http_status == 0,
 	    "an NSFW failure is blocked, no http_status");
 	job_end();
@@ -416,7 +416,7 @@ test_replicate_flow(void)
 	 * creates its own */
 	job_start("{\"model\":\"a/b\",\"prompt\":\"the p\"}", 0);
 	step("http://stub.test/v1/models/a/b/predictions", 502, "bad gw");
-	CHECK(!strcmp(job.fail.code, "server_error") && job.fail.retryable,
+	CHECK(job.fail.code == EC_SERVER_ERROR && job.fail.retryable,
 	    "502 on create: retryable");
 	job.attempt = 2;
 	job.step = 0;
@@ -425,14 +425,14 @@ test_replicate_flow(void)
 	rc = step("http://stub.test/v1/models/a/b/predictions", 429,
 	    "{\"title\":\"Request was throttled\",\"detail\":\"Request was "
 	    "throttled. Your rate limit resets in ~12s.\",\"status\":429}");
-	CHECK(!strcmp(job.fail.code, "rate_limited") && job.fail.retryable &&
+	CHECK(job.fail.code == EC_RATE_LIMITED && job.fail.retryable &&
 	    job.fail.retry_after_ms == 12000, "429: the detail's wait");
 	job.attempt = 3;
 	job.step = 0;
 	rc = step("http://stub.test/v1/models/a/b/predictions", 402,
 	    "{\"title\":\"Insufficient credit\",\"detail\":\"You have "
 	    "insufficient credit\",\"status\":402}");
-	CHECK(!strcmp(job.fail.code, "quota") && !job.fail.retryable,
+	CHECK(job.fail.code == EC_QUOTA && !job.fail.retryable,
 	    "402 after a refused create (no lookup): quota");
 	free(list);
 	job_end();
@@ -451,7 +451,7 @@ test_hostile(void)
 	rc = step("http://stub.test/v1/models/a/b/predictions", 201,
 	    "{\"id\":\"e1\",\"status\":\"succeeded\",\"output\":"
 	    "\"data:;base64,\"}");
-	CHECK(rc == PROV_FAIL && !strcmp(job.fail.code, "bad_response") &&
+	CHECK(rc == PROV_FAIL && job.fail.code == EC_BAD_RESPONSE &&
 	    !job.fail.retryable && job.nout == 0,
 	    "replicate: an empty data: URL is a bad_response, not retried");
 	job_end();
@@ -478,7 +478,7 @@ test_hostile(void)
 		    "\"data:image/png;base64,iVBORw0KGgo=\"");
 	sb_adds(&b, "]}");
 	rc = step("http://stub.test/v1/models/a/b/predictions", 201, b.s);
-	CHECK(rc == PROV_FAIL && !strcmp(job.fail.code, "bad_response") &&
+	CHECK(rc == PROV_FAIL && job.fail.code == EC_BAD_RESPONSE &&
 	    !job.fail.retryable && job.nout == PROV_MAX_OUTPUTS,
 	    "replicate: outputs past the cap fail the job");
 	job_end();
@@ -493,7 +493,7 @@ test_hostile(void)
 		    "{\"b64_json\":\"iVBORw0KGgo=\"}");
 	sb_adds(&b, "]}");
 	rc = answer(200, b.s, -1);
-	CHECK(rc == PROV_FAIL && !strcmp(job.fail.code, "bad_response") &&
+	CHECK(rc == PROV_FAIL && job.fail.code == EC_BAD_RESPONSE &&
 	    job.nout == PROV_MAX_OUTPUTS, "openai: data[] past the cap fails");
 	job_end();
 	conf_end();

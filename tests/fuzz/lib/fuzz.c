@@ -98,7 +98,7 @@ answer(struct pjob *j, const uint8_t *a, size_t n)
 	}
 	free(body);
 	if (rc == PROV_FAIL)
-		fz_assert(j->fail.code && j->fail.message);
+		fz_assert(ec_name(j->fail.code) && j->fail.message);
 	if (rc == PROV_DONE) {
 		fz_assert(j->nout >= 1 && j->nout <= PROV_MAX_OUTPUTS);
 		for (i = 0; i < j->nout; i++)
