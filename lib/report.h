@@ -1,6 +1,7 @@
 /* report: aggregate batch records into per-job state and batch summaries
- * (doc/contract.md "report").  Memory grows with the number of jobs, never with
- * the size of the records: only the few fields a report shows are kept. */
+ * (doc/contract.md "report").  Memory grows with the number of jobs (and a
+ * digest per distinct final record), never with the size of the records:
+ * only the few fields a report shows are kept. */
 #ifndef BG_REPORT_H
 #define BG_REPORT_H
 
