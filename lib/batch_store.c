@@ -319,7 +319,9 @@ bs_adopt(const char *root, struct pbatch *b, const struct bctx *x)
 	if ((rc = bp_find(x, b, &err, &transient)) < 0)
 		die(EXIT_FATAL, "provider batch %s/%s: its create was not "
 		    "answered, and whether it was made cannot be told (%s); "
-		    "run again to look again", b->bp->name, b->id, err);
+		    "run again to look again (removing %s/provider-batches/"
+		    "%s/%s.json sends its jobs anew: maybe paid twice)",
+		    b->bp->name, b->id, err, root, b->bp->name, b->id);
 	if (rc) {
 		b->state = BS_RUNNING;
 		warnx("provider batch %s/%s: adopted %s, made by a create "

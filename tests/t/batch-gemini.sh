@@ -166,6 +166,19 @@ is "never made: exit 0, nothing made, from the store" "$rc $(made) $(jq -r .cach
 is "never made: the record is closed" \
     "$(jq -r '[.state, .collected, .error] | join(" ")' "$BG_ROOT/provider-batches/gemini/20260101T000000Z-00000000.json")" \
     "failed true never created (not in the provider's list)"
+# the list cannot be read (a key the provider refuses): stop, exit 3,
+# nothing sent again, the record kept for the next run
+jq -c '.id = "20260101T000000Z-11111111"' "$BG_ROOT/provider-batches/gemini/20260101T000000Z-00000000.json" |
+    jq -c '.state = "creating" | .collected = false | .error = null' \
+    >"$BG_ROOT/provider-batches/gemini/20260101T000000Z-11111111.json"
+cp "${xrec%.json}.keys" "$BG_ROOT/provider-batches/gemini/20260101T000000Z-11111111.keys"
+GEMINI_API_KEY=bad-key $G xjobs >xout3 2>xerr3; rc=$?
+is "list unreadable: exit 3, nothing made" "$rc $(made)" "3 $m0"
+check "list unreadable: says why and what removing the record risks" grep -q \
+    "^bg-generate: provider batch gemini/20260101T000000Z-11111111: its create was not answered, and whether it was made cannot be told (.*); run again to look again (removing .*/20260101T000000Z-11111111.json sends its jobs anew: maybe paid twice)$" xerr3
+is "list unreadable: the record is kept" \
+    "$(jq -r '[.state, .name] | join(" ")' "$BG_ROOT/provider-batches/gemini/20260101T000000Z-11111111.json")" "creating "
+rm "$BG_ROOT"/provider-batches/gemini/20260101T000000Z-11111111.*
 ctl '{"page_max":100}'
 
 # usage errors
