@@ -235,7 +235,6 @@ read_all(struct report *r, struct nd_reader *rd, const struct args *a,
 		rc = nd_line(rd, &line, &len);
 		if (rc == 0)
 			break;
-		r->source = rd->idx;	/* the operand being read, from 1 */
 		if (rc == 1 && (o = nd_parse(rd, line, len))) {
 			rp_add(r, o, 0);
 			cJSON_Delete(o);

@@ -759,6 +759,17 @@ batch_defaults(struct batch_conf *bc)
 	bc->poll_ms = 30000;
 }
 
+/* bs_adopt with this run's context for b's provider. */
+static int
+adopt(struct pbatch *b)
+{
+	char *err = NULL;
+	struct bctx *x = ctx_for(b->bp, &err);
+
+	free(err);
+	return bs_adopt(B.c->root, b, x);
+}
+
 static void
 load_live(void)
 {
@@ -771,12 +782,8 @@ load_live(void)
 			if (B.nb == MAX_BATCHES)
 				die(EXIT_FATAL, "too many live provider "
 				    "batches in %s", B.c->root);
-			if (!v[k]->name) {
-				/* recorded, but the create never answered */
-				warnx("provider batch record %s/%s has no "
-				    "provider name: ignored", bprovs[i]->name,
-				    v[k]->id);
-				bs_free(v[k]);
+			if (!v[k]->name && adopt(v[k]) <= 0) {
+				bs_free(v[k]);	/* never made, or no key */
 				continue;
 			}
 			B.b[B.nb++] = v[k];

@@ -157,3 +157,21 @@ bp_set_state(struct pbatch *b, const char *s, const struct bp_state *tab,
 	*transient = 1;
 	return -1;
 }
+
+int
+bp_find(const struct bctx *x, struct pbatch *b, char **err, int *transient)
+{
+	char *cursor = NULL;
+	int rc, pages = 0;
+
+	do
+		rc = b->bp->find_page(x, b, &cursor, err, transient);
+	while (rc == 0 && cursor && ++pages < 1000);
+	if (rc == 0 && cursor) {
+		*err = easprintf("%s: more than %d pages of batches to look "
+		    "through", b->bp->name, pages);
+		rc = -1;
+	}
+	free(cursor);
+	return rc;
+}

@@ -10,6 +10,8 @@
  *   download    the result lines into a file
  *   result      one result line -> its key and an outcome in a pjob
  *   cancel      ask the provider to stop b
+ *   find        b's batch in the provider's list, after a create whose
+ *               answer was lost (a crash): never created twice
  *
  * Every function reports a failure as -1 with *err (free(3), no secrets)
  * and sets *transient when trying again later may help. */
@@ -91,7 +93,18 @@ struct bprov {
 	    char key[65]);
 	int (*cancel)(const struct bctx *x, struct pbatch *b, char **err,
 	    int *transient);
+	/* one page of the provider's batch list (*cursor names it, NULL:
+	 * the first): 1 when the batch a create of b made is on it (b->id
+	 * is in its display name or metadata; b->name set), else 0 with
+	 * *cursor set to the next page (NULL: no more), or -1 */
+	int (*find_page)(const struct bctx *x, struct pbatch *b,
+	    char **cursor, char **err, int *transient);
 };
+
+/* b's provider batch, through every page of the list (bprov.find_page):
+ * 1 with b->name set, 0 when the provider has none, -1 with *err. */
+int bp_find(const struct bctx *x, struct pbatch *b, char **err,
+    int *transient);
 
 extern const struct bprov bprov_gemini, bprov_openai;
 

@@ -304,3 +304,38 @@ bs_ref_put(const char *root, const struct bprov *bp, const char *sha,
 	free(text);
 	free(path);
 }
+
+int
+bs_adopt(const char *root, struct pbatch *b, const struct bctx *x)
+{
+	char *err = NULL, *path;
+	int transient = 0, rc;
+
+	if (!x) {
+		warnx("provider batch %s/%s: its create was not answered; "
+		    "not looked up without a key", b->bp->name, b->id);
+		return -1;
+	}
+	if ((rc = bp_find(x, b, &err, &transient)) < 0)
+		die(EXIT_FATAL, "provider batch %s/%s: its create was not "
+		    "answered, and whether it was made cannot be told (%s); "
+		    "run again to look again (removing %s/provider-batches/"
+		    "%s/%s.json sends its jobs anew: maybe paid twice)",
+		    b->bp->name, b->id, err, root, b->bp->name, b->id);
+	if (rc) {
+		b->state = BS_RUNNING;
+		warnx("provider batch %s/%s: adopted %s, made by a create "
+		    "whose answer was lost", b->bp->name, b->id, b->name);
+	} else {
+		b->state = BS_FAILED;
+		b->collected = 1;
+		b->fail_msg = estrdup("never created (not in the provider's "
+		    "list)");
+	}
+	if (bs_save(root, b) < 0)
+		die(EXIT_FATAL, "%s/provider-batches:", root);
+	path = path_of(root, b, ".jsonl");	/* the lines sent, or not */
+	unlink(path);
+	free(path);
+	return rc;
+}

@@ -23,6 +23,13 @@ int bs_has_key(const struct pbatch *b, const char *key);
 struct pbatch **bs_load_live(const char *root, const struct bprov *bp,
     int *n);
 void bs_free(struct pbatch *b);
+/* b was recorded "creating" and has no provider name: the create's answer
+ * was lost (a crash between it and saving the name).  Look for it in the
+ * provider's list (x NULL: no key; left as it is): 1, adopted (b->name
+ * set, running, saved); 0, never created (closed, saved: its jobs go to
+ * a new batch); -1, not looked up.  Dies when the list cannot be read:
+ * sending the jobs again could pay for them twice. */
+int bs_adopt(const char *root, struct pbatch *b, const struct bctx *x);
 /* The state's name in records and back. */
 const char *bs_state_name(int st);
 /* The file id of the reference sha uploaded for bp less than max_age

@@ -28,6 +28,7 @@ const char *const rp_status_name[RP_NSTATUS] = {
 struct priv {
 	GHashTable *jobs, *variants, *batches;	/* key -> index + 1 */
 	GHashTable *paid;	/* records whose cost is counted (a set) */
+	GHashTable *read;	/* final job records read: job_id, digest */
 	GHashTable *planned;	/* variant ids the plan has jobs for */
 	GStringChunk *pool;
 	struct sbuf key, vkey;	/* scratch: job key, card key */
@@ -44,6 +45,7 @@ rp_init(struct report *r, int keep_paths)
 	p->variants = g_hash_table_new(g_str_hash, g_str_equal);
 	p->batches = g_hash_table_new(g_str_hash, g_str_equal);
 	p->paid = g_hash_table_new(g_str_hash, g_str_equal);
+	p->read = g_hash_table_new(g_str_hash, g_str_equal);
 	p->planned = g_hash_table_new(g_str_hash, g_str_equal);
 	p->pool = g_string_chunk_new(1 << 16);
 	r->priv = p;
@@ -72,6 +74,7 @@ rp_free(struct report *r)
 	g_hash_table_destroy(p->variants);
 	g_hash_table_destroy(p->batches);
 	g_hash_table_destroy(p->paid);
+	g_hash_table_destroy(p->read);
 	g_hash_table_destroy(p->planned);
 	g_string_chunk_free(p->pool);
 	sb_free(&p->key);
@@ -243,7 +246,6 @@ job_apply(struct report *r, struct rp_job *j, const cJSON *rec,
 	r->n[j->status]--;
 	r->n[st]++;
 	j->status = st;
-	j->source = r->source;
 	d = rec_num(rec, "attempt", 0);
 	j->attempt = d > 0 && d < 1e9 ? (int)d : 0;
 	j->cached = rec_bool(rec, "cached");
@@ -325,6 +327,29 @@ add_paid(struct report *r, struct rp_job *j, const cJSON *rec,
 		return;
 	g_hash_table_add(p->paid, g_string_chunk_insert(p->pool, p->key.s));
 	j->paid += cost;
+}
+
+/* True when this very record of job j was read before (a file read
+ * again, a record passed on again by a later run): it keeps the place it
+ * was first read at and does not win again.  Else note it. */
+static int
+read_before(struct report *r, const struct rp_job *j, const cJSON *rec)
+{
+	struct priv *p = r->priv;
+	char *text, *md5;
+	int seen;
+
+	if (!j->job_id || !(text = cJSON_PrintUnformatted(rec)))
+		return 0;
+	md5 = g_compute_checksum_for_string(G_CHECKSUM_MD5, text, -1);
+	cJSON_free(text);
+	sb_reset(&p->key);
+	sb_addf(&p->key, "%s\x1f%s", j->job_id, md5);
+	g_free(md5);
+	if (!(seen = g_hash_table_contains(p->read, p->key.s)))
+		g_hash_table_add(p->read, g_string_chunk_insert(p->pool,
+		    p->key.s));
+	return seen;
 }
 
 static void
@@ -435,10 +460,8 @@ rp_add(struct report *r, const cJSON *rec, int plan)
 		j->planned = 1;
 		r->planned++;
 	}
-	if (st != RP_PENDING && j->status != RP_PENDING &&
-	    j->source != r->source &&
-	    rec_num(rec, "attempt", 0) < j->attempt)
-		return;	/* an older attempt from another input */
+	if (st != RP_PENDING && read_before(r, j, rec))
+		return;	/* not later: it was read before */
 	if (st == RP_PENDING && (plan || j->status != RP_PENDING)) {
 		/* a planned job: declares the job, never hides a result */
 		if (j->price < 0)

@@ -1,6 +1,7 @@
 /* report: aggregate batch records into per-job state and batch summaries
- * (doc/contract.md "report").  Memory grows with the number of jobs, never with
- * the size of the records: only the few fields a report shows are kept. */
+ * (doc/contract.md "report").  Memory grows with the number of jobs (and a
+ * digest per distinct final record), never with the size of the records:
+ * only the few fields a report shows are kept. */
 #ifndef BG_REPORT_H
 #define BG_REPORT_H
 
@@ -41,7 +42,6 @@ struct rp_job {
 	unsigned char cached, retryable, planned;
 	int variation;		/* 0 when unknown */
 	int attempt;		/* attempt of the winning record */
-	int source;		/* report.source when it was read */
 	int nimages;		/* outputs of the winning record */
 	unsigned char gone;	/* a failure before planning that a later
 				 * plan of its variant superseded: not counted */
@@ -75,7 +75,6 @@ struct report {
 	long superseded;	/* jobs with gone set */
 	const char *store;	/* the records' store (result field store) */
 	int stores;		/* how many different ones: 0, 1 or 2 (more) */
-	int source;		/* caller: the input the next records are from */
 	void *priv;		/* hash tables and the string pool */
 };
 
@@ -84,10 +83,10 @@ struct report {
 void rp_init(struct report *r, int keep_paths);
 void rp_free(struct report *r);
 
-/* Fold one record in.  The later record of a job wins, except that a
- * record that is not final (planned…) never hides a final one, and that
- * between inputs (r->source differs: files have no order in time) a final
- * record with a lower attempt does not replace one with a higher attempt.
+/* Fold one record in.  The later record of a job wins, in reading order
+ * (doc/contract.md "Which record of a job wins"), whatever its attempt,
+ * except that a record that is not final (planned…) never hides a final
+ * one, and that a final record read again keeps its first place.
  * Records without a job_id count only when they failed (a failure before
  * planning), once per variant_id or bad line (error.file, error.line).
  * plan marks records of the plan: their jobs are counted in r->planned.

@@ -7,8 +7,10 @@
 # (nothing is paid twice) unless no job of it ever succeeded.  PG=1 also
 # loads the batch into a private PostgreSQL cluster (scripts/bg-pg-up
 # demo/pg) and prints the bg_batch_summary view.
-# Exit: 0 when every job succeeded, 1 otherwise (a run where every job
-# failed says so), 3 when a step could not run.
+# Exit: 0 when every job succeeded, 1 otherwise (a run where no job
+# succeeded says so on stderr, with the most common error), 2 when a check
+# or the settings stopped it before anything was generated, 3 when a step
+# could not run.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 3
@@ -43,15 +45,27 @@ bg-batch -c examples/catalog.ndjson -s "$settings" -d "$dir" \
 	--root "$demo/bg-data" --provider "$provider" -j 8
 rc=$?
 # a check that failed, or a stage: nothing to show
-[ $rc -ge 2 ] && { echo "demo: stopped (exit $rc)"; exit $rc; }
-[ -s "$dir/jobs.ndjson" ] || exit 3
+if [ $rc -eq 2 ]; then
+	echo "demo: stopped (exit 2): nothing was generated; the reason is above" >&2
+	exit 2
+elif [ $rc -ge 3 ]; then
+	echo "demo: stopped (exit $rc): a step failed; the reason is above" >&2
+	exit $rc
+fi
+[ -s "$dir/jobs.ndjson" ] || { echo "demo: no job was planned; the reason is above" >&2; exit 3; }
 echo
 bg-report --json --plan "$dir/jobs.ndjson" "$dir/results.ndjson" >"$dir/report.json"
-if [ "$(jq '.total > 0 and .succeeded == 0' "$dir/report.json")" = true ]; then
+none=$(jq '.total > 0 and .succeeded == 0' "$dir/report.json") || none=
+if [ "$none" != true ] && [ "$none" != false ]; then
+	echo "demo: no report in $dir/report.json; the reason is above" >&2
+	exit 3
+fi
+if [ "$none" = true ]; then
+	{
 	echo "demo: no job succeeded with the $provider provider: nothing was generated"
 	jq -r '.errors[0] // empty | "demo: most common error: \(.count) x \(.code): \(.example)"' "$dir/report.json"
-	[ "$rc" -le 1 ] || echo "demo: bg-batch stopped early (exit $rc): see its messages above"
 	[ -s "$dir/report.html" ] && echo "demo: the failures are listed in $dir/report.html"
+	} >&2
 	exit 1
 fi
 echo "demo: HTML report: $(cd "$dir" && pwd)/report.html"

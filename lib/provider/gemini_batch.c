@@ -142,6 +142,13 @@ gemini_line(struct pjob *j, const char *key, char *const *ids,
 	return PROV_DONE;
 }
 
+/* What a batch is known by at the provider: its local id (find). */
+static void
+display_name(const struct pbatch *b, char *buf, size_t len)
+{
+	snprintf(buf, len, "bg-%s", b->id);
+}
+
 static int
 gemini_create(const struct bctx *x, struct pbatch *b, FILE *f,
     long long len, char **err, int *transient)
@@ -154,7 +161,7 @@ gemini_create(const struct bctx *x, struct pbatch *b, FILE *f,
 	cJSON *file = NULL, *o;
 	int rc = -1;
 
-	snprintf(display, sizeof display, "bg-%s", b->id);
+	display_name(b, display, sizeof display);
 	if (upload(x, display, "application/jsonl", NULL, f, len, &file, err,
 	    transient) < 0)
 		return -1;
@@ -333,6 +340,52 @@ gemini_cancel(const struct bctx *x, struct pbatch *b, char **err,
 	return rc;
 }
 
+/* One page of batches?pageSize&pageToken: 1 when b's batch is on it
+ * (b->name set); *tok gets the next page's token (NULL: the last). */
+static int
+find_page(const struct bctx *x, struct pbatch *b, char **tok, char **err,
+    int *transient)
+{
+	struct curl_slist *h = key_header(x, NULL);
+	struct sbuf url = {0};
+	const cJSON *op, *md;
+	const char *s, *name;
+	char display[80], *t;
+	double retry_ms;
+	cJSON *o;
+	int found = 0;
+
+	display_name(b, display, sizeof display);
+	sb_addf(&url, "%s/v1beta/batches?pageSize=100", x->conf->base_url);
+	if (*tok && (t = curl_easy_escape(NULL, *tok, 0))) {
+		sb_addf(&url, "&pageToken=%s", t);
+		curl_free(t);
+	}
+	free(*tok);
+	*tok = NULL;
+	o = bp_get_json(x, url.s, h, "gemini: batches list", &retry_ms, err,
+	    transient);
+	curl_slist_free_all(h);
+	sb_free(&url);
+	if (!o)
+		return -1;
+	cJSON_ArrayForEach(op, cJSON_GetObjectItemCaseSensitive(o,
+	    "operations")) {
+		md = cJSON_GetObjectItemCaseSensitive(op, "metadata");
+		name = rec_str(op, "name");
+		if ((s = rec_str(md, "displayName")) && !strcmp(s, display) &&
+		    name && !strncmp(name, "batches/", 8)) {
+			b->name = estrdup(name);
+			found = 1;
+			break;
+		}
+	}
+	if (!found && (s = rec_str(o, "nextPageToken")) && *s)
+		*tok = estrdup(s);
+	cJSON_Delete(o);
+	return found;
+}
+
 const struct bprov bprov_gemini = {
 	.name = "gemini",
 	.p = &prov_gemini,
@@ -346,4 +399,5 @@ const struct bprov bprov_gemini = {
 	.download = gemini_download,
 	.result = gemini_result,
 	.cancel = gemini_cancel,
+	.find_page = find_page,
 };

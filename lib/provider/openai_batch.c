@@ -313,6 +313,55 @@ openai_cancel(const struct bctx *x, struct pbatch *b, char **err,
 	return rc;
 }
 
+/* One page of GET /v1/batches (newest first): 1 when b's batch is on it
+ * (metadata.bg_batch, b->name set); *after gets the cursor of the next
+ * page, NULL after the last one or once the page reaches batches made
+ * a day before b was (clocks differ; its create came after). */
+static int
+find_page(const struct bctx *x, struct pbatch *b, char **after, char **err,
+    int *transient)
+{
+	struct curl_slist *h = auth(x, NULL);
+	struct sbuf path = {0};
+	const cJSON *it;
+	const char *s;
+	char *url;
+	double retry_ms, oldest = 1e300;
+	cJSON *o;
+	int found = 0;
+
+	sb_adds(&path, "/v1/batches?limit=100");
+	if (*after)
+		sb_addf(&path, "&after=%s", *after);	/* batch_[0-9a-z] */
+	free(*after);
+	*after = NULL;
+	url = prov_api_url(x->conf->base_url, path.s);
+	o = bp_get_json(x, url, h, "openai: batches list", &retry_ms, err,
+	    transient);
+	curl_slist_free_all(h);
+	free(url);
+	sb_free(&path);
+	if (!o)
+		return -1;
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(o, "data")) {
+		if ((s = rec_str(cJSON_GetObjectItemCaseSensitive(it,
+		    "metadata"), "bg_batch")) && !strcmp(s, b->id) &&
+		    rec_str(it, "id")) {
+			b->name = estrdup(rec_str(it, "id"));
+			found = 1;
+			break;
+		}
+		if (rec_num(it, "created_at", 1e300) < oldest)
+			oldest = rec_num(it, "created_at", 1e300);
+	}
+	if (!found && rec_bool(o, "has_more") && oldest > b->created - 86400 &&
+	    (s = rec_str(o, "last_id")) && strspn(s, "abcdefghijklmnopqrstuv"
+	    "wxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") == strlen(s))
+		*after = estrdup(s);
+	cJSON_Delete(o);
+	return found;
+}
+
 const struct bprov bprov_openai = {
 	.name = "openai",
 	.p = &prov_openai,
@@ -326,4 +375,5 @@ const struct bprov bprov_openai = {
 	.download = openai_download,
 	.result = openai_result,
 	.cancel = openai_cancel,
+	.find_page = find_page,
 };

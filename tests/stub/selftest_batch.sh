@@ -84,8 +84,26 @@ curl -s -o "$tmp/oo" -H "Authorization: Bearer sk-$KEY" "$B/v1/files/$(jq -r .ou
 curl -s -o "$tmp/oe" -H "Authorization: Bearer sk-$KEY" "$B/v1/files/$(jq -r .error_file_id "$tmp/ob2")/content"
 is "output file: c1 with an image" "$(jq -r '[.custom_id,.response.status_code,(.response.body.data[0].b64_json|length > 100)] | join(" ")' "$tmp/oo")" "c1 200 true"
 is "error file: c2 moderation_blocked" "$(jq -r '[.custom_id,.response.status_code,.response.body.error.code] | join(" ")' "$tmp/oe")" "c2 400 moderation_blocked"
+
+# ---- the lists, paged (two batches of each provider, one per page) ----
+curl -s -o /dev/null $G -H 'Content-Type: application/json' \
+	-d "{\"batch\":{\"display_name\":\"t2\",\"input_config\":{\"file_name\":\"$fname\"}}}" \
+	"$B/v1beta/models/gemini-3.1-flash-image:batchGenerateContent"
+curl -s -o /dev/null -H "Authorization: Bearer sk-$KEY" -H 'Content-Type: application/json' \
+	-d "{\"input_file_id\":\"$fid\",\"endpoint\":\"/v1/images/generations\",\"completion_window\":\"24h\",\"metadata\":{\"k\":\"v\"}}" "$B/v1/batches"
+curl -s -o /dev/null -X POST -d '{"page_max":1}' "$B/_stub/batch"
+curl -s -o "$tmp/gl1" $G "$B/v1beta/batches?pageSize=10"
+curl -s -o "$tmp/gl2" $G "$B/v1beta/batches?pageSize=10&pageToken=$(jq -r .nextPageToken "$tmp/gl1")"
+is "gemini list: newest first, one per page, then no token" \
+	"$(jq -r '.operations[0].metadata.displayName' "$tmp/gl1") $(jq -r '[.operations[0].name == "'"$name"'", .nextPageToken // "none"] | join(" ")' "$tmp/gl2")" "t2 true none"
+curl -s -o "$tmp/ol1" -H "Authorization: Bearer sk-$KEY" "$B/v1/batches?limit=5"
+curl -s -o "$tmp/ol2" -H "Authorization: Bearer sk-$KEY" "$B/v1/batches?limit=5&after=$(jq -r .last_id "$tmp/ol1")"
+is "openai list: newest first with metadata, has_more, after=" \
+	"$(jq -c '[.object,.data[0].metadata,.has_more]' "$tmp/ol1") $(jq -c '[.data[0].id == "'"$bid"'",.has_more]' "$tmp/ol2")" \
+	'["list",{"k":"v"},true] [true,false]'
+is "openai list: limit 0 refused" "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer sk-$KEY" "$B/v1/batches?limit=0")" 400
 is "log: every batch request has its op" "$(jq -r 'select(.batch_op) | .batch_op' "$tmp/log" | sort | uniq -c | tr -s ' ' | tr '\n' ,)" \
-	" 2 create, 3 download, 5 poll, 3 upload, 1 upload-start,"
+	" 4 create, 3 download, 5 list, 5 poll, 3 upload, 1 upload-start,"
 kill -TERM "$pid"; wait "$pid"; pid=
 is "nothing on stderr" "$(cat "$tmp/err")" ""
 echo "$npass passed, $nfail failed"

@@ -6,28 +6,38 @@ X-Goog-Upload-Protocol: resumable and X-Goog-Upload-Command: start, answered
 with X-Goog-Upload-URL; then "upload" / "upload, finalize" at that URL with
 X-Goog-Upload-Offset), GET /v1beta/files/{id},
 POST /v1beta/models/{model}:batchGenerateContent (input_config.file_name or
-inline requests), GET /v1beta/batches/{id}, POST /v1beta/batches/{id}:cancel
-and GET /download/v1beta/files/{id}:download?alt=media.
+inline requests), GET /v1beta/batches/{id}, POST /v1beta/batches/{id}:cancel,
+GET /v1beta/batches?pageSize=N&pageToken=T (the list: {operations,
+nextPageToken}, newest first) and
+GET /download/v1beta/files/{id}:download?alt=media.
 
 OpenAI: POST /v1/files (multipart, with a purpose part), GET /v1/files/{id}
 and /v1/files/{id}/content for those files, POST /v1/batches,
-GET /v1/batches/{id}, POST /v1/batches/{id}/cancel.
+GET /v1/batches/{id}, POST /v1/batches/{id}/cancel and
+GET /v1/batches?limit=N&after=ID (the list: {object, data, first_id,
+last_id, has_more}, newest first; limit 1..100, default 20).
 
 Each request line runs through the stub's own synchronous handler
 (Stub.gemini, Stub.openai), so the [[fault:...]] tokens of a prompt give
 per-item failures; file references are checked against the uploaded files.
 Results come out shuffled.  How a batch ends is set with
 POST /_stub/batch {"polls": N, "end": "succeed"|"expire"|"fail",
-"fraction": F}: a batch runs once polled N times (default 1); an expired
-or canceled batch answers the first fraction F of its lines (default 0.5).
+"fraction": F, "create_delay_ms": D, "page_max": P}: a batch runs once
+polled N times (default 1); an expired or canceled batch answers the first
+fraction F of its lines (default 0.5); a create is answered D ms after the
+batch is made (default 0: a client killed meanwhile never learns its
+name); list pages hold at most P batches (default 100; Gemini's pageSize
+defaults to 50).
 GET /_stub/batch shows the settings and counts.  Every request's log
 line carries "batch_op" (upload-start, upload, create, poll, download,
-cancel, file) and, for uploads, the sha256 of the bytes received.
+cancel, file, list) and, for uploads, the sha256 of the bytes received.
 
 Standard library only; bg-stub.py calls Batches(stub).dispatch(req, rec)
 first and uses its answer unless it is None.
 """
 
+import asyncio
+import base64
 import hashlib
 import json
 import re
@@ -59,7 +69,8 @@ class Batches:
 		self.Response = response
 		self.parse_multipart = parse_multipart
 		self.ref_uses = {}	# sha256 of a referenced file -> lines
-		self.config = {"polls": 1, "end": "succeed", "fraction": 0.5}
+		self.config = {"polls": 1, "end": "succeed", "fraction": 0.5,
+			       "create_delay_ms": 0, "page_max": 100}
 		self.gfiles = {}	# "files/x" -> dict(bytes, mime, display)
 		self.uploads = {}	# upload id -> dict(declared, got, mime...)
 		self.gbatches = {}	# "batches/x" -> dict
@@ -127,7 +138,12 @@ class Batches:
 			rec["model"] = urllib.parse.unquote(g.group(1))
 			if not self.gkey_ok(req):
 				return self.gerr(403, "API key not valid.")
-			return self.g_create(req, rec)
+			return await self.late(self.g_create(req, rec))
+		if p == "/v1beta/batches":
+			rec["provider"], rec["batch_op"] = "gemini", "list"
+			if not self.gkey_ok(req):
+				return self.gerr(403, "API key not valid.")
+			return self.g_list(req)
 		g = re.match(r"^/v1beta/(batches/[A-Za-z0-9_-]+)(:cancel)?$", p)
 		if g:
 			rec["provider"] = "gemini"
@@ -177,11 +193,64 @@ class Batches:
 			    "cancel" if g.group(2) else "poll"
 			if self.stub.bearer(req) != "ok":
 				return self.oerr(401, "Incorrect API key provided.")
+			if not g.group(1) and m == "GET":
+				rec["batch_op"] = "list"
+				return self.o_list(req)
 			if not g.group(1):
-				return self.o_create(req, rec)
+				return await self.late(self.o_create(req, rec))
 			return await self.o_batch(req, g.group(1),
 						  bool(g.group(2)))
 		return None
+
+	async def late(self, resp):
+		"""A create's answer, create_delay_ms after the batch exists."""
+		if resp.status == 200 and self.config["create_delay_ms"]:
+			await asyncio.sleep(self.config["create_delay_ms"] / 1000)
+		return resp
+
+	def page(self, names, start, size):
+		"""names[start:start + size], size clamped to page_max."""
+		size = max(1, min(size, int(self.config["page_max"])))
+		return names[start:start + size], start + size < len(names)
+
+	def g_list(self, req):
+		q = dict(urllib.parse.parse_qsl(req.query))
+		names = sorted(self.gbatches, reverse=True,
+			       key=lambda n: self.gbatches[n]["seq"])
+		try:
+			size = int(q.get("pageSize", "50"))
+			start = int(base64.urlsafe_b64decode(
+			    q.get("pageToken", "") + "==").decode() or "0") \
+			    if q.get("pageToken") else 0
+		except ValueError:
+			return self.gerr(400, "Invalid page token.")
+		names, more = self.page(names, start, size)
+		out = {"operations": [self.g_json(n) for n in names]}
+		if more:
+			out["nextPageToken"] = base64.urlsafe_b64encode(
+			    str(start + len(names)).encode()).decode().rstrip("=")
+		return self.resp(200, out)
+
+	def o_list(self, req):
+		q = dict(urllib.parse.parse_qsl(req.query))
+		ids = sorted(self.obatches, reverse=True,
+			     key=lambda n: self.obatches[n]["seq"])
+		try:
+			limit = int(q.get("limit", "20"))
+		except ValueError:
+			limit = 0
+		if not 1 <= limit <= 100:
+			return self.oerr(400, "Invalid 'limit': integer between 1 "
+					 "and 100.")
+		start = ids.index(q["after"]) + 1 if q.get("after") in ids else 0
+		if q.get("after") and q["after"] not in ids:
+			return self.oerr(400, "No batch %s." % q["after"])
+		ids, more = self.page(ids, start, limit)
+		return self.resp(200, {"object": "list",
+				       "data": [self.o_json(b) for b in ids],
+				       "first_id": ids[0] if ids else None,
+				       "last_id": ids[-1] if ids else None,
+				       "has_more": more})
 
 	def control(self, req):
 		if req.method == "POST":
@@ -323,7 +392,8 @@ class Batches:
 		    "display": batch.get("display_name",
 					 batch.get("displayName", "")),
 		    "key": req.headers.get("x-goog-api-key", ""),
-		    "out": None, "ok": 0, "failed": 0, "cancel": False}
+		    "out": None, "ok": 0, "failed": 0, "cancel": False,
+		    "seq": len(self.gbatches)}
 		rec["lines"] = len(lines)
 		self.counts["gemini_batches"] += 1
 		self.counts["lines"] += len(lines)
@@ -524,7 +594,8 @@ class Batches:
 		    "status": "validating", "created": int(time.time()),
 		    "auth": req.headers.get("authorization", ""),
 		    "metadata": body.get("metadata"), "out": None, "err": None,
-		    "ok": 0, "failed": 0, "cancel": False}
+		    "ok": 0, "failed": 0, "cancel": False,
+		    "seq": len(self.obatches)}
 		rec["lines"] = len(lines)
 		rec["fields"] = {"endpoint": ep}
 		self.counts["openai_batches"] += 1

@@ -127,6 +127,60 @@ is "bg-batch --mode batch: filed, batch mode, half price" \
 	" 4 succeeded batch true 0.034"
 is "bg-batch --mode batch: one provider batch" "$(jq -r 'select(.job_id) | .usage.provider_batch' "$T/bb/results.ndjson" | sort -u | wc -l | tr -d ' ')" 1
 
+# kill -9 between the provider's create and saving its name: the stub
+# makes the batch, then holds the answer 30 s; the run is killed meanwhile.
+# The same command finds it in the provider's list by its display name
+# (two per page here: paged) and collects it: no second batch is made
+made() { curl -s "$STUB/_stub/batch" | jq .counts.gemini_batches; }
+i=0; while [ $i -lt 3 ]; do job x$i "lost answer $i" r2 r5; i=$((i + 1)); done >xjobs
+ctl '{"create_delay_ms":30000,"page_max":2,"polls":0}'
+m0=$(made)
+$G xjobs >xout1 2>xerr1 &
+pid=$!
+i=0; while [ "$(made)" -le "$m0" ] && [ $i -lt 300 ]; do sleep 0.05; i=$((i + 1)); done
+kill -9 $pid; wait $pid 2>/dev/null
+ctl '{"create_delay_ms":0}'
+is "lost answer: the batch was made, its name not saved" \
+    "$(made) $(jq -r 'select(.name == null) | .state' "$BG_ROOT"/provider-batches/gemini/*.json)" "$((m0 + 1)) creating"
+# newer batches from another store put it on the list's second page
+i=0; while [ $i -lt 3 ]; do job y$i "elsewhere $i" r1 r3; i=$((i + 1)); done >yjobs
+BG_ROOT=$T/store2 $G --batch-size 1 yjobs >/dev/null 2>&1
+m0=$(made) l0=$(ops list)
+$G xjobs >xout 2>xerr; rc=$?
+is "lost answer, run again: exit 0, no second batch made" "$rc $(made)" "0 $m0"
+is "lost answer: collected" "$(jq -r .status xout | sort | uniq -c | tr -s ' ')" " 3 succeeded"
+check "lost answer: says it adopted the batch" grep -q "^bg-generate: provider batch gemini/.*: adopted batches/.*, made by a create whose answer was lost$" xerr
+check "lost answer: the list was read page by page" [ "$(($(ops list) - l0))" -ge 2 ]
+check "lost answer: the pages after the first were asked by pageToken" \
+    sh -c "jq -r 'select(.batch_op==\"list\") | .query // \"\"' '$T/stub.log' | grep -q pageToken"
+xname=$(jq -r .usage.provider_batch xout | sort -u)
+is "lost answer: the record now names the batch" \
+    "$(jq -r "select(.name == \"$xname\") | [.state, .collected] | join(\" \")" "$BG_ROOT"/provider-batches/gemini/*.json)" "succeeded true"
+# a record whose create never reached the provider: closed, not adopted
+xrec=$(grep -l "\"$xname\"" "$BG_ROOT"/provider-batches/gemini/*.json)
+jq -c '.id = "20260101T000000Z-00000000" | .name = null | .state = "creating" | .collected = false' \
+    "$xrec" >"$BG_ROOT/provider-batches/gemini/20260101T000000Z-00000000.json"
+cp "${xrec%.json}.keys" "$BG_ROOT/provider-batches/gemini/20260101T000000Z-00000000.keys"
+$G xjobs >xout2 2>xerr2; rc=$?
+is "never made: exit 0, nothing made, from the store" "$rc $(made) $(jq -r .cached xout2 | sort -u)" "0 $m0 true"
+is "never made: the record is closed" \
+    "$(jq -r '[.state, .collected, .error] | join(" ")' "$BG_ROOT/provider-batches/gemini/20260101T000000Z-00000000.json")" \
+    "failed true never created (not in the provider's list)"
+# the list cannot be read (a key the provider refuses): stop, exit 3,
+# nothing sent again, the record kept for the next run
+jq -c '.id = "20260101T000000Z-11111111"' "$BG_ROOT/provider-batches/gemini/20260101T000000Z-00000000.json" |
+    jq -c '.state = "creating" | .collected = false | .error = null' \
+    >"$BG_ROOT/provider-batches/gemini/20260101T000000Z-11111111.json"
+cp "${xrec%.json}.keys" "$BG_ROOT/provider-batches/gemini/20260101T000000Z-11111111.keys"
+GEMINI_API_KEY=bad-key $G xjobs >xout3 2>xerr3; rc=$?
+is "list unreadable: exit 3, nothing made" "$rc $(made)" "3 $m0"
+check "list unreadable: says why and what removing the record risks" grep -q \
+    "^bg-generate: provider batch gemini/20260101T000000Z-11111111: its create was not answered, and whether it was made cannot be told (.*); run again to look again (removing .*/20260101T000000Z-11111111.json sends its jobs anew: maybe paid twice)$" xerr3
+is "list unreadable: the record is kept" \
+    "$(jq -r '[.state, .name] | join(" ")' "$BG_ROOT/provider-batches/gemini/20260101T000000Z-11111111.json")" "creating "
+rm "$BG_ROOT"/provider-batches/gemini/20260101T000000Z-11111111.*
+ctl '{"page_max":100}'
+
 # usage errors
 bg-generate --no-wait </dev/null >/dev/null 2>err; rc=$?
 is "batch options need --mode batch" "$rc $(cat err)" "2 bg-generate: --poll, --no-wait, --cancel and --batch-size need --mode batch"

@@ -54,4 +54,29 @@ $G xjobs >xout 2>/dev/null; rc=$?
 is "expired: exit 0" "$rc" 0
 is "expired: partial results" "$(jq -r '[.status,.error.code // "-",(.error.retryable // "-")] | join(" ")' xout | sort | uniq -c | tr -s ' ' | tr '\n' ,)" \
 	" 2 failed expired true, 2 succeeded - -,"
+ctl '{"end":"succeed"}'
+
+# kill -9 between the provider's create and saving its id: the stub makes
+# the batch and holds the answer 30 s.  The same command finds it in
+# GET /v1/batches by its metadata (two per page, newer batches first:
+# paged with after=) and collects it: no second batch is made
+made() { curl -s "$STUB/_stub/batch" | jq .counts.openai_batches; }
+for i in 1 2; do job k$i "lost answer $i" '[]'; done >kjobs
+ctl '{"create_delay_ms":30000,"page_max":2}'
+m0=$(made)
+$G kjobs >/dev/null 2>&1 &
+pid=$!
+i=0; while [ "$(made)" -le "$m0" ] && [ $i -lt 300 ]; do sleep 0.05; i=$((i + 1)); done
+kill -9 $pid; wait $pid 2>/dev/null
+ctl '{"create_delay_ms":0}'
+for i in 1 2 3; do job y$i "elsewhere $i" '[]'; done >yjobs
+BG_ROOT=$T/store2 $G --batch-size 1 yjobs >/dev/null 2>&1
+m1=$(made)
+is "lost answer: made, then newer batches elsewhere" "$((m1 - m0))" 4
+$G kjobs >kout 2>kerr; rc=$?
+is "lost answer, run again: exit 0, no second batch made" "$rc $(made)" "0 $m1"
+is "lost answer: collected" "$(jq -r .status kout | sort | uniq -c | tr -s ' ')" " 2 succeeded"
+check "lost answer: says it adopted the batch" grep -q "^bg-generate: provider batch openai/.*: adopted batch_.*, made by a create whose answer was lost$" kerr
+check "lost answer: paged with after=" sh -c "jq -r 'select(.batch_op==\"list\") | .query // \"\"' '$T/stub.log' | grep -q 'after=batch_'"
+ctl '{"page_max":100}'
 done_testing

@@ -60,6 +60,32 @@ check "a refused key: the demo says it stopped" grep -q '^demo: stopped (exit 2)
 is "a refused key: no image request sent" "$(grep -c '/v1/images/' "$T/stub.log")" "$n0"
 check "a refused key: no 'HTML report:' line as if all went well" sh -c '! grep -q "HTML report:" openai.out'
 
+# a run where no job succeeds: the local provider with every example image
+# unreadable (a copy of the tree): one clear line, the commonest error,
+# exit 1 and no "HTML report:" line as if all went well
+mkdir -p bad/examples/images
+cp -r "$TOP/scripts" bad/
+cp "$TOP/examples/catalog.ndjson" "$TOP/examples/settings.json" bad/examples/
+for f in "$TOP"/examples/images/*; do echo "not an image" >"bad/examples/images/${f##*/}"; done
+DEMO_DIR=$T/bad/demo bad/scripts/demo.sh >none.out 2>none.err; rc=$?
+is "no job succeeded: exit 1" "$rc" 1
+check "no job succeeded: said on stderr" grep -qx \
+	"demo: no job succeeded with the local provider: nothing was generated" none.err
+check "no job succeeded: the most common error" grep -q \
+	'^demo: most common error: 60 x unsupported_image: examples/images/.*: not a PNG, JPEG or WebP image$' none.err
+check "no job succeeded: no 'HTML report:' line" sh -c '! grep -q "HTML report:" none.out none.err'
+# settings bg-plan refuses (an unknown placeholder): stopped, exit 2
+cp "$TOP/examples/images/"* bad/examples/images/
+sed -i 's/{title}/{titel}/' bad/examples/settings.json
+rm -rf bad/demo
+DEMO_DIR=$T/bad/demo bad/scripts/demo.sh >set.out 2>set.err; rc=$?
+is "bad settings: exit 2" "$rc" 2
+check "bad settings: bg-plan names the placeholder" grep -q \
+	'^bg-plan: examples/settings.json: unknown placeholder {titel}$' set.err
+check "bad settings: the demo says nothing was generated" grep -qx \
+	"demo: stopped (exit 2): nothing was generated; the reason is above" set.err
+check "bad settings: no 'HTML report:' line" sh -c '! grep -q "HTML report:" set.out set.err'
+
 # no key at all: nothing runs
 PROVIDER=replicate "$TOP/scripts/demo.sh" >rep.out 2>&1; rc=$?
 is "no key: exit 1" "$rc" 1

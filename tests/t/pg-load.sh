@@ -150,6 +150,30 @@ is "generation_jobs.cost: the latest record's" \
     "$(q "SELECT string_agg(cost::text, ' ' ORDER BY job_id) FROM generation_jobs WHERE batch_id = 'cost1'")" "0 0 0.039 0.039"
 is "one generation_costs row per paid attempt" "$(q "SELECT count(*) FROM generation_costs WHERE batch_id = 'cost1'")" 4
 
+# which record wins (doc/contract.md): a re-run of the plan after a
+# failure (attempt 3) succeeds from attempt 1 in a file of its own; the
+# later load wins, loading the older file again undoes nothing, and one
+# load of both files (in the order named) agrees with bg-report
+printf '%s\n' '{"variant_id":"r1","title":"flaky [[fault:503*3]]","selected":["a.png"]}' >rc.ndjson
+bg-plan -q -s cs.json --batch-id rerun rc.ndjson | jq -c 'select(.variation == 1)' >rjobs.ndjson
+bg-generate --max-attempts 3 --backoff 0.01 rjobs.ndjson 2>/dev/null | bg-file >r1.ndjson
+bg-generate --max-attempts 3 --backoff 0.01 rjobs.ndjson 2>/dev/null | bg-file >r2.ndjson
+is "re-run: failed at attempt 3, then succeeded at attempt 1" \
+    "$(cat r1.ndjson r2.ndjson | jq -r '"\(.status) \(.attempt)"' | paste -sd,)" "failed 3,succeeded 1"
+rq() { q "SELECT status, attempt FROM generation_jobs WHERE batch_id = 'rerun'"; }
+bg-pg-load r1.ndjson 2>/dev/null
+is "re-run: the first load holds the failure" "$(rq)" "failed|3"
+bg-pg-load r2.ndjson 2>/dev/null
+is "re-run: the later load's success wins over a higher attempt" "$(rq)" "succeeded|1"
+bg-pg-load r1.ndjson 2>/dev/null
+is "re-run: the older file loaded again undoes nothing" "$(rq)" "succeeded|1"
+is "re-run: the summary counts it succeeded" \
+    "$(q "SELECT succeeded, failed FROM bg_batch_summary WHERE batch_id = 'rerun'")" "1|0"
+q "DELETE FROM generation_jobs WHERE batch_id = 'rerun'; DELETE FROM loaded_records WHERE job_id LIKE 'rerun-%'" >/dev/null
+bg-pg-load r1.ndjson r2.ndjson 2>/dev/null
+is "re-run: one load of both files, as bg-report reads them" \
+    "$(rq)|$(bg-report --json r1.ndjson r2.ndjson | jq -r '[.succeeded,.failed] | join("|")')" "succeeded|1|1|0"
+
 # --stop keeps the data, starting again brings it back
 njobs=$(q 'SELECT count(*) FROM generation_jobs')
 bg-pg-up --stop "$T/pg" 2>/dev/null

@@ -21,14 +21,17 @@ is "exit 0 when every job succeeded" "$rc" 0
 bg-report --json later.ndjson >out.json; rc=$?
 is "the later line wins" "$(jq -c '[.succeeded,.failed,.errors[0].code]' out.json)" '[0,1,"server_error"]'
 is "exit 1 when a job failed" "$rc" 1
-# between files (no order in time) a lower attempt does not win; within a
-# file the later line does, whatever its attempt (a re-run from the plan)
+# files are read in the order named, as cat(1) joins them: the later
+# final record wins whatever its attempt; a record read again keeps the
+# place it was first read at (doc/contract.md "Which record of a job wins")
 printf '{"job_id":"j1","status":"succeeded","attempt":6,"outputs":[]}\n' >a6.ndjson
 printf '{"job_id":"j1","status":"failed","attempt":5,"error":{"code":"timeout"}}\n' >f5.ndjson
-is "files: the higher attempt wins when it comes first" \
-	"$(bg-report --json a6.ndjson f5.ndjson | jq -c '[.succeeded,.failed]')" "[1,0]"
-is "files: the higher attempt wins when it comes last" \
+is "files: the later file wins, even with a lower attempt" \
+	"$(bg-report --json a6.ndjson f5.ndjson | jq -c '[.succeeded,.failed]')" "[0,1]"
+is "files: named the other way round, the other one wins" \
 	"$(bg-report --json f5.ndjson a6.ndjson | jq -c '[.succeeded,.failed]')" "[1,0]"
+is "files: a file read again does not undo a later one" \
+	"$(bg-report --json f5.ndjson a6.ndjson f5.ndjson | jq -c '[.succeeded,.failed]')" "[1,0]"
 cat a6.ndjson f5.ndjson >one.ndjson
 is "one file: the later line wins" \
 	"$(bg-report --json one.ndjson | jq -c '[.succeeded,.failed]')" "[0,1]"
@@ -190,4 +193,35 @@ is "closed stdout: no crash" "$?" 0
 # numeric ids are accepted as strings
 echo '{"job_id":17,"variant_id":5,"status":"succeeded","outputs":[]}' >num.ndjson
 is "numeric job and variant ids" "$(bg-report --json --by variant num.ndjson | jq -c '[.succeeded,.variants[0].variant_id]')" '[1,"5"]'
+# --- a re-run of the plan after a failure: generated against the stub ----
+# v2 fails 3 attempts (attempt 3), then the whole plan again succeeds from
+# attempt 1 in its own file: the newer success wins in bg-report (files
+# and stdin), its HTML page and bg-retry alike
+start_stub
+export GEMINI_API_KEY=fake-key BG_GEMINI_BASE_URL=$STUB BG_ROOT="$T/wstore"
+unset GOOGLE_API_KEY
+mkpng w.png 32 32 200 10 10
+printf '%s\n' '{"variant_id":"w1","title":"steady","selected":["w.png"]}' \
+    '{"variant_id":"w2","title":"flaky [[fault:503*3]]","selected":["w.png"]}' >wc.ndjson
+printf '{"name":"W","provider":"gemini","model":"gemini-3.1-flash-image","variations":1,"prompt":"Photo of {title}","input":{}}\n' >ws.json
+bg-plan -q -s ws.json --batch-id w wc.ndjson >wjobs.ndjson
+G="bg-generate --max-attempts 3 --backoff 0.01"
+$G wjobs.ndjson 2>/dev/null | bg-file >wres.ndjson
+$G wjobs.ndjson 2>/dev/null | bg-file >wretry.ndjson
+is "first run: w2 failed at attempt 3; the re-run: succeeded at attempt 1" \
+    "$(cat wres.ndjson wretry.ndjson | jq -r 'select(.variant_id == "w2") | "\(.status) \(.attempt)"' | paste -sd,)" \
+    "failed 3,succeeded 1"
+bg-report --json wres.ndjson wretry.ndjson >w.json; rc=$?
+is "two files: the re-run's success wins over the older failure" \
+    "$(jq -c '[.succeeded,.failed]' w.json)" "[2,0]"
+is "two files: exit 0" "$rc" 0
+is "stdin (cat of both): the same" \
+    "$(cat wres.ndjson wretry.ndjson | bg-report --json | jq -c '[.succeeded,.failed]')" "[2,0]"
+is "the first file read again does not undo the re-run" \
+    "$(bg-report --json wres.ndjson wretry.ndjson wres.ndjson | jq -c '[.succeeded,.failed]')" "[2,0]"
+bg-report --html w.html wres.ndjson wretry.ndjson >/dev/null
+is "HTML page: both cards succeeded" \
+    "$(grep -o 'data-status="[a-z]*"' w.html | sort | uniq -c | tr -s ' ' | paste -sd,)" \
+    ' 2 data-status="succeeded"'
+is "bg-retry agrees: nothing to retry" "$(bg-retry -n wres.ndjson wretry.ndjson 2>/dev/null)" 0
 done_testing
