@@ -275,6 +275,8 @@ plan(FILE *out, cJSON *c)
 	free(s);
 	rec_set(c, "targets", targets);
 	rec_set_num(c, "price_per_image", set.price);
+	if (set.batch_price >= 0)
+		rec_set_num(c, "batch_price_per_image", set.batch_price);
 	rec_set_num(c, "attempt", 0);
 	rec_set_str(c, "status", "planned");
 	cJSON_DeleteItemFromObjectCaseSensitive(c, "error");

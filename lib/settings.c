@@ -162,6 +162,31 @@ model_ratio_ok(const struct settings *s, const char *r)
 	return 0;
 }
 
+/* A key the program does not know is most often a typo ("variatons")
+ * whose setting would be silently lost, on images that are paid for. */
+static int
+unknown_key(const cJSON *o, char **err)
+{
+	static const char *const known[] = { "name", "description",
+		"provider", "model", "variations", "prompt", "input",
+		"price_per_image", "batch_price_per_image", NULL };
+	const cJSON *it;
+	int i;
+
+	cJSON_ArrayForEach(it, o) {
+		for (i = 0; known[i] && strcmp(known[i], it->string); i++)
+			;
+		if (!known[i]) {
+			*err = easprintf("unknown key \"%.64s\" (the keys are "
+			    "name, description, provider, model, variations, "
+			    "prompt, input, price_per_image, "
+			    "batch_price_per_image)", it->string);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int
 settings_load(struct settings *s, const char *path, char **err)
 {
@@ -192,6 +217,8 @@ settings_load(struct settings *s, const char *path, char **err)
 		goto fail;
 	}
 	free(text);
+	if (unknown_key(s->json, err) < 0)
+		goto fail;
 
 	v = cJSON_GetObjectItemCaseSensitive(s->json, "prompt");
 	if (!cJSON_IsString(v) || !*v->valuestring) {
@@ -230,6 +257,14 @@ settings_load(struct settings *s, const char *path, char **err)
 		goto fail;
 	}
 	s->price = rec_num(s->json, "price_per_image", 0);
+	v = cJSON_GetObjectItemCaseSensitive(s->json, "batch_price_per_image");
+	if (v && !cJSON_IsNull(v) && (!cJSON_IsNumber(v) ||
+	    !(v->valuedouble >= 0))) {
+		*err = estrdup("batch_price_per_image must be a non-negative "
+		    "number");
+		goto fail;
+	}
+	s->batch_price = rec_num(s->json, "batch_price_per_image", -1);
 
 	s->input = cJSON_GetObjectItemCaseSensitive(s->json, "input");
 	if (s->input && !cJSON_IsObject(s->input)) {

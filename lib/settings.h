@@ -18,6 +18,7 @@ struct settings {
 	const char *aspect;	/* input.aspect_ratio, "1:1" when absent */
 	int variations;		/* 1..10, default 1 */
 	double price;		/* price_per_image, default 0 */
+	double batch_price;	/* batch_price_per_image, < 0 when not set */
 	cJSON *input;		/* the settings' input object (never NULL) */
 	char *custom;		/* input.custom_instructions joined with ", " */
 	struct tmpl_part *parts;

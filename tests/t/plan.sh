@@ -101,6 +101,17 @@ bg-plan --settings bad4.json </dev/null 2>err; is "variations 11: exit 2" "$?" 2
 printf '{"prompt":\n"x",}' >bad5.json
 bg-plan --settings bad5.json </dev/null 2>err; is "settings not JSON: exit 2" "$?" 2
 check "settings not JSON: position" grep -q 'line 2, column 6' err
+# a misspelt key is an error, not a setting silently lost
+echo '{"prompt":"p {title}","variatons":4}' >bad6.json
+bg-plan --settings bad6.json </dev/null 2>err; is "unknown key: exit 2" "$?" 2
+check "unknown key: named" grep -q 'bad6.json: unknown key "variatons"' err
+# batch_price_per_image goes to every job; a bad one is an error
+jq -c '. + {batch_price_per_image: 0.02}' "$S" >bp.json
+bg-plan -q --settings bp.json "$C3" >bp.out
+is "batch_price_per_image in every job" \
+    "$(jq -r .batch_price_per_image bp.out | sort -u)" 0.02
+jq -c '. + {batch_price_per_image: "cheap"}' "$S" >bp2.json
+bg-plan --settings bp2.json </dev/null 2>err; is "bad batch_price_per_image: exit 2" "$?" 2
 bg-plan --settings nonexistent.json </dev/null 2>err; is "settings missing: exit 2" "$?" 2
 bg-plan </dev/null 2>err; is "no --settings: exit 2" "$?" 2
 bg-plan --settings "$S" --variations 0 </dev/null 2>err; is "--variations 0: exit 2" "$?" 2
