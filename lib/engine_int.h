@@ -32,6 +32,7 @@
 
 #define STAGE "generate"
 #define MAX_REFS 16		/* images per job (product + extra) */
+#define UPLOAD_TURNS 1		/* big bodies sent at once (engine_http.c) */
 #define REF_SOFT ((size_t)32 << 20)	/* reference bytes before reading
 					 * ahead stops */
 
@@ -77,6 +78,9 @@ struct xfer {
 	char *req_id;
 	double t0;		/* sent (ms) */
 	int busy;		/* counted in eng.http.busy */
+	int up;			/* UP_*: its body's turn (engine_http.c) */
+	double up_t;		/* last handed libcurl body bytes (ms) */
+	struct xfer *upnext;	/* waiting for a turn */
 	long tmo_ms;		/* 0: --timeout */
 	char errbuf[CURL_ERROR_SIZE];
 	struct xfer *prev, *next;
@@ -108,6 +112,9 @@ struct engine {
 		int detached;	/* abandon requests on the wire */
 		double lat_ms;	/* moving mean of a request's time */
 		int busy;	/* transfers moving a big body */
+		struct xfer *turn[UPLOAD_TURNS];	/* sending a big body */
+		struct xfer *upq_head, *upq_tail;	/* paused for a turn */
+		int upq_kick;	/* a turn came free inside a callback */
 	} http;
 	struct {		/* engine_ref.c */
 		GHashTable *table;
