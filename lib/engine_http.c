@@ -31,7 +31,9 @@
  * (its transfer paused by the read callback) after its connection and
  * headers are made, and its turn ends once libcurl has all of it (the
  * kernel's buffer still sends its end as the next begins) or when it
- * made no progress for TURN_STALL ms (a server that stopped reading). */
+ * made no progress for TURN_STALL ms (a server that stopped reading).
+ * Only over http://: https:// may multiplex HTTP/2 streams, where pausing
+ * an upload is unreliable in libcurl 7.88 (curl issues 10618, 10751). */
 enum { UP_NONE, UP_ASK, UP_TURN, UP_WAIT };
 
 static void turns_pass(void);
@@ -515,7 +517,8 @@ xfer_start(struct xfer *x)
 		curl_easy_setopt(h, CURLOPT_READDATA, x);
 		curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, seek_cb);
 		curl_easy_setopt(h, CURLOPT_SEEKDATA, x);
-		if (prov_body_len(&x->rq) >= TURN_BODY)
+		if (prov_body_len(&x->rq) >= TURN_BODY &&
+		    strncasecmp(x->rq.url, "https:", 6))
 			x->up = UP_ASK;
 	}
 	if (x->rq.method && strcmp(x->rq.method, "GET") &&
