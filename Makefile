@@ -41,7 +41,8 @@ UNITS := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 DEB_PKGS = gcc make pkg-config libcurl4-openssl-dev libcjson-dev libvips-dev \
 	jq parallel curl python3 postgresql chromium openssh-client libssl-dev \
 	openssh-server procps libvips-tools nodejs \
-	libgexiv2-dev libimage-exiftool-perl clang libclang-rt-14-dev dpkg-dev
+	libgexiv2-dev libimage-exiftool-perl clang libclang-rt-14-dev dpkg-dev \
+	python3-aiohttp
 
 .PHONY: all test test-fast demo bench install uninstall clean deps check-deps \
 	fuzz fuzz-build fuzzers

@@ -1,8 +1,9 @@
 /* engine_http: the transfers of bg-generate's engine (see engine_int.h):
  * a pool of easy handles, libcurl's socket and timer callbacks on the
  * loop's epoll set, the body read callback that sends a request's
- * segments without copying, the answer's write and header callbacks, and
- * finished transfers handed to their owner (a job or a reference). */
+ * segments without copying and big bodies one after another (turns),
+ * the answer's write and header callbacks, and finished transfers handed
+ * to their owner (a job or a reference). */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -19,6 +20,23 @@
 #define MAX_RESPONSE ((size_t)512 << 20)
 #define FLAT_MAX (16 * 1024)	/* bodies copied into one buffer */
 #define BIG_BODY (64 * 1024)	/* bodies that take several turns */
+#define TURN_BODY (256 * 1024)	/* bodies that wait for an upload turn */
+#define TURN_STALL 250		/* ms without progress that lose a turn */
+
+/* An upload turn.  Big bodies sent side by side all arrive late: 32 bodies
+ * of 5 MB shared the server's reading (and, on a real link, the uplink),
+ * so each was complete only when nearly all were, and a server reading
+ * them in one loop answered late meanwhile.  One after another, the
+ * first is complete at once and the server starts on it.  A body waits
+ * (its transfer paused by the read callback) after its connection and
+ * headers are made, and its turn ends once libcurl has all of it (the
+ * kernel's buffer still sends its end as the next begins) or when it
+ * made no progress for TURN_STALL ms (a server that stopped reading).
+ * Only over http://: https:// may multiplex HTTP/2 streams, where pausing
+ * an upload is unreliable in libcurl 7.88 (curl issues 10618, 10751). */
+enum { UP_NONE, UP_ASK, UP_TURN, UP_WAIT };
+
+static void turns_pass(void);
 
 static struct {
 	int ep;			/* the loop's epoll set */
@@ -32,6 +50,9 @@ static struct {
 	int detached;		/* abandon requests on the wire */
 	double lat_ms;		/* moving mean of a request's time */
 	int busy;		/* transfers moving a big body */
+	struct xfer *turn[UPLOAD_TURNS];	/* sending a big body */
+	struct xfer *upq_head, *upq_tail;	/* paused for a turn */
+	int upq_kick;		/* a turn came free inside a callback */
 } http;
 
 static CURL *
@@ -193,6 +214,8 @@ http_event(int fd, uint32_t events)
 	    (events & EPOLLOUT ? CURL_CSELECT_OUT : 0) |
 	    (events & (EPOLLERR | EPOLLHUP) ? CURL_CSELECT_ERR : 0);
 	curl_multi_socket_action(http.multi, fd, f, &running);
+	if (http.upq_kick)
+		turns_pass();
 }
 
 void
@@ -205,12 +228,22 @@ http_timers(void)
 		curl_multi_socket_action(http.multi, CURL_SOCKET_TIMEOUT, 0,
 		    &running);
 	}
+	if (http.upq_kick || http.upq_head)
+		turns_pass();
 }
 
+/* curl's timer, or the next stalled turn to pass on. */
 double
 http_due(void)
 {
-	return http.curl_due;
+	double due = http.curl_due;
+	int i;
+
+	for (i = 0; i < UPLOAD_TURNS && http.upq_head; i++)
+		if (http.turn[i] && (due < 0 ||
+		    http.turn[i]->up_t + TURN_STALL < due))
+			due = http.turn[i]->up_t + TURN_STALL;
+	return due;
 }
 
 static int
@@ -296,6 +329,68 @@ header_cb(char *p, size_t sz, size_t n, void *arg)
 	return len;
 }
 
+/* Give x a turn if one is free. */
+static int
+turn_take(struct xfer *x)
+{
+	int i;
+
+	for (i = 0; i < UPLOAD_TURNS; i++)
+		if (!http.turn[i]) {
+			http.turn[i] = x;
+			x->up = UP_TURN;
+			x->up_t = now_ms();
+			return 1;
+		}
+	return 0;
+}
+
+/* x's body no longer holds or waits for a turn (all of it is with
+ * libcurl, it stalled, or the transfer ends). */
+static void
+turn_end(struct xfer *x)
+{
+	struct xfer **p, *prev = NULL;
+	int i;
+
+	if (x->up == UP_TURN) {
+		for (i = 0; i < UPLOAD_TURNS; i++)
+			if (http.turn[i] == x)
+				http.turn[i] = NULL;
+		http.upq_kick = 1;	/* curl calls wait for the loop */
+	} else if (x->up == UP_WAIT) {
+		for (p = &http.upq_head; *p != x; p = &(*p)->upnext)
+			prev = *p;
+		*p = x->upnext;
+		if (http.upq_tail == x)
+			http.upq_tail = prev;
+		x->upnext = NULL;
+	}
+	x->up = UP_NONE;
+}
+
+/* From the loop: turns of stalled bodies go to the next in line, and
+ * the bodies whose turn came resume. */
+static void
+turns_pass(void)
+{
+	struct xfer *x;
+	double t = now_ms();
+	int i;
+
+	for (i = 0; i < UPLOAD_TURNS && http.upq_head; i++)
+		if ((x = http.turn[i]) && t - x->up_t >= TURN_STALL)
+			turn_end(x);
+	http.upq_kick = 0;
+	while ((x = http.upq_head) && turn_take(x)) {
+		http.upq_head = x->upnext;
+		if (!http.upq_head)
+			http.upq_tail = NULL;
+		x->upnext = NULL;
+		curl_easy_pause(x->h, CURLPAUSE_CONT);
+	}
+}
+
 /* The upload body: the request's segments in order, without copying. */
 static size_t
 read_cb(char *buf, size_t sz, size_t n, void *arg)
@@ -304,6 +399,16 @@ read_cb(char *buf, size_t sz, size_t n, void *arg)
 	struct prov_req *rq = &x->rq;
 	size_t room = sz * n, got = 0, k;
 
+	if (x->up == UP_ASK && !turn_take(x)) {
+		x->up = UP_WAIT;
+		if (http.upq_tail)
+			http.upq_tail->upnext = x;
+		else
+			http.upq_head = x;
+		http.upq_tail = x;
+		return CURL_READFUNC_PAUSE;
+	}
+	x->up_t = now_ms();
 	while (room > 0 && x->seg < rq->nseg) {
 		struct prov_body_seg *s = &rq->seg[x->seg];
 		const char *base = s->p ? s->p : rq->own.s + s->off;
@@ -320,8 +425,10 @@ read_cb(char *buf, size_t sz, size_t n, void *arg)
 			x->segoff = 0;
 		}
 	}
-	if (x->seg == rq->nseg)
+	if (x->seg == rq->nseg) {
 		xfer_busy(x, 0);	/* all of it handed over */
+		turn_end(x);
+	}
 	return got;
 }
 
@@ -427,6 +534,9 @@ xfer_start(struct xfer *x)
 		curl_easy_setopt(h, CURLOPT_READDATA, x);
 		curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, seek_cb);
 		curl_easy_setopt(h, CURLOPT_SEEKDATA, x);
+		if (prov_body_len(&x->rq) >= TURN_BODY &&
+		    strncasecmp(x->rq.url, "https:", 6))
+			x->up = UP_ASK;
 	}
 	if (x->rq.method && strcmp(x->rq.method, "GET") &&
 	    strcmp(x->rq.method, "POST"))
@@ -456,6 +566,7 @@ xfer_free(struct xfer *x)
 	if (x->next)
 		x->next->prev = x->prev;
 	xfer_busy(x, 0);
+	turn_end(x);
 	curl_multi_remove_handle(http.multi, x->h);
 	prov_req_free(&x->rq);
 	easy_put(x->h);

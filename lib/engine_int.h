@@ -32,6 +32,7 @@
 
 #define STAGE "generate"
 #define MAX_REFS 16		/* images per job (product + extra) */
+#define UPLOAD_TURNS 1		/* big bodies sent at once (engine_http.c) */
 #define REF_SOFT ((size_t)32 << 20)	/* reference bytes before reading
 					 * ahead stops */
 
@@ -77,6 +78,9 @@ struct xfer {
 	char *req_id;
 	double t0;		/* sent (ms) */
 	int busy;		/* counted in http_busy() */
+	int up;			/* UP_*: its body's turn (engine_http.c) */
+	double up_t;		/* last handed libcurl body bytes (ms) */
+	struct xfer *upnext;	/* waiting for a turn */
 	long tmo_ms;		/* 0: --timeout */
 	char errbuf[CURL_ERROR_SIZE];
 	struct xfer *prev, *next;
