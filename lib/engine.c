@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "engine_int.h"
+#include "commit.h"
 #include "err.h"
 #include "record.h"
 #include "stopearly.h"
@@ -233,6 +234,9 @@ wait_ms(void)
 		due = eng.loop.progress_due;
 	if (eng.loop.stopping && eng.work.active && eng.loop.grace_due < due)
 		due = eng.loop.grace_due;
+	if (commit_due(eng.work.commit) >= 0 &&
+	    commit_due(eng.work.commit) < due)
+		due = commit_due(eng.work.commit);
 	if (due <= t || eng.in.more || can_read())
 		return 0;
 	return (int)ceil(due - t);
@@ -294,6 +298,11 @@ setup(const struct engine_conf *c, struct nd_reader *r)
 	ev.data.fd = eng.loop.sigfd;
 	if (epoll_ctl(eng.loop.ep, EPOLL_CTL_ADD, eng.loop.sigfd, &ev) < 0)
 		die(EXIT_FATAL, "epoll_ctl:");
+	/* after the mask: the commit thread inherits it */
+	eng.work.commit = commit_open(c->root);
+	ev.data.fd = commit_fd(eng.work.commit);
+	if (epoll_ctl(eng.loop.ep, EPOLL_CTL_ADD, ev.data.fd, &ev) < 0)
+		die(EXIT_FATAL, "epoll_ctl:");
 	/* stdin is read from the loop: it must never block it (and the
 	 * flag, shared with the shell on a terminal, is undone at exit) */
 	if (fstat(0, &st) == 0 && !S_ISREG(st.st_mode) &&
@@ -307,6 +316,7 @@ setup(const struct engine_conf *c, struct nd_reader *r)
 static void
 teardown(void)
 {
+	commit_close(eng.work.commit);	/* nothing is pending by now */
 	http_fini();	/* every transfer first: they hold references */
 	refs_fini();
 	sched_fini();
@@ -360,8 +370,11 @@ engine_run(const struct engine_conf *c, struct nd_reader *r)
 		if (eng.loop.stopping && eng.work.active &&
 		    now_ms() >= eng.loop.grace_due)
 			cancel_all();
+		/* the lines of results made durable together: sooner when
+		 * no job is left to add to the group */
+		commit_kick(eng.work.commit, eng.work.active == 0);
 		if ((eng.in.eof || eng.loop.stopping) && eng.work.active == 0 &&
-		    !eng.http.detached)
+		    !eng.http.detached && !commit_pending(eng.work.commit))
 			break;
 		if (eng.loop.progress_on && now_ms() >= eng.loop.progress_due)
 			progress(0);
@@ -377,6 +390,8 @@ engine_run(const struct engine_conf *c, struct nd_reader *r)
 					on_signal((int)si.ssi_signo);
 			} else if (eng.in.armed && fd == eng.in.fd) {
 				eng.in.wait = 0;
+			} else if (fd == commit_fd(eng.work.commit)) {
+				commit_done(eng.work.commit);
 			} else {
 				http_event(fd, evs[i].events);
 			}

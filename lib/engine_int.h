@@ -37,6 +37,7 @@
 
 enum { J_REFS, J_READY, J_SEND, J_DELAY, J_BACKOFF };
 
+struct commit;
 struct eref;
 struct xfer;
 struct sockstate;
@@ -51,6 +52,7 @@ struct job {
 	int holds_slot;		/* an attempt is under way */
 	int committed;		/* counted against the budget */
 	int prev_attempt;	/* the record's attempt when read */
+	int staged;		/* its line waits for the group commit */
 	double price;
 	double t_first;		/* first attempt started (ms) */
 	double due;		/* timer heap */
@@ -128,6 +130,7 @@ struct engine {
 		double committed_cost;
 	} sched;
 	struct {		/* engine_admit.c, engine_job.c */
+		struct commit *commit;	/* lib/commit.c: results' files */
 		struct job *list;
 		long max_active, active;
 		struct prov_conf pconf[8];

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "engine_int.h"
+#include "commit.h"
 #include "cost.h"
 #include "err.h"
 #include "record.h"
@@ -119,7 +120,10 @@ job_finish(struct job *j)
 		eng.stats.n_canceled++;
 	if (strcmp(st, "succeeded") && j->pj.state && j->prov->abandon)
 		abandon(j);
-	nd_write(j->rec);
+	if (j->staged)
+		commit_line(eng.work.commit, j->rec);
+	else
+		nd_write(j->rec);
 	job_unlink(j);
 	job_free(j);
 	eng.work.active--;
@@ -234,7 +238,7 @@ cache_put(struct job *j, double cost, const struct sbuf *outs,
 	sb_adds(&ce, ",\"usage\":");
 	sb_add(&ce, usage->s, usage->len);
 	sb_addc(&ce, '}');
-	if (store_cache_put_text(eng.c->root, j->key, ce.s, ce.len) < 0)
+	if (commit_cache(eng.work.commit, j->key, ce.s, ce.len) < 0)
 		warnx("%s/cache:", eng.c->root);
 }
 
@@ -247,7 +251,8 @@ job_succeeded(struct job *j)
 	double cost;
 
 	sb_reset(&outs);
-	if (result_store_outputs(eng.c->root, j->pj.out, j->pj.nout, &outs,
+	/* durable with the group: j's line waits for it */
+	if (result_store_outputs(eng.c->root, j->pj.out, j->pj.nout, 0, &outs,
 	    &why) < 0) {
 		prov_fail(&j->pj, "bad_response", 1, 0, "%s", why);
 		free(why);
@@ -276,6 +281,7 @@ job_succeeded(struct job *j)
 	rec_set_num(j->rec, "cost", cost);
 	rec_set_str(j->rec, "store", store_abs());
 	rec_set_bool(j->rec, "cached", 0);
+	j->staged = 1;
 	job_finish(j);
 }
 

@@ -39,7 +39,7 @@ probe(const unsigned char *p, size_t len, int *w, int *h)
  * -1 and *why if an output is not an image. */
 int
 result_store_outputs(const char *root, const struct prov_output *out,
-    int nout, struct sbuf *b, char **why)
+    int nout, int sync, struct sbuf *b, char **why)
 {
 	const struct prov_output *po;
 	const char *mime;
@@ -56,8 +56,8 @@ result_store_outputs(const char *root, const struct prov_output *out,
 			    po->mime ? po->mime : "no type", po->len);
 			return -1;
 		}
-		if (store_put_object(root, po->data, po->len,
-		    image_ext(mime), sha, &rel) < 0)
+		if ((sync ? store_put_object : store_put_object_nosync)(root,
+		    po->data, po->len, image_ext(mime), sha, &rel) < 0)
 			die(EXIT_FATAL, "%s/objects:", root);
 		sb_adds(b, i ? ",{\"path\":" : "{\"path\":");
 		nd_print_str(b, rel);

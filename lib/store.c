@@ -41,9 +41,16 @@ store_open_root(const char *root)
 int
 store_mkdirs(const char *path)
 {
-	char *p = estrdup(path), *s;
+	char *p, *s;
 	int rc = 0;
 
+	/* the folder itself first: its parents are there but the first time
+	 * (a shard of objects/ or cache/) */
+	if (mkdir(path, 0755) == 0 || errno == EEXIST)
+		return 0;
+	if (errno != ENOENT)
+		return -1;
+	p = estrdup(path);
 	for (s = p + 1; ; s++) {
 		if (*s == '/' || *s == '\0') {
 			char c = *s;
@@ -187,21 +194,37 @@ store_tmp_link(int fd, int dfd, const char *name)
 }
 
 int
-store_write_atomic(const char *path, const void *data, size_t len)
+store_stage(const char *path, const void *data, size_t len, char **tmp)
 {
-	char *tmp = NULL;
 	int fd, saved;
 
-	if ((fd = open_temp(path, &tmp)) < 0)
-		goto fail;
-	if (store_write_all(fd, data, len) < 0 || fsync(fd) < 0)
-		goto fail;
+	*tmp = NULL;
+	if ((fd = open_temp(path, tmp)) < 0)
+		return -1;
+	if (store_write_all(fd, data, len) < 0) {
+		saved = errno;
+		close(fd);
+		if (*tmp)
+			unlink(*tmp);
+		free(*tmp);
+		*tmp = NULL;
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
+int
+store_name(int fd, char *tmp, const char *path, int keep)
+{
+	int saved;
+
 	if (!tmp) {
-		/* a name only now that the bytes are all there and synced:
-		 * path itself when it is new (the common case, one system
+		/* path itself when it is new (the common case, one system
 		 * call), else a temporary name renamed over it */
-		if (store_tmp_link(fd, AT_FDCWD, path) == 0) {
-			close(fd);	/* the data is synced: nothing to lose */
+		if (store_tmp_link(fd, AT_FDCWD, path) == 0 ||
+		    (keep && errno == EEXIST)) {
+			close(fd);	/* the data is written: nothing to lose */
 			return 0;
 		}
 		if (errno != EEXIST)
@@ -221,8 +244,11 @@ store_write_atomic(const char *path, const void *data, size_t len)
 		goto fail;
 	}
 	fd = -1;
-	if (rename(tmp, path) < 0)
+	if (keep ? link(tmp, path) < 0 && errno != EEXIST :
+	    rename(tmp, path) < 0)
 		goto fail;
+	if (keep)
+		unlink(tmp);
 	free(tmp);
 	return 0;
 fail:
@@ -234,6 +260,27 @@ fail:
 	free(tmp);
 	errno = saved;
 	return -1;
+}
+
+int
+store_write_atomic(const char *path, const void *data, size_t len)
+{
+	char *tmp;
+	int fd, saved;
+
+	if ((fd = store_stage(path, data, len, &tmp)) < 0)
+		return -1;
+	if (fsync(fd) < 0) {
+		saved = errno;
+		close(fd);
+		if (tmp)
+			unlink(tmp);
+		free(tmp);
+		errno = saved;
+		return -1;
+	}
+	/* a name only now that the bytes are all there and synced */
+	return store_name(fd, tmp, path, 0);
 }
 
 char *
@@ -282,20 +329,26 @@ fail:
 	return NULL;
 }
 
-int
-store_put_object(const char *root, const void *data, size_t len,
-    const char *ext, char sha[65], char **rel)
+static int
+put_object(const char *root, const void *data, size_t len, const char *ext,
+    char sha[65], char **rel, int sync)
 {
 	struct stat st;
-	char *path;
-	int rc = 0;
+	char *path, *tmp;
+	int rc = 0, fd;
 
 	util_sha256_hex(data, len, sha);
 	*rel = easprintf("objects/%.2s/%s.%s", sha, sha, ext);
 	path = easprintf("%s/%s", root, *rel);
 	/* content-addressed: an object of the right size is already right */
-	if (stat(path, &st) < 0 || (size_t)st.st_size != len)
+	if (stat(path, &st) == 0 && (size_t)st.st_size == len)
+		;
+	else if (sync)
 		rc = store_write_atomic(path, data, len);
+	else if ((fd = store_stage(path, data, len, &tmp)) < 0)
+		rc = -1;
+	else
+		rc = store_name(fd, tmp, path, 1);
 	free(path);
 	if (rc < 0) {
 		int saved = errno;
@@ -305,6 +358,20 @@ store_put_object(const char *root, const void *data, size_t len,
 		errno = saved;
 	}
 	return rc;
+}
+
+int
+store_put_object(const char *root, const void *data, size_t len,
+    const char *ext, char sha[65], char **rel)
+{
+	return put_object(root, data, len, ext, sha, rel, 1);
+}
+
+int
+store_put_object_nosync(const char *root, const void *data, size_t len,
+    const char *ext, char sha[65], char **rel)
+{
+	return put_object(root, data, len, ext, sha, rel, 0);
 }
 
 int
@@ -323,8 +390,8 @@ store_append(const char *path, const char *line, size_t len)
 	return rc;
 }
 
-static char *
-cache_path(const char *root, const char *key)
+char *
+store_cache_path(const char *root, const char *key)
 {
 	return easprintf("%s/cache/%.2s/%s.json", root, key, key);
 }
@@ -332,7 +399,7 @@ cache_path(const char *root, const char *key)
 cJSON *
 store_cache_get(const char *root, const char *key)
 {
-	char *path = cache_path(root, key), *buf;
+	char *path = store_cache_path(root, key), *buf;
 	size_t len;
 	cJSON *o = NULL;
 
@@ -386,7 +453,7 @@ int
 store_cache_put_text(const char *root, const char *key, const char *json,
     size_t len)
 {
-	char *path = cache_path(root, key);
+	char *path = store_cache_path(root, key);
 	int rc;
 
 	rc = store_write_atomic(path, json, len);

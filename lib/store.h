@@ -28,6 +28,17 @@ int store_write_all(int fd, const void *data, size_t len);
  * Creates parent folders.  0 or -1 with errno. */
 int store_write_atomic(const char *path, const void *data, size_t len);
 
+/* store_write_atomic in its two halves, for writes made durable by a
+ * group commit (lib/commit.c) instead of one fsync each.  store_stage
+ * writes data into a file without a name beside path (store_tmp_open;
+ * *tmp its temporary name where there is none, else NULL), creating the
+ * folder, and returns its descriptor (-1 with errno).  store_name gives
+ * it the name path (replacing a file there, or with keep leaving one
+ * there as it is) and closes fd, frees tmp: 0 or -1 with errno.  Neither
+ * syncs anything. */
+int store_stage(const char *path, const void *data, size_t len, char **tmp);
+int store_name(int fd, char *tmp, const char *path, int keep);
+
 /* The one way a file is made whole before it has a name: an unnamed
  * O_TMPFILE in folder dir under dfd (*tmp = NULL), or where there is
  * none a hidden ".bg-tmp.PID.N" there (*tmp its path relative to dfd,
@@ -47,6 +58,12 @@ char *store_read_file(const char *path, size_t max, size_t *len);
 int store_put_object(const char *root, const void *data, size_t len,
     const char *ext, char sha[65], char **rel);
 
+/* The same, not synced: the object has its name at once and is durable
+ * only after the group's sync (lib/commit.c), which comes before any
+ * record or cache entry names it. */
+int store_put_object_nosync(const char *root, const void *data, size_t len,
+    const char *ext, char sha[65], char **rel);
+
 /* Append one line (len bytes ending in '\n') to path with O_APPEND under an
  * exclusive flock(2), in one write (filing_lock + filing_append; a partial
  * line is taken back).  Creates the file and its folder. */
@@ -55,6 +72,8 @@ int store_append(const char *path, const char *line, size_t len);
 /* The request cache: cache/<aa>/<key>.json holds a finished result record.
  * store_cache_get returns the record (cJSON_Delete it) or NULL. */
 cJSON *store_cache_get(const char *root, const char *key);
+/* root/cache/<aa>/<key>.json (malloc'd). */
+char *store_cache_path(const char *root, const char *key);
 /* A cached success whose output objects are all still in the store (the
  * record: cJSON_Delete it), or NULL. */
 cJSON *store_cache_hit(const char *root, const char *key);

@@ -1,0 +1,53 @@
+/* commit: group commit of bg-generate's store writes (doc/contract.md
+ * "The store", durability).
+ *
+ * A fsync per file cost most of bg-generate's CPU on a real disk and
+ * stalled its loop.  Instead the results of a few milliseconds are made
+ * durable together, by a thread of their own, in this order:
+ *
+ *   objects written and named, not synced (store_put_object_nosync);
+ *   cache entries written into files without a name (commit_cache)
+ *   -> syncfs(2) of the store: objects and cache entries' bytes durable
+ *   -> cache entries named -> syncfs: their names durable
+ *   -> the group's result lines written (commit_done, in the loop).
+ *
+ * So no result line, and no cache entry that answers a later run, names
+ * a file that a crash could still take back; a kill -9 leaves the nameless
+ * files to vanish with the process. */
+#ifndef BG_COMMIT_H
+#define BG_COMMIT_H
+
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+struct commit;
+
+/* The group commit of the store at root.  Open it after signals are
+ * blocked: its thread (started with the first group) inherits the mask. */
+struct commit *commit_open(const char *root);
+/* Wait for every result (commit_flush) and stop the thread. */
+void commit_close(struct commit *c);
+
+/* Cache entry key holding json (len bytes), named once the objects it
+ * names are durable; -1 with errno when it cannot be written. */
+int commit_cache(struct commit *c, const char *key, const char *json,
+    size_t len);
+/* A result record, written once the files of its group are durable. */
+void commit_line(struct commit *c, const cJSON *rec);
+
+/* Readable (add it to the epoll set) when a group is durable: then
+ * commit_done writes its lines. */
+int commit_fd(const struct commit *c);
+void commit_done(struct commit *c);
+/* Hand the open group to the thread if it is due (or now, when idle:
+ * nothing else is coming soon) and the thread is free. */
+void commit_kick(struct commit *c, int idle);
+/* When the open group will be due (ms, util_now_ms); < 0: none waits. */
+double commit_due(const struct commit *c);
+/* Results whose lines are not written yet. */
+int commit_pending(const struct commit *c);
+/* Every result durable and written, waiting as long as that takes. */
+void commit_flush(struct commit *c);
+
+#endif
