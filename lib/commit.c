@@ -1,10 +1,11 @@
 /* commit: group commit of bg-generate's store writes (see commit.h).
  *
- * The loop fills the open group (cache entries without a name, result
- * lines); commit_kick hands it to the thread when it is due, while the
- * thread is free; the thread makes it durable and says so on an eventfd;
- * commit_done then writes its lines.  One group at a time is with the
- * thread: a slow sync makes the next group larger, not more frequent. */
+ * The loop fills the open group (objects' and cache entries' bytes,
+ * result lines); commit_kick hands it to the thread when it is due, while
+ * the thread is free; the thread writes it, makes it durable and says so
+ * on an eventfd; commit_done then writes its lines.  One group at a time
+ * is with the thread: a slow disk makes the next group larger, not the
+ * syncs more frequent. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -21,21 +22,26 @@
 #include "store.h"
 #include "util.h"
 
-/* A group is due when it holds GROUP_MAX results or its first one is
- * GROUP_MS old (sooner when the loop goes idle).  A syncfs costs about a
- * millisecond of CPU on ext4 whatever it writes, so groups are sized to
- * make that small per result; waiting costs no throughput (the request's
- * slot is free as soon as its answer is in), only a little latency of the
- * lines.  See tests/bench/generate.sh and doc/contract.md. */
+/* A group is due when it holds GROUP_MAX results or GROUP_BYTES bytes,
+ * or its first result is GROUP_MS old (at once when the loop goes idle).
+ * A syncfs costs about a millisecond of CPU on ext4 whatever it writes
+ * (measured: tests/bench/generate.sh), so groups are sized to make that
+ * small per result; waiting costs no throughput (a request's slot is free
+ * as soon as its answer is in), only a little latency of the lines. */
 #define GROUP_MAX 256
 #define GROUP_MS 50.0
-#define GROUP_HARD 4096		/* results held before the loop waits */
-#define GROUP_BYTES ((size_t)32 << 20)	/* line bytes (--inline) */
+#define GROUP_BYTES ((size_t)32 << 20)
+/* held before the loop waits for the disk */
+#define HOLD_MAX 4096
+#define HOLD_BYTES ((size_t)256 << 20)
 
 struct entry {
-	int fd;
-	char *tmp;	/* its temporary name where O_TMPFILE is missing */
 	char *path;
+	char *data;	/* NULL once written */
+	size_t len;
+	int object;	/* else a cache entry */
+	int fd;		/* a cache entry written, not named yet */
+	char *tmp;	/* its temporary name where O_TMPFILE is missing */
 };
 
 struct group {
@@ -43,8 +49,10 @@ struct group {
 	int ne, cape;
 	struct sbuf lines;
 	int nres;
+	size_t bytes;
 	double t0;
-	int sync_errno;	/* a syncfs failed: nothing here is durable */
+	int fatal_errno;	/* nothing here is durable */
+	const char *fatal_what;
 	int nbad, bad_errno;	/* cache entries left without a name */
 	char *bad;
 };
@@ -63,15 +71,18 @@ struct commit {
 static void
 group_free(struct group *g)
 {
+	struct entry *e;
 	int i;
 
 	for (i = 0; i < g->ne; i++) {
-		if (g->e[i].fd >= 0)
-			close(g->e[i].fd);
-		if (g->e[i].tmp)
-			unlink(g->e[i].tmp);
-		free(g->e[i].tmp);
-		free(g->e[i].path);
+		e = &g->e[i];
+		if (e->fd >= 0)
+			close(e->fd);
+		if (e->tmp)
+			unlink(e->tmp);
+		free(e->tmp);
+		free(e->path);
+		free(e->data);
 	}
 	free(g->e);
 	sb_free(&g->lines);
@@ -79,28 +90,52 @@ group_free(struct group *g)
 	free(g);
 }
 
-/* The thread's part: the bytes, then the cache entries' names. */
+static void
+bad_entry(struct group *g, const struct entry *e)
+{
+	if (!g->nbad++) {
+		g->bad_errno = errno;
+		g->bad = estrdup(e->path);
+	}
+}
+
+/* The thread's part: objects named, cache entries' bytes, one sync, the
+ * cache entries' names, one sync. */
 static void
 make_durable(struct commit *c, struct group *g)
 {
 	struct entry *e;
 	int i;
 
-	if (syncfs(c->rootfd) < 0) {
-		g->sync_errno = errno;
-		return;
-	}
 	for (i = 0; i < g->ne; i++) {
 		e = &g->e[i];
-		if (store_name(e->fd, e->tmp, e->path, 0) < 0 && !g->nbad++) {
-			g->bad_errno = errno;
-			g->bad = estrdup(e->path);
+		if (e->object && store_put_at(e->path, e->data, e->len, 0) < 0) {
+			g->fatal_errno = errno;
+			g->fatal_what = e->path;
+			return;
 		}
+		if (!e->object && (e->fd = store_stage(e->path, e->data,
+		    e->len, &e->tmp)) < 0)
+			bad_entry(g, e);
+		free(e->data);
+		e->data = NULL;
+	}
+	if (syncfs(c->rootfd) < 0)
+		goto fatal;
+	for (i = 0; i < g->ne; i++) {
+		e = &g->e[i];
+		if (e->fd < 0)
+			continue;
+		if (store_name(e->fd, e->tmp, e->path, 0) < 0)
+			bad_entry(g, e);
 		e->fd = -1;	/* store_name closed it, freed tmp */
 		e->tmp = NULL;
 	}
-	if (g->ne && syncfs(c->rootfd) < 0)
-		g->sync_errno = errno;
+	if (syncfs(c->rootfd) == 0)
+		return;
+fatal:
+	g->fatal_errno = errno;
+	g->fatal_what = "syncfs";
 }
 
 static void *
@@ -145,8 +180,8 @@ commit_open(const char *root)
 static void
 start(struct commit *c)
 {
-	if ((c->rootfd = open(c->root, O_RDONLY | O_DIRECTORY |
-	    O_CLOEXEC)) < 0)
+	if (store_mkdirs(c->root) < 0 || (c->rootfd = open(c->root,
+	    O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		die(EXIT_FATAL, "%s:", c->root);
 	pthread_mutex_init(&c->mu, NULL);
 	pthread_cond_init(&c->cv, NULL);
@@ -183,28 +218,43 @@ open_group(struct commit *c)
 	return c->open;
 }
 
-int
-commit_cache(struct commit *c, const char *key, const char *json,
-    size_t len)
+static void
+add_entry(struct commit *c, char *path, const void *data, size_t len,
+    int object)
 {
-	struct group *g;
-	char *path = store_cache_path(c->root, key), *tmp;
-	int fd;
+	struct group *g = open_group(c);
+	struct entry *e;
 
-	if ((fd = store_stage(path, json, len, &tmp)) < 0) {
-		free(path);
-		return -1;
-	}
-	g = open_group(c);
 	if (g->ne == g->cape) {
 		g->cape = g->cape ? 2 * g->cape : 64;
 		g->e = erealloc(g->e, g->cape * sizeof *g->e);
 	}
-	g->e[g->ne].fd = fd;
-	g->e[g->ne].tmp = tmp;
-	g->e[g->ne].path = path;
-	g->ne++;
-	return 0;
+	e = &g->e[g->ne++];
+	memset(e, 0, sizeof *e);
+	e->path = path;
+	e->data = emalloc(len ? len : 1);
+	memcpy(e->data, data, len);
+	e->len = len;
+	e->object = object;
+	e->fd = -1;
+	g->bytes += len;
+}
+
+char *
+commit_object(struct commit *c, const void *data, size_t len,
+    const char *ext, char sha[65])
+{
+	char *rel = store_object_rel(data, len, ext, sha);
+
+	add_entry(c, easprintf("%s/%s", c->root, rel), data, len, 1);
+	return rel;
+}
+
+void
+commit_cache(struct commit *c, const char *key, const char *json,
+    size_t len)
+{
+	add_entry(c, store_cache_path(c->root, key), json, len, 0);
 }
 
 /* Block until the thread is done with its group, and write that. */
@@ -229,7 +279,8 @@ commit_line(struct commit *c, const cJSON *rec)
 		die(EXIT_FATAL, "record cannot be printed (invalid JSON value)");
 	sb_addc(&g->lines, '\n');
 	g->nres++;
-	if (g->nres >= GROUP_HARD && c->busy) {
+	if ((g->nres >= HOLD_MAX || g->bytes + g->lines.len >= HOLD_BYTES) &&
+	    c->busy) {
 		/* the disk is slower than the answers: hold no more */
 		wait_thread(c);
 		commit_kick(c, 1);
@@ -269,9 +320,9 @@ commit_done(struct commit *c)
 	pthread_mutex_unlock(&c->mu);
 	if (!g)
 		return;
-	if (g->sync_errno) {
-		errno = g->sync_errno;
-		die(EXIT_FATAL, "%s: syncfs:", c->root);
+	if (g->fatal_errno) {
+		errno = g->fatal_errno;
+		die(EXIT_FATAL, "%s: %s:", c->root, g->fatal_what);
 	}
 	if (g->nbad) {
 		errno = g->bad_errno;
@@ -289,7 +340,8 @@ commit_kick(struct commit *c, int idle)
 
 	if (!g || c->busy)
 		return;
-	if (!idle && g->nres < GROUP_MAX && g->lines.len < GROUP_BYTES &&
+	if (!idle && g->nres < GROUP_MAX && g->bytes + g->lines.len <
+	    GROUP_BYTES &&
 	    util_now_ms() < g->t0 + GROUP_MS)
 		return;
 	if (c->rootfd < 0)

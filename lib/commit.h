@@ -2,18 +2,19 @@
  * "The store", durability).
  *
  * A fsync per file cost most of bg-generate's CPU on a real disk and
- * stalled its loop.  Instead the results of a few milliseconds are made
- * durable together, by a thread of their own, in this order:
+ * stalled its loop.  Instead the results of a few tens of milliseconds are
+ * written and made durable together by a thread of their own, in this
+ * order:
  *
- *   objects written and named, not synced (store_put_object_nosync);
- *   cache entries written into files without a name (commit_cache)
- *   -> syncfs(2) of the store: objects and cache entries' bytes durable
- *   -> cache entries named -> syncfs: their names durable
+ *   objects written and named, not synced; cache entries written into
+ *   files without a name
+ *   -> syncfs(2) of the store: the objects and cache entries' bytes
+ *   -> cache entries named -> syncfs: their names
  *   -> the group's result lines written (commit_done, in the loop).
  *
  * So no result line, and no cache entry that answers a later run, names
- * a file that a crash could still take back; a kill -9 leaves the nameless
- * files to vanish with the process. */
+ * a file that a crash could still take back, and the loop never waits for
+ * the disk; a kill -9 leaves the nameless files to vanish with it. */
 #ifndef BG_COMMIT_H
 #define BG_COMMIT_H
 
@@ -29,9 +30,13 @@ struct commit *commit_open(const char *root);
 /* Wait for every result (commit_flush) and stop the thread. */
 void commit_close(struct commit *c);
 
-/* Cache entry key holding json (len bytes), named once the objects it
- * names are durable; -1 with errno when it cannot be written. */
-int commit_cache(struct commit *c, const char *key, const char *json,
+/* Store data (len bytes, copied) as an object: sha (65 bytes) gets its
+ * hash, the return value (malloc'd) its path relative to root. */
+char *commit_object(struct commit *c, const void *data, size_t len,
+    const char *ext, char sha[65]);
+/* Cache entry key holding json (len bytes, copied), named once the
+ * objects it names are durable (a failure is a warning). */
+void commit_cache(struct commit *c, const char *key, const char *json,
     size_t len);
 /* A result record, written once the files of its group are durable. */
 void commit_line(struct commit *c, const cJSON *rec);

@@ -238,8 +238,7 @@ cache_put(struct job *j, double cost, const struct sbuf *outs,
 	sb_adds(&ce, ",\"usage\":");
 	sb_add(&ce, usage->s, usage->len);
 	sb_addc(&ce, '}');
-	if (commit_cache(eng.work.commit, j->key, ce.s, ce.len) < 0)
-		warnx("%s/cache:", eng.c->root);
+	commit_cache(eng.work.commit, j->key, ce.s, ce.len);
 }
 
 static void
@@ -252,8 +251,8 @@ job_succeeded(struct job *j)
 
 	sb_reset(&outs);
 	/* durable with the group: j's line waits for it */
-	if (result_store_outputs(eng.c->root, j->pj.out, j->pj.nout, 0, &outs,
-	    &why) < 0) {
+	if (result_store_outputs(eng.c->root, j->pj.out, j->pj.nout,
+	    eng.work.commit, &outs, &why) < 0) {
 		prov_fail(&j->pj, "bad_response", 1, 0, "%s", why);
 		free(why);
 		attempt_failed(j);

@@ -329,49 +329,48 @@ fail:
 	return NULL;
 }
 
-static int
-put_object(const char *root, const void *data, size_t len, const char *ext,
-    char sha[65], char **rel, int sync)
+char *
+store_object_rel(const void *data, size_t len, const char *ext, char sha[65])
+{
+	util_sha256_hex(data, len, sha);
+	return easprintf("objects/%.2s/%s.%s", sha, sha, ext);
+}
+
+int
+store_put_at(const char *path, const void *data, size_t len, int sync)
 {
 	struct stat st;
-	char *path, *tmp;
-	int rc = 0, fd;
+	char *tmp;
+	int fd;
 
-	util_sha256_hex(data, len, sha);
-	*rel = easprintf("objects/%.2s/%s.%s", sha, sha, ext);
-	path = easprintf("%s/%s", root, *rel);
 	/* content-addressed: an object of the right size is already right */
 	if (stat(path, &st) == 0 && (size_t)st.st_size == len)
-		;
-	else if (sync)
-		rc = store_write_atomic(path, data, len);
-	else if ((fd = store_stage(path, data, len, &tmp)) < 0)
-		rc = -1;
-	else
-		rc = store_name(fd, tmp, path, 1);
-	free(path);
-	if (rc < 0) {
-		int saved = errno;
-
-		free(*rel);
-		*rel = NULL;
-		errno = saved;
-	}
-	return rc;
+		return 0;
+	if (sync)
+		return store_write_atomic(path, data, len);
+	if ((fd = store_stage(path, data, len, &tmp)) < 0)
+		return -1;
+	return store_name(fd, tmp, path, 1);
 }
 
 int
 store_put_object(const char *root, const void *data, size_t len,
     const char *ext, char sha[65], char **rel)
 {
-	return put_object(root, data, len, ext, sha, rel, 1);
-}
+	char *path;
+	int rc, saved;
 
-int
-store_put_object_nosync(const char *root, const void *data, size_t len,
-    const char *ext, char sha[65], char **rel)
-{
-	return put_object(root, data, len, ext, sha, rel, 0);
+	*rel = store_object_rel(data, len, ext, sha);
+	path = easprintf("%s/%s", root, *rel);
+	rc = store_put_at(path, data, len, 1);
+	free(path);
+	if (rc < 0) {
+		saved = errno;
+		free(*rel);
+		*rel = NULL;
+		errno = saved;
+	}
+	return rc;
 }
 
 int

@@ -58,11 +58,14 @@ char *store_read_file(const char *path, size_t max, size_t *len);
 int store_put_object(const char *root, const void *data, size_t len,
     const char *ext, char sha[65], char **rel);
 
-/* The same, not synced: the object has its name at once and is durable
- * only after the group's sync (lib/commit.c), which comes before any
- * record or cache entry names it. */
-int store_put_object_nosync(const char *root, const void *data, size_t len,
-    const char *ext, char sha[65], char **rel);
+/* objects/<aa>/<sha256>.<ext> for data (malloc'd), sha (65 bytes) its
+ * hash. */
+char *store_object_rel(const void *data, size_t len, const char *ext,
+    char sha[65]);
+/* Write the object data at path unless a file of its size is there:
+ * store_write_atomic with sync, else store_stage + store_name, durable
+ * only after a sync of the store (lib/commit.c). */
+int store_put_at(const char *path, const void *data, size_t len, int sync);
 
 /* Append one line (len bytes ending in '\n') to path with O_APPEND under an
  * exclusive flock(2), in one write (filing_lock + filing_append; a partial
