@@ -366,8 +366,9 @@ commit_due(const struct commit *c)
 int
 commit_pending(const struct commit *c)
 {
-	return (c->open ? c->open->nres + (c->open->ne > 0) : 0) +
-	    (c->busy ? c->busy->nres + 1 : 0);
+	/* a group of files without lines is pending too */
+	return (c->open ? c->open->nres + !c->open->nres : 0) +
+	    (c->busy ? c->busy->nres + !c->busy->nres : 0);
 }
 
 void

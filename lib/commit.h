@@ -50,7 +50,7 @@ void commit_done(struct commit *c);
 void commit_kick(struct commit *c, int idle);
 /* When the open group will be due (ms, util_now_ms); < 0: none waits. */
 double commit_due(const struct commit *c);
-/* Results whose lines are not written yet. */
+/* Results whose lines are not written yet (0: nothing is pending). */
 int commit_pending(const struct commit *c);
 /* Every result durable and written, waiting as long as that takes. */
 void commit_flush(struct commit *c);
