@@ -76,11 +76,7 @@ group_free(struct group *g)
 
 	for (i = 0; i < g->ne; i++) {
 		e = &g->e[i];
-		if (e->fd >= 0)
-			close(e->fd);
-		if (e->tmp)
-			unlink(e->tmp);
-		free(e->tmp);
+		store_discard(e->fd, e->tmp);
 		free(e->path);
 		free(e->data);
 	}
@@ -107,6 +103,8 @@ make_durable(struct commit *c, struct group *g)
 	struct entry *e;
 	int i;
 
+	if (!g->ne)
+		return;	/* lines only (failures): nothing to make durable */
 	for (i = 0; i < g->ne; i++) {
 		e = &g->e[i];
 		if (e->object && store_put_at(e->path, e->data, e->len, 0) < 0) {
@@ -285,6 +283,15 @@ commit_line(struct commit *c, const cJSON *rec)
 		wait_thread(c);
 		commit_kick(c, 1);
 	}
+}
+
+void
+commit_write(struct commit *c, const cJSON *rec)
+{
+	if (c->open || c->busy)
+		commit_line(c, rec);
+	else
+		nd_write(rec);
 }
 
 int

@@ -41,6 +41,11 @@ void commit_cache(struct commit *c, const char *key, const char *json,
 /* A result record, written once the files of its group are durable. */
 void commit_line(struct commit *c, const cJSON *rec);
 
+/* A record that names no new file (a failure, a bad line, a cached
+ * answer): written now when nothing is pending, else after the pending
+ * groups, so that lines keep the order in which jobs finished. */
+void commit_write(struct commit *c, const cJSON *rec);
+
 /* Readable (add it to the epoll set) when a group is durable: then
  * commit_done writes its lines. */
 int commit_fd(const struct commit *c);

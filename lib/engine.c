@@ -110,7 +110,7 @@ read_input(void)
 			continue;
 		}
 		eng.in.badlines++;
-		nd_write(o);
+		commit_write(eng.work.commit, o);
 		cJSON_Delete(o);
 	}
 }

@@ -123,7 +123,7 @@ job_finish(struct job *j)
 	if (j->staged)
 		commit_line(eng.work.commit, j->rec);
 	else
-		nd_write(j->rec);
+		commit_write(eng.work.commit, j->rec);
 	job_unlink(j);
 	job_free(j);
 	eng.work.active--;

@@ -193,22 +193,30 @@ store_tmp_link(int fd, int dfd, const char *name)
 	return linkat(AT_FDCWD, proc, dfd, name, AT_SYMLINK_FOLLOW);
 }
 
+void
+store_discard(int fd, char *tmp)
+{
+	int saved = errno;
+
+	if (fd >= 0)
+		close(fd);
+	if (tmp)
+		unlink(tmp);
+	free(tmp);
+	errno = saved;
+}
+
 int
 store_stage(const char *path, const void *data, size_t len, char **tmp)
 {
-	int fd, saved;
+	int fd;
 
 	*tmp = NULL;
 	if ((fd = open_temp(path, tmp)) < 0)
 		return -1;
 	if (store_write_all(fd, data, len) < 0) {
-		saved = errno;
-		close(fd);
-		if (*tmp)
-			unlink(*tmp);
-		free(*tmp);
+		store_discard(fd, *tmp);
 		*tmp = NULL;
-		errno = saved;
 		return -1;
 	}
 	return fd;
@@ -217,8 +225,6 @@ store_stage(const char *path, const void *data, size_t len, char **tmp)
 int
 store_name(int fd, char *tmp, const char *path, int keep)
 {
-	int saved;
-
 	if (!tmp) {
 		/* path itself when it is new (the common case, one system
 		 * call), else a temporary name renamed over it */
@@ -252,13 +258,7 @@ store_name(int fd, char *tmp, const char *path, int keep)
 	free(tmp);
 	return 0;
 fail:
-	saved = errno;
-	if (fd >= 0)
-		close(fd);
-	if (tmp)
-		unlink(tmp);
-	free(tmp);
-	errno = saved;
+	store_discard(fd, tmp);
 	return -1;
 }
 
@@ -266,17 +266,12 @@ int
 store_write_atomic(const char *path, const void *data, size_t len)
 {
 	char *tmp;
-	int fd, saved;
+	int fd;
 
 	if ((fd = store_stage(path, data, len, &tmp)) < 0)
 		return -1;
 	if (fsync(fd) < 0) {
-		saved = errno;
-		close(fd);
-		if (tmp)
-			unlink(tmp);
-		free(tmp);
-		errno = saved;
+		store_discard(fd, tmp);
 		return -1;
 	}
 	/* a name only now that the bytes are all there and synced */

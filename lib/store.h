@@ -38,6 +38,9 @@ int store_write_atomic(const char *path, const void *data, size_t len);
  * syncs anything. */
 int store_stage(const char *path, const void *data, size_t len, char **tmp);
 int store_name(int fd, char *tmp, const char *path, int keep);
+/* Give up a staged file: close fd (if >= 0), remove tmp (if not NULL)
+ * and free it; errno is kept. */
+void store_discard(int fd, char *tmp);
 
 /* The one way a file is made whole before it has a name: an unnamed
  * O_TMPFILE in folder dir under dfd (*tmp = NULL), or where there is
