@@ -473,7 +473,7 @@ ingest(struct pbatch *b, struct bctx *x, const char *line, size_t len)
 		goto out;	/* not a line of ours */
 	sb_reset(&outs);
 	if (rc == PROV_DONE && result_store_outputs(B.c->root, pj.out, pj.nout,
-	    &outs, &why) < 0) {
+	    NULL, &outs, &why) < 0) {
 		prov_fail(&pj, EC_BAD_RESPONSE, 0, "%s", why);
 		free(why);
 		rc = PROV_FAIL;

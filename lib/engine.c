@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "engine_int.h"
+#include "commit.h"
 #include "err.h"
 #include "record.h"
 #include "stopearly.h"
@@ -48,6 +49,7 @@ static struct {
 	double t_start, progress_due;
 	int progress_on;
 	long max_active;	/* jobs read ahead of the slots */
+	struct commit *commit;	/* results' files made durable by groups */
 } loop;
 
 static struct {			/* the input */
@@ -75,6 +77,12 @@ int
 loop_stopping(void)
 {
 	return loop.stopping;
+}
+
+struct commit *
+loop_commit(void)
+{
+	return loop.commit;
 }
 
 void
@@ -152,7 +160,7 @@ read_input(void)
 			continue;
 		}
 		in.badlines++;
-		nd_write(o);
+		commit_write(loop.commit, o);
 		cJSON_Delete(o);
 	}
 }
@@ -186,7 +194,7 @@ drain_input(void)
 		} else {
 			in.badlines++;
 		}
-		nd_write(o);
+		commit_write(loop.commit, o);
 		cJSON_Delete(o);
 	}
 }
@@ -276,6 +284,9 @@ wait_ms(void)
 		due = loop.progress_due;
 	if (loop.stopping && jobs_active() && loop.grace_due < due)
 		due = loop.grace_due;
+	if (commit_due(loop.commit) >= 0 &&
+	    commit_due(loop.commit) < due)
+		due = commit_due(loop.commit);
 	if (due <= t || in.more || can_read())
 		return 0;
 	return (int)ceil(due - t);
@@ -339,6 +350,11 @@ setup(const struct engine_conf *c, struct nd_reader *r)
 	ev.data.fd = loop.sigfd;
 	if (epoll_ctl(loop.ep, EPOLL_CTL_ADD, loop.sigfd, &ev) < 0)
 		die(EXIT_FATAL, "epoll_ctl:");
+	/* after the mask: the commit thread inherits it */
+	loop.commit = commit_open(c->root);
+	ev.data.fd = commit_fd(loop.commit);
+	if (epoll_ctl(loop.ep, EPOLL_CTL_ADD, ev.data.fd, &ev) < 0)
+		die(EXIT_FATAL, "epoll_ctl:");
 	/* stdin is read from the loop: it must never block it (and the
 	 * flag, shared with the shell on a terminal, is undone at exit) */
 	if (fstat(0, &st) == 0 && !S_ISREG(st.st_mode) &&
@@ -352,6 +368,7 @@ setup(const struct engine_conf *c, struct nd_reader *r)
 static void
 teardown(void)
 {
+	commit_close(loop.commit);	/* nothing is pending by now */
 	http_fini();	/* every transfer first: they hold references */
 	refs_fini();
 	sched_fini();
@@ -405,8 +422,11 @@ engine_run(const struct engine_conf *c, struct nd_reader *r)
 		if (loop.stopping && jobs_active() &&
 		    now_ms() >= loop.grace_due)
 			cancel_all();
+		/* the lines of results made durable together: sooner when
+		 * no job is left to add to the group */
+		commit_kick(loop.commit, jobs_active() == 0);
 		if ((in.eof || loop.stopping) && jobs_active() == 0 &&
-		    !http_detached())
+		    !http_detached() && !commit_pending(loop.commit))
 			break;
 		if (loop.progress_on && now_ms() >= loop.progress_due)
 			progress(0);
@@ -422,6 +442,8 @@ engine_run(const struct engine_conf *c, struct nd_reader *r)
 					on_signal((int)si.ssi_signo);
 			} else if (in.armed && fd == in.fd) {
 				in.wait = 0;
+			} else if (fd == commit_fd(loop.commit)) {
+				commit_done(loop.commit);
 			} else {
 				http_event(fd, evs[i].events);
 			}

@@ -38,6 +38,7 @@
 
 enum { J_REFS, J_READY, J_SEND, J_DELAY, J_BACKOFF };
 
+struct commit;
 struct eref;
 struct xfer;
 struct sockstate;
@@ -52,6 +53,7 @@ struct job {
 	int holds_slot;		/* an attempt is under way */
 	int committed;		/* counted against the budget */
 	int prev_attempt;	/* the record's attempt when read */
+	int staged;		/* its line waits for the group commit */
 	double price;
 	double t_first;		/* first attempt started (ms) */
 	double due;		/* timer heap */
@@ -102,6 +104,7 @@ void stats_add(int which);	/* count an outcome */
 int loop_signal(void);		/* the signal that stops the run, or 0 */
 int loop_stopping(void);	/* a signal came: no new attempts */
 void progress_break(void);	/* end the progress line before a message */
+struct commit *loop_commit(void);	/* the group commit (lib/commit.h) */
 
 /* engine_http.c */
 void http_init(int ep, long maxconnects);	/* ep: the loop's epoll set */

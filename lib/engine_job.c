@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "engine_int.h"
+#include "commit.h"
 #include "cost.h"
 #include "err.h"
 #include "record.h"
@@ -143,7 +144,10 @@ job_finish(struct job *j)
 		stats_add(STAT_CANCELED);
 	if (strcmp(st, "succeeded") && j->pj.state && j->prov->abandon)
 		abandon(j);
-	nd_write(j->rec);
+	if (j->staged)
+		commit_line(loop_commit(), j->rec);
+	else
+		commit_write(loop_commit(), j->rec);
 	job_unlink(j);
 	job_free(j);
 	work.active--;
@@ -264,8 +268,7 @@ cache_put(struct job *j, double cost, const struct sbuf *outs,
 	sb_adds(&ce, ",\"usage\":");
 	sb_add(&ce, usage->s, usage->len);
 	sb_addc(&ce, '}');
-	if (store_cache_put_text(econf->root, j->key, ce.s, ce.len) < 0)
-		warnx("%s/cache:", econf->root);
+	commit_cache(loop_commit(), j->key, ce.s, ce.len);
 }
 
 static void
@@ -277,8 +280,9 @@ job_succeeded(struct job *j)
 	double cost;
 
 	sb_reset(&outs);
-	if (result_store_outputs(econf->root, j->pj.out, j->pj.nout, &outs,
-	    &why) < 0) {
+	/* durable with the group: j's line waits for it */
+	if (result_store_outputs(econf->root, j->pj.out, j->pj.nout,
+	    loop_commit(), &outs, &why) < 0) {
 		prov_fail(&j->pj, EC_BAD_RESPONSE, 0, "%s", why);
 		free(why);
 		attempt_failed(j);
@@ -306,6 +310,7 @@ job_succeeded(struct job *j)
 	rec_set_num(j->rec, "cost", cost);
 	rec_set_str(j->rec, "store", store_abs());
 	rec_set_bool(j->rec, "cached", 0);
+	j->staged = 1;
 	job_finish(j);
 }
 

@@ -5,6 +5,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "commit.h"
 #include "err.h"
 #include "image.h"
 #include "ndjson.h"
@@ -39,7 +40,7 @@ probe(const unsigned char *p, size_t len, int *w, int *h)
  * -1 and *why if an output is not an image. */
 int
 result_store_outputs(const char *root, const struct prov_output *out,
-    int nout, struct sbuf *b, char **why)
+    int nout, struct commit *g, struct sbuf *b, char **why)
 {
 	const struct prov_output *po;
 	const char *mime;
@@ -56,7 +57,10 @@ result_store_outputs(const char *root, const struct prov_output *out,
 			    po->mime ? po->mime : "no type", po->len);
 			return -1;
 		}
-		if (store_put_object(root, po->data, po->len,
+		if (g)
+			rel = commit_object(g, po->data, po->len,
+			    image_ext(mime), sha);
+		else if (store_put_object(root, po->data, po->len,
 		    image_ext(mime), sha, &rel) < 0)
 			die(EXIT_FATAL, "%s/objects:", root);
 		sb_adds(b, i ? ",{\"path\":" : "{\"path\":");

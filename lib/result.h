@@ -14,9 +14,12 @@
 
 /* Store each output under root's objects/ and append outputs[] as JSON
  * text to b (printed once: the record and the cache entry share it); -1
- * and *why (free(3)) if an output is not an image. */
+ * and *why (free(3)) if an output is not an image.  g NULL: each object
+ * written and fsync'd now; else handed to the group commit g
+ * (lib/commit.c), durable before g writes a line that names it. */
+struct commit;
 int result_store_outputs(const char *root, const struct prov_output *out,
-    int nout, struct sbuf *b, char **why);
+    int nout, struct commit *g, struct sbuf *b, char **why);
 
 /* outputs[].data (base64) for --inline: from out[i] while i < nout, else
  * from the stored object. */

@@ -41,9 +41,16 @@ store_open_root(const char *root)
 int
 store_mkdirs(const char *path)
 {
-	char *p = estrdup(path), *s;
+	char *p, *s;
 	int rc = 0;
 
+	/* the folder itself first: its parents are there but the first time
+	 * (a shard of objects/ or cache/) */
+	if (mkdir(path, 0755) == 0 || errno == EEXIST)
+		return 0;
+	if (errno != ENOENT)
+		return -1;
+	p = estrdup(path);
 	for (s = p + 1; ; s++) {
 		if (*s == '/' || *s == '\0') {
 			char c = *s;
@@ -186,22 +193,44 @@ store_tmp_link(int fd, int dfd, const char *name)
 	return linkat(AT_FDCWD, proc, dfd, name, AT_SYMLINK_FOLLOW);
 }
 
-int
-store_write_atomic(const char *path, const void *data, size_t len)
+void
+store_discard(int fd, char *tmp)
 {
-	char *tmp = NULL;
-	int fd, saved;
+	int saved = errno;
 
-	if ((fd = open_temp(path, &tmp)) < 0)
-		goto fail;
-	if (store_write_all(fd, data, len) < 0 || fsync(fd) < 0)
-		goto fail;
+	if (fd >= 0)
+		close(fd);
+	if (tmp)
+		unlink(tmp);
+	free(tmp);
+	errno = saved;
+}
+
+int
+store_stage(const char *path, const void *data, size_t len, char **tmp)
+{
+	int fd;
+
+	*tmp = NULL;
+	if ((fd = open_temp(path, tmp)) < 0)
+		return -1;
+	if (store_write_all(fd, data, len) < 0) {
+		store_discard(fd, *tmp);
+		*tmp = NULL;
+		return -1;
+	}
+	return fd;
+}
+
+int
+store_name(int fd, char *tmp, const char *path, int keep)
+{
 	if (!tmp) {
-		/* a name only now that the bytes are all there and synced:
-		 * path itself when it is new (the common case, one system
+		/* path itself when it is new (the common case, one system
 		 * call), else a temporary name renamed over it */
-		if (store_tmp_link(fd, AT_FDCWD, path) == 0) {
-			close(fd);	/* the data is synced: nothing to lose */
+		if (store_tmp_link(fd, AT_FDCWD, path) == 0 ||
+		    (keep && errno == EEXIST)) {
+			close(fd);	/* the data is written: nothing to lose */
 			return 0;
 		}
 		if (errno != EEXIST)
@@ -221,19 +250,32 @@ store_write_atomic(const char *path, const void *data, size_t len)
 		goto fail;
 	}
 	fd = -1;
-	if (rename(tmp, path) < 0)
+	if (keep ? link(tmp, path) < 0 && errno != EEXIST :
+	    rename(tmp, path) < 0)
 		goto fail;
+	if (keep)
+		unlink(tmp);
 	free(tmp);
 	return 0;
 fail:
-	saved = errno;
-	if (fd >= 0)
-		close(fd);
-	if (tmp)
-		unlink(tmp);
-	free(tmp);
-	errno = saved;
+	store_discard(fd, tmp);
 	return -1;
+}
+
+int
+store_write_atomic(const char *path, const void *data, size_t len)
+{
+	char *tmp;
+	int fd;
+
+	if ((fd = store_stage(path, data, len, &tmp)) < 0)
+		return -1;
+	if (fsync(fd) < 0) {
+		store_discard(fd, tmp);
+		return -1;
+	}
+	/* a name only now that the bytes are all there and synced */
+	return store_name(fd, tmp, path, 0);
 }
 
 char *
@@ -282,24 +324,43 @@ fail:
 	return NULL;
 }
 
+char *
+store_object_rel(const void *data, size_t len, const char *ext, char sha[65])
+{
+	util_sha256_hex(data, len, sha);
+	return easprintf("objects/%.2s/%s.%s", sha, sha, ext);
+}
+
+int
+store_put_at(const char *path, const void *data, size_t len, int sync)
+{
+	struct stat st;
+	char *tmp;
+	int fd;
+
+	/* content-addressed: an object of the right size is already right */
+	if (stat(path, &st) == 0 && (size_t)st.st_size == len)
+		return 0;
+	if (sync)
+		return store_write_atomic(path, data, len);
+	if ((fd = store_stage(path, data, len, &tmp)) < 0)
+		return -1;
+	return store_name(fd, tmp, path, 1);
+}
+
 int
 store_put_object(const char *root, const void *data, size_t len,
     const char *ext, char sha[65], char **rel)
 {
-	struct stat st;
 	char *path;
-	int rc = 0;
+	int rc, saved;
 
-	util_sha256_hex(data, len, sha);
-	*rel = easprintf("objects/%.2s/%s.%s", sha, sha, ext);
+	*rel = store_object_rel(data, len, ext, sha);
 	path = easprintf("%s/%s", root, *rel);
-	/* content-addressed: an object of the right size is already right */
-	if (stat(path, &st) < 0 || (size_t)st.st_size != len)
-		rc = store_write_atomic(path, data, len);
+	rc = store_put_at(path, data, len, 1);
 	free(path);
 	if (rc < 0) {
-		int saved = errno;
-
+		saved = errno;
 		free(*rel);
 		*rel = NULL;
 		errno = saved;
@@ -323,8 +384,8 @@ store_append(const char *path, const char *line, size_t len)
 	return rc;
 }
 
-static char *
-cache_path(const char *root, const char *key)
+char *
+store_cache_path(const char *root, const char *key)
 {
 	return easprintf("%s/cache/%.2s/%s.json", root, key, key);
 }
@@ -332,7 +393,7 @@ cache_path(const char *root, const char *key)
 cJSON *
 store_cache_get(const char *root, const char *key)
 {
-	char *path = cache_path(root, key), *buf;
+	char *path = store_cache_path(root, key), *buf;
 	size_t len;
 	cJSON *o = NULL;
 
@@ -386,7 +447,7 @@ int
 store_cache_put_text(const char *root, const char *key, const char *json,
     size_t len)
 {
-	char *path = cache_path(root, key);
+	char *path = store_cache_path(root, key);
 	int rc;
 
 	rc = store_write_atomic(path, json, len);

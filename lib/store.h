@@ -28,6 +28,20 @@ int store_write_all(int fd, const void *data, size_t len);
  * Creates parent folders.  0 or -1 with errno. */
 int store_write_atomic(const char *path, const void *data, size_t len);
 
+/* store_write_atomic in its two halves, for writes made durable by a
+ * group commit (lib/commit.c) instead of one fsync each.  store_stage
+ * writes data into a file without a name beside path (store_tmp_open;
+ * *tmp its temporary name where there is none, else NULL), creating the
+ * folder, and returns its descriptor (-1 with errno).  store_name gives
+ * it the name path (replacing a file there, or with keep leaving one
+ * there as it is) and closes fd, frees tmp: 0 or -1 with errno.  Neither
+ * syncs anything. */
+int store_stage(const char *path, const void *data, size_t len, char **tmp);
+int store_name(int fd, char *tmp, const char *path, int keep);
+/* Give up a staged file: close fd (if >= 0), remove tmp (if not NULL)
+ * and free it; errno is kept. */
+void store_discard(int fd, char *tmp);
+
 /* The one way a file is made whole before it has a name: an unnamed
  * O_TMPFILE in folder dir under dfd (*tmp = NULL), or where there is
  * none a hidden ".bg-tmp.PID.N" there (*tmp its path relative to dfd,
@@ -47,6 +61,15 @@ char *store_read_file(const char *path, size_t max, size_t *len);
 int store_put_object(const char *root, const void *data, size_t len,
     const char *ext, char sha[65], char **rel);
 
+/* objects/<aa>/<sha256>.<ext> for data (malloc'd), sha (65 bytes) its
+ * hash. */
+char *store_object_rel(const void *data, size_t len, const char *ext,
+    char sha[65]);
+/* Write the object data at path unless a file of its size is there:
+ * store_write_atomic with sync, else store_stage + store_name, durable
+ * only after a sync of the store (lib/commit.c). */
+int store_put_at(const char *path, const void *data, size_t len, int sync);
+
 /* Append one line (len bytes ending in '\n') to path with O_APPEND under an
  * exclusive flock(2), in one write (filing_lock + filing_append; a partial
  * line is taken back).  Creates the file and its folder. */
@@ -55,6 +78,8 @@ int store_append(const char *path, const char *line, size_t len);
 /* The request cache: cache/<aa>/<key>.json holds a finished result record.
  * store_cache_get returns the record (cJSON_Delete it) or NULL. */
 cJSON *store_cache_get(const char *root, const char *key);
+/* root/cache/<aa>/<key>.json (malloc'd). */
+char *store_cache_path(const char *root, const char *key);
 /* A cached success whose output objects are all still in the store (the
  * record: cJSON_Delete it), or NULL. */
 cJSON *store_cache_hit(const char *root, const char *key);

@@ -66,4 +66,35 @@ again=$(tail -n +$((n1 + 1)) "$T/stub.log" | jq -r 'select(.provider=="gemini") 
 is "re-run: nothing finished before the kill is sent again" "$(printf '%s\n%s\n' "$done1" "$again" | grep . | sort | uniq -d)" ""
 is "re-run: the jobs finished before come from the cache" "$(jq -r 'select(.cached) | .prompt' out2 | sort)" "$(jq -r 'select(.status=="succeeded") | .prompt' out1 | sort | grep . || true)"
 check "re-run: the kill left work to do ($(echo "$done1" | grep -c .) of 12 done)" [ "$(echo "$done1" | grep -c .)" -lt 12 ]
+
+# SIGKILL in the middle of many results under group commit (lines are
+# released a group at a time, after the store's sync), at three moments:
+# whole lines only, every file a line names is there whole, and the re-run
+# asks for nothing whose line was written
+for k in 1 2 3; do
+	export BG_ROOT=$T/store-g$k
+	jobs 400 g${k}x >g.ndjson
+	curl -s -X POST "$STUB/_stub/reset" >/dev/null
+	bg-generate -j 64 g.ndjson >out1 &
+	pid=$!
+	# at 1, 120 and 240 lines written (10 s at most)
+	i=0; while [ "$(wc -l <out1)" -lt $(((k - 1) * 120 + 1)) ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+	kill -KILL $pid; wait $pid 2>/dev/null
+	sleep 0.5	# what was on the wire is answered and logged
+	n1=$(wc -l <"$T/stub.log")
+	d1=$(jq -r 'select(.status=="succeeded") | .prompt' out1 | sort)
+	nd=$(echo "$d1" | grep -c . || true)
+	check "kill $k: no partial line" sh -c "[ ! -s out1 ] || [ \"\$(tail -c 1 out1 | od -An -c | tr -d ' ')\" = '\\n' ]"
+	check "kill $k: every line is whole JSON" jq -e . out1 >/dev/null
+	bad=$(jq -r 'select(.status=="succeeded") | .outputs[] | "\(.sha256)  \(.path)"' out1 |
+	    (cd "$BG_ROOT" && sha256sum -c --quiet 2>&1) | head -3)
+	is "kill $k: every object a line names is there, whole" "$bad" ""
+	check "kill $k: every line's cache entry is there" sh -c "! jq -r 'select(.status==\"succeeded\") | .outputs[0].path' out1 | grep -q . || [ \$(find '$BG_ROOT/cache' -name '*.json' | wc -l) -ge $nd ]"
+	check "kill $k: no temp files" sh -c "! find '$BG_ROOT' -name '*.tmp.*' -o -name '.bg-tmp.*' | grep -q ."
+	bg-generate -j 64 g.ndjson >out2
+	again=$(tail -n +$((n1 + 1)) "$T/stub.log" | jq -r 'select(.provider=="gemini") | .prompt' | sort)
+	is "kill $k: the re-run sends nothing whose line was written ($nd lines)" "$(printf '%s\n%s\n' "$d1" "$again" | grep . | sort | uniq -d | head -3)" ""
+	is "kill $k: the re-run finishes every job" "$(jq -r .status out2 | sort | uniq -c | tr -s ' ')" " 400 succeeded"
+	check "kill $k: the kill came mid-run ($nd of 400 lines)" sh -c "[ $nd -gt 0 ] && [ $nd -lt 400 ]"
+done
 done_testing

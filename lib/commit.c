@@ -1,0 +1,390 @@
+/* commit: group commit of bg-generate's store writes (see commit.h).
+ *
+ * The loop fills the open group (objects' and cache entries' bytes,
+ * result lines); commit_kick hands it to the thread when it is due, while
+ * the thread is free; the thread writes it, makes it durable and says so
+ * on an eventfd; commit_done then writes its lines.  One group at a time
+ * is with the thread: a slow disk makes the next group larger, not the
+ * syncs more frequent. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "commit.h"
+#include "err.h"
+#include "ndjson.h"
+#include "store.h"
+#include "util.h"
+
+/* A group is due when it holds GROUP_MAX results or GROUP_BYTES bytes,
+ * or its first result is GROUP_MS old (at once when the loop goes idle).
+ * A syncfs costs about a millisecond of CPU on ext4 whatever it writes
+ * (measured: tests/bench/generate.sh), so groups are sized to make that
+ * small per result; waiting costs no throughput (a request's slot is free
+ * as soon as its answer is in), only a little latency of the lines. */
+#define GROUP_MAX 256
+#define GROUP_MS 50.0
+#define GROUP_BYTES ((size_t)32 << 20)
+/* held before the loop waits for the disk */
+#define HOLD_MAX 4096
+#define HOLD_BYTES ((size_t)256 << 20)
+
+struct entry {
+	char *path;
+	char *data;	/* NULL once written */
+	size_t len;
+	int object;	/* else a cache entry */
+	int fd;		/* a cache entry written, not named yet */
+	char *tmp;	/* its temporary name where O_TMPFILE is missing */
+};
+
+struct group {
+	struct entry *e;
+	int ne, cape;
+	struct sbuf lines;
+	int nres;
+	size_t bytes;
+	double t0;
+	int fatal_errno;	/* nothing here is durable */
+	const char *fatal_what;
+	int nbad, bad_errno;	/* cache entries left without a name */
+	char *bad;
+};
+
+struct commit {
+	char *root;
+	int rootfd, efd;
+	struct group *open;
+	struct group *busy;	/* the thread's; NULL: the thread is free */
+	int busy_done, quit;
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+};
+
+static void
+group_free(struct group *g)
+{
+	struct entry *e;
+	int i;
+
+	for (i = 0; i < g->ne; i++) {
+		e = &g->e[i];
+		store_discard(e->fd, e->tmp);
+		free(e->path);
+		free(e->data);
+	}
+	free(g->e);
+	sb_free(&g->lines);
+	free(g->bad);
+	free(g);
+}
+
+static void
+bad_entry(struct group *g, const struct entry *e)
+{
+	if (!g->nbad++) {
+		g->bad_errno = errno;
+		g->bad = estrdup(e->path);
+	}
+}
+
+/* The thread's part: objects named, cache entries' bytes, one sync, the
+ * cache entries' names, one sync. */
+static void
+make_durable(struct commit *c, struct group *g)
+{
+	struct entry *e;
+	int i;
+
+	if (!g->ne)
+		return;	/* lines only (failures): nothing to make durable */
+	for (i = 0; i < g->ne; i++) {
+		e = &g->e[i];
+		if (e->object && store_put_at(e->path, e->data, e->len, 0) < 0) {
+			g->fatal_errno = errno;
+			g->fatal_what = e->path;
+			return;
+		}
+		if (!e->object && (e->fd = store_stage(e->path, e->data,
+		    e->len, &e->tmp)) < 0)
+			bad_entry(g, e);
+		free(e->data);
+		e->data = NULL;
+	}
+	if (syncfs(c->rootfd) < 0)
+		goto fatal;
+	for (i = 0; i < g->ne; i++) {
+		e = &g->e[i];
+		if (e->fd < 0)
+			continue;
+		if (store_name(e->fd, e->tmp, e->path, 0) < 0)
+			bad_entry(g, e);
+		e->fd = -1;	/* store_name closed it, freed tmp */
+		e->tmp = NULL;
+	}
+	if (syncfs(c->rootfd) == 0)
+		return;
+fatal:
+	g->fatal_errno = errno;
+	g->fatal_what = "syncfs";
+}
+
+static void *
+worker(void *arg)
+{
+	struct commit *c = arg;
+	struct group *g;
+	uint64_t one = 1;
+
+	pthread_mutex_lock(&c->mu);
+	for (;;) {
+		while (!c->quit && (!c->busy || c->busy_done))
+			pthread_cond_wait(&c->cv, &c->mu);
+		if (c->quit)
+			break;
+		g = c->busy;	/* the loop leaves it alone until done */
+		pthread_mutex_unlock(&c->mu);
+		make_durable(c, g);
+		pthread_mutex_lock(&c->mu);
+		c->busy_done = 1;
+		if (write(c->efd, &one, sizeof one) < 0)
+			abort();	/* an eventfd cannot overflow here */
+	}
+	pthread_mutex_unlock(&c->mu);
+	return NULL;
+}
+
+struct commit *
+commit_open(const char *root)
+{
+	struct commit *c = ecalloc(1, sizeof *c);
+
+	c->root = estrdup(root);
+	c->rootfd = -1;
+	if ((c->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0)
+		die(EXIT_FATAL, "eventfd:");
+	return c;
+}
+
+/* The thread and the store's descriptor, at the first group: a run
+ * that stores nothing makes no store. */
+static void
+start(struct commit *c)
+{
+	if (store_mkdirs(c->root) < 0 || (c->rootfd = open(c->root,
+	    O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		die(EXIT_FATAL, "%s:", c->root);
+	pthread_mutex_init(&c->mu, NULL);
+	pthread_cond_init(&c->cv, NULL);
+	if ((errno = pthread_create(&c->th, NULL, worker, c)) != 0)
+		die(EXIT_FATAL, "pthread_create:");
+}
+
+void
+commit_close(struct commit *c)
+{
+	commit_flush(c);
+	if (c->rootfd >= 0) {
+		pthread_mutex_lock(&c->mu);
+		c->quit = 1;
+		pthread_cond_signal(&c->cv);
+		pthread_mutex_unlock(&c->mu);
+		pthread_join(c->th, NULL);
+		pthread_mutex_destroy(&c->mu);
+		pthread_cond_destroy(&c->cv);
+		close(c->rootfd);
+	}
+	close(c->efd);
+	free(c->root);
+	free(c);
+}
+
+static struct group *
+open_group(struct commit *c)
+{
+	if (!c->open) {
+		c->open = ecalloc(1, sizeof *c->open);
+		c->open->t0 = util_now_ms();
+	}
+	return c->open;
+}
+
+static void
+add_entry(struct commit *c, char *path, const void *data, size_t len,
+    int object)
+{
+	struct group *g = open_group(c);
+	struct entry *e;
+
+	if (g->ne == g->cape) {
+		g->cape = g->cape ? 2 * g->cape : 64;
+		g->e = erealloc(g->e, g->cape * sizeof *g->e);
+	}
+	e = &g->e[g->ne++];
+	memset(e, 0, sizeof *e);
+	e->path = path;
+	e->data = emalloc(len ? len : 1);
+	memcpy(e->data, data, len);
+	e->len = len;
+	e->object = object;
+	e->fd = -1;
+	g->bytes += len;
+}
+
+char *
+commit_object(struct commit *c, const void *data, size_t len,
+    const char *ext, char sha[65])
+{
+	char *rel = store_object_rel(data, len, ext, sha);
+
+	add_entry(c, easprintf("%s/%s", c->root, rel), data, len, 1);
+	return rel;
+}
+
+void
+commit_cache(struct commit *c, const char *key, const char *json,
+    size_t len)
+{
+	add_entry(c, store_cache_path(c->root, key), json, len, 0);
+}
+
+/* Block until the thread is done with its group, and write that. */
+static void
+wait_thread(struct commit *c)
+{
+	struct pollfd p = { .fd = c->efd, .events = POLLIN };
+
+	while (c->busy) {
+		if (poll(&p, 1, -1) < 0 && errno != EINTR)
+			die(EXIT_FATAL, "poll:");
+		commit_done(c);
+	}
+}
+
+void
+commit_line(struct commit *c, const cJSON *rec)
+{
+	struct group *g = open_group(c);
+
+	if (nd_print_append(&g->lines, rec) < 0)
+		die(EXIT_FATAL, "record cannot be printed (invalid JSON value)");
+	sb_addc(&g->lines, '\n');
+	g->nres++;
+	if ((g->nres >= HOLD_MAX || g->bytes + g->lines.len >= HOLD_BYTES) &&
+	    c->busy) {
+		/* the disk is slower than the answers: hold no more */
+		wait_thread(c);
+		commit_kick(c, 1);
+	}
+}
+
+void
+commit_write(struct commit *c, const cJSON *rec)
+{
+	if (c->open || c->busy)
+		commit_line(c, rec);
+	else
+		nd_write(rec);
+}
+
+int
+commit_fd(const struct commit *c)
+{
+	return c->efd;
+}
+
+static void
+write_lines(const struct sbuf *b)
+{
+	const char *p = b->s, *end = b->s + b->len, *nl;
+
+	/* one write per line, as nd_write: a kill never cuts a line */
+	for (; p < end; p = nl + 1) {
+		nl = memchr(p, '\n', end - p);
+		nd_write_raw(p, nl - p + 1);
+	}
+}
+
+void
+commit_done(struct commit *c)
+{
+	struct group *g;
+	uint64_t n;
+
+	if (read(c->efd, &n, sizeof n) < 0 && errno != EAGAIN)
+		die(EXIT_FATAL, "eventfd:");
+	pthread_mutex_lock(&c->mu);
+	g = c->busy_done ? c->busy : NULL;
+	if (g)
+		c->busy = NULL;
+	pthread_mutex_unlock(&c->mu);
+	if (!g)
+		return;
+	if (g->fatal_errno) {
+		errno = g->fatal_errno;
+		die(EXIT_FATAL, "%s: %s:", c->root, g->fatal_what);
+	}
+	if (g->nbad) {
+		errno = g->bad_errno;
+		warnx("%s%s:", g->bad, g->nbad > 1 ? " (and others)" : "");
+	}
+	write_lines(&g->lines);
+	group_free(g);
+	commit_kick(c, 0);
+}
+
+void
+commit_kick(struct commit *c, int idle)
+{
+	struct group *g = c->open;
+
+	if (!g || c->busy)
+		return;
+	if (!idle && g->nres < GROUP_MAX && g->bytes + g->lines.len <
+	    GROUP_BYTES &&
+	    util_now_ms() < g->t0 + GROUP_MS)
+		return;
+	if (c->rootfd < 0)
+		start(c);
+	pthread_mutex_lock(&c->mu);
+	c->busy = g;
+	c->busy_done = 0;
+	pthread_cond_signal(&c->cv);
+	pthread_mutex_unlock(&c->mu);
+	c->open = NULL;
+}
+
+double
+commit_due(const struct commit *c)
+{
+	if (!c->open || c->busy)
+		return -1;	/* the eventfd wakes the loop */
+	return c->open->nres >= GROUP_MAX ? c->open->t0 : c->open->t0 +
+	    GROUP_MS;
+}
+
+int
+commit_pending(const struct commit *c)
+{
+	/* a group of files without lines is pending too */
+	return (c->open ? c->open->nres + !c->open->nres : 0) +
+	    (c->busy ? c->busy->nres + !c->busy->nres : 0);
+}
+
+void
+commit_flush(struct commit *c)
+{
+	while (c->open || c->busy) {
+		if (c->busy)
+			wait_thread(c);
+		else
+			commit_kick(c, 1);
+	}
+}

@@ -1,0 +1,111 @@
+/* Unit tests for lib/commit.c (group commit) and the store's two-step
+ * writes it is made of (store_stage, store_name). */
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "commit.h"
+#include "err.h"
+#include "store.h"
+#include "test.h"
+#include "util.h"
+
+static char *
+slurp(const char *dir, const char *rel)
+{
+	char *p = easprintf("%s/%s", dir, rel), *b;
+	size_t len;
+
+	b = store_read_file(p, 1 << 20, &len);
+	free(p);
+	return b;
+}
+
+static void
+test_stage(const char *dir)
+{
+	char *p = easprintf("%s/s/f", dir), *tmp, *b;
+	size_t len;
+	int fd;
+
+	fd = store_stage(p, "one", 3, &tmp);
+	CHECK(fd >= 0, "stage: a file without a name, its folder made");
+	CHECK(access(p, F_OK) < 0, "stage: nothing under the name yet");
+	CHECK(store_name(fd, tmp, p, 0) == 0, "name");
+	fd = store_stage(p, "two", 3, &tmp);
+	CHECK(fd >= 0 && store_name(fd, tmp, p, 1) == 0, "name, keep");
+	CHECK_STR((b = store_read_file(p, 100, &len)), "one",
+	    "keep leaves the file there as it is");
+	free(b);
+	fd = store_stage(p, "three", 5, &tmp);
+	CHECK(fd >= 0 && store_name(fd, tmp, p, 0) == 0, "name, replace");
+	CHECK_STR((b = store_read_file(p, 100, &len)), "three",
+	    "replace puts the new bytes there");
+	free(b);
+	free(p);
+}
+
+static void
+test_group(const char *dir)
+{
+	struct commit *c = commit_open(dir);
+	char sha[65], *rel, *b, *out = easprintf("%s/out", dir), *cp;
+	cJSON *rec = cJSON_Parse("{\"job_id\":\"j1\",\"status\":\"succeeded\"}");
+	int saved, fd;
+
+	rel = commit_object(c, "image", 5, "png", sha);
+	CHECK_STR(sha, "6105d6cc76af400325e94d588ce511be"
+	    "5bfdbb73b437dc51eca43917d7a43e3d", "object: its hash");
+	commit_cache(c, "abcdef", "{\"status\":\"succeeded\"}", 23);
+	commit_line(c, rec);
+	CHECK(commit_pending(c) == 1, "one result pending");
+	CHECK(commit_due(c) >= 0, "the open group is due later");
+	cp = store_cache_path(dir, "abcdef");
+	CHECK(access(cp, F_OK) < 0, "no cache entry before the group's sync");
+	b = easprintf("%s/%s", dir, rel);
+	CHECK(access(b, F_OK) < 0, "no object before the group is handed on");
+	free(b);
+	/* the line goes to stdout: catch it */
+	fflush(stdout);
+	saved = dup(1);
+	fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	dup2(fd, 1);
+	close(fd);
+	commit_flush(c);
+	dup2(saved, 1);
+	close(saved);
+	CHECK(commit_pending(c) == 0, "flushed: nothing pending");
+	CHECK_STR((b = slurp(dir, "out")),
+	    "{\"job_id\":\"j1\",\"status\":\"succeeded\"}\n",
+	    "the line, whole, after the sync");
+	free(b);
+	CHECK_STR((b = slurp(dir, rel)), "image", "the object");
+	free(b);
+	CHECK_STR((b = store_read_file(cp, 100, &(size_t){0})),
+	    "{\"status\":\"succeeded\"}", "the cache entry, named");
+	free(b);
+	commit_close(c);
+	cJSON_Delete(rec);
+	free(cp);
+	free(rel);
+	free(out);
+}
+
+int
+main(int argc, char **argv)
+{
+	char tmpl[] = "/tmp/bg-unit-commit.XXXXXX", *dir, *cmd;
+
+	(void)argc;
+	err_init(argv[0]);
+	if (!(dir = mkdtemp(tmpl)))
+		die(EXIT_FATAL, "mkdtemp:");
+	test_stage(dir);
+	test_group(dir);
+	cmd = easprintf("rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		t_failed = 1;
+	free(cmd);
+	return t_failed;
+}
