@@ -83,6 +83,7 @@ run_test() {	# run_test I BUILD KIND PATH NAME, in a subshell: r/I.log, .rc, .cp
 	r=$tmpbase/r/$1 w=$tmpbase/w/$1
 	mkdir "$w"
 	date +%s.%N >"$r.start"
+	[ -z "${TIMES:-}" ] || export BG_TEST_TIMES=$r.checks bg_last=$(cat "$r.start")
 	case $3 in
 	unit) (cd "$w" && "$4" >"$r.log" 2>&1 </dev/null); rc=$?;;
 	case) case_test "$4" "$5" >"$r.log"; rc=0;;
@@ -133,6 +134,12 @@ wait
 if [ -n "${TIMES:-}" ] && [ -s "$tmpbase/times" ]; then
 	echo "slowest (wall s, cpu s):"; sort -rn "$tmpbase/times" | head -n 20
 	awk '{ w += $1; c += $2 } END { printf "all tests: %.0f s wall (summed), %.0f s cpu\n", w, c }' "$tmpbase/times"
+	echo "slowest checks (s since the previous check):"
+	for f in "$tmpbase"/r/*.checks; do
+		[ -f "$f" ] || continue
+		n=$(sed -n "$(basename "$f" .checks)p" "$tmpbase/list" | awk '{ print $2 ":" $5 }')
+		awk -v n="${n#*/}" '{ d = $2 - $1; $1 = $2 = ""; printf "%8.2f %s:%s\n", d, n, substr($0, 3, 70) }' "$f"
+	done | sort -rn | head -n 20
 fi
 [ -n "$failed_list" ] && echo "failed:$failed_list"
 echo "$pass passed, $fail failed"
