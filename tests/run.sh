@@ -57,6 +57,12 @@ for build in "$@"; do
 		n=t/$(basename "$t" .sh); selected "$n" && echo "$build t $t $n"
 	done
 done | awk '{ print NR, $0 }' >"$tmpbase/list"
+# the order they start in: the longest first, so that the short ones fill
+# the end (tests/t/ before unit/ and cases/; first of all the slowest in
+# TIMES=1 runs: PostgreSQL clusters, 60-image batches)
+heavy='t/(readme-recipes|pg-load|demo|examples|candidates|batch-gemini)$'
+awk -v heavy="$heavy" '{ print ($5 ~ heavy ? 0 : $3 == "t" ? 1 : 2), $0 }' "$tmpbase/list" |
+	sort -s -n -k1,1 | cut -d' ' -f2- >"$tmpbase/queue"
 
 case_test() {	# case_test DIR NAME: run tests/cases/NAME in $w, log its verdict
 	(cd "$w" && CASE="$1" sh "$1/cmd" >out 2>err </dev/null; echo $? >rc)
@@ -99,7 +105,7 @@ worker() {	# take the tests nobody has taken yet (mkdir is the lock)
 	while read -r i build kind path name; do
 		mkdir "$tmpbase/claim/$i" 2>/dev/null || continue
 		(run_test "$i" "$build" "$kind" "$path" "$name")
-	done <"$tmpbase/list"
+	done <"$tmpbase/queue"
 }
 
 k=0
