@@ -44,7 +44,7 @@ DEB_PKGS = gcc make pkg-config libcurl4-openssl-dev libcjson-dev libvips-dev \
 	libgexiv2-dev libimage-exiftool-perl clang libclang-rt-14-dev dpkg-dev \
 	python3-aiohttp
 
-.PHONY: all test test-fast demo bench install uninstall clean deps check-deps \
+.PHONY: all test test-fast test-builds asan-build demo bench install uninstall clean deps check-deps \
 	fuzz fuzz-build fuzzers
 all: $(BINS) $(UNITS)
 
@@ -110,17 +110,23 @@ deps:
 	@cd tests/browser && if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then \
 		npm ci --no-audit --no-fund --loglevel=error && touch node_modules; fi
 
-# The whole suite, then again under AddressSanitizer + UBSan.
+# The whole suite, then again under AddressSanitizer + UBSan.  JOBS (the
+# number of CPUs unless given) is both make's -j for the three builds, which
+# run side by side, and the number of tests tests/run.sh runs at a time.
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 test: deps
-	@$(MAKE) -s all
+	@$(MAKE) -s -j$(JOBS) test-builds
+	@JOBS=$(JOBS) tests/run.sh build build/asan
+
+test-builds: all asan-build fuzz-build
+asan-build:
 	@$(MAKE) -s B=build/asan OPT='-O1 -g -fno-omit-frame-pointer' \
 		SAN='-fsanitize=address,undefined -fno-sanitize-recover=undefined' all
-	@$(MAKE) -s fuzz-build
-	@tests/run.sh build build/asan
 
 # The suite once, without sanitizers (for quick iterations).
-test-fast: all
-	@tests/run.sh build
+test-fast:
+	@$(MAKE) -s -j$(JOBS) all
+	@JOBS=$(JOBS) tests/run.sh build
 
 # The example batch offline in demo/local/ (PROVIDER=gemini: demo/gemini/;
 # PG=1: loaded into a private PostgreSQL cluster too, see scripts/demo.sh).

@@ -1,8 +1,15 @@
 # tests/lib.sh: helpers sourced by tests/t/*.sh (TAP-like lines).
 #   ok COND-COMMAND... "description"   is replaced by check/is below.
 n_fail=0
-pass() { echo "ok - $*"; }
-flunk() { echo "not ok - $*"; n_fail=$((n_fail + 1)); }
+pass() { echo "ok - $*"; bg_tick "$*"; }
+flunk() { echo "not ok - $*"; n_fail=$((n_fail + 1)); bg_tick "$*"; }
+# with tests/run.sh TIMES=1: the seconds since the previous check, per check
+bg_tick() {
+	[ -n "${BG_TEST_TIMES:-}" ] || return 0
+	bg_now=$(date +%s.%N)
+	echo "${bg_last:-$bg_now} $bg_now $1" >>"$BG_TEST_TIMES"
+	bg_last=$bg_now
+}
 # check "description" command...: ok when the command succeeds
 check() { d=$1; shift; if "$@"; then pass "$d"; else flunk "$d"; fi; }
 # is "description" actual expected

@@ -63,7 +63,10 @@ s0=$(date +%s)
 BG_OPENAI_BASE_URL=http://127.0.0.1:$port bg-batch -c "$TOP/examples/catalog.ndjson" \
 	-s "$TOP/examples/settings-openai.json" -d batch --root store >out 2>err; rc=$?
 is "bg-batch, host unreachable: exit 2" "$rc" 2
-check "bg-batch: within seconds ($(( $(date +%s) - s0 )) s)" [ $(( $(date +%s) - s0 )) -le 5 ]
+# (the next check proves nothing was sent; this bound only catches a hang
+# or retries, and is loose because the ASan build on a loaded machine took
+# 6 s)
+check "bg-batch: within seconds ($(( $(date +%s) - s0 )) s)" [ $(( $(date +%s) - s0 )) -le 30 ]
 is "bg-batch: the check's line, then nothing sent" "$(grep -c "openai: cannot reach" err) $(grep -c 'nothing was sent' err) $(test -s batch/results.ndjson && echo results || echo none)" "1 1 none"
 
 bg-generate --list-models --provider openai >out 2>err

@@ -34,10 +34,14 @@ is "SIGTERM: the rest too" "$(jq -r 'select(.status!="succeeded") | .status' out
 check "SIGTERM: done after the grace period, not the slow requests (${ms} ms)" [ "$ms" -lt 2500 ]
 
 # SIGINT, input from a pipe that stays open: stop reading, cancel, exit
+# (SIGINT once the 3 requests are on the wire: a background job starts
+# with SIGINT ignored, so one sent before bg-generate set its handler, as
+# a fixed 0.5 s sleep on a loaded machine did, was lost)
 jobs 3 si ' [[fault:slow=4000]]' >i.ndjson
+curl -s -X POST "$STUB/_stub/reset" >/dev/null
 ( cat i.ndjson; sleep 3 ) | bg-generate -j 4 --grace 0.2 >out 2>err &
 pid=$!
-sleep 0.5
+wait_sent 3
 kill -INT $pid
 wait $pid
 is "SIGINT on a pipe: the 3 jobs are canceled" "$(jq -r .status out | sort | uniq -c | tr -s ' ')" " 3 canceled"

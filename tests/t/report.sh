@@ -90,10 +90,13 @@ check "bad line reported with file and line" grep -q '^bg-report: bad.ndjson:2: 
 check "NUL line reported" grep -q '^bg-report: bad.ndjson:3: NUL byte in line' err
 is "exit 1 with bad lines" "$rc" 1
 # a million lines that are no records: say so, and do not flood stderr
-yes x | head -n 1000000 >xs.ndjson
+# (100,000 under the sanitizers: the same code, where a million bad lines
+# took 15 s of CPU, against 4 s without)
+if [ "${BG_TEST_SAN:-0}" = 1 ]; then n=100000; else n=1000000; fi
+yes x | head -n $n >xs.ndjson
 bg-report xs.ndjson >out 2>err
-is "1,000,000 bad lines: 10 shown, then one summary line" \
-	"$(wc -l <err | tr -d ' ') $(tail -n 1 err)" "11 bg-report: ... and 999990 more bad lines"
+is "$n bad lines: 10 shown, then one summary line" \
+	"$(wc -l <err | tr -d ' ') $(tail -n 1 err)" "11 bg-report: ... and $((n - 10)) more bad lines"
 yes '{}' | head -n 1000000 | bg-report >out 2>err
 is "1,000,000 {} lines: no line was a batchgen record" "$(tail -n 1 out)" \
 	"no jobs: none of the 1000000 lines read is a batchgen record (job_id, status)"
