@@ -28,7 +28,6 @@
 #include "name.h"
 #include "ndjson.h"
 #include "opts.h"
-#include "provider.h"
 #include "record.h"
 #include "reqkey.h"
 #include "settings.h"
@@ -184,19 +183,18 @@ static void
 note_cached(const cJSON *c, char sha[][65], int nref)
 {
 	const char *ptr[MAX_JOB_REFS];
-	const struct provider *p = prov_find(set.provider);
 	struct reqkey_in k = {0};
 	char key[65];
 	const char *b;
 	cJSON *hit;
 	int i;
 
-	if (!p || nref < 0)
+	if (nref < 0)
 		return;
 	for (i = 0; i < nref; i++)
 		ptr[i] = sha[i];
-	k.provider = p->name;
-	k.model = set.model ? set.model : models_default(p->name);
+	k.provider = set.provider;	/* one of the known, settings.c says */
+	k.model = set.model ? set.model : models_default(set.provider);
 	k.prompt = rec_str(c, "prompt");
 	k.input = cJSON_GetObjectItemCaseSensitive(c, "input");
 	k.ref_sha = ptr;
