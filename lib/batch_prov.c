@@ -109,6 +109,21 @@ bp_req(const struct bctx *x, const char *url, struct curl_slist *h,
 	return bp_call(x, &rq, rs, what, err, transient);
 }
 
+int
+bp_send(const struct bctx *x, char *url, struct curl_slist *h,
+    const char *body, FILE *out, const char *what, char **err,
+    int *transient)
+{
+	struct bh_resp rs;
+	int rc = bp_req(x, url, h, body, out, what, &rs, err, transient);
+
+	if (rc == 0)
+		bh_resp_free(&rs);
+	curl_slist_free_all(h);
+	free(url);
+	return rc;
+}
+
 struct curl_slist *
 bp_secret(struct curl_slist *h, const char *name, const char *key)
 {

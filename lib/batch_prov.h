@@ -121,6 +121,11 @@ int bp_call(const struct bctx *x, struct bh_req *rq, struct bh_resp *rs,
 int bp_req(const struct bctx *x, const char *url, struct curl_slist *h,
     const char *body, FILE *out, const char *what, struct bh_resp *rs,
     char **err, int *transient);
+/* bp_req whose answer is not wanted (out, if any, has it); url and h
+ * are freed. */
+int bp_send(const struct bctx *x, char *url, struct curl_slist *h,
+    const char *body, FILE *out, const char *what, char **err,
+    int *transient);
 /* h plus the header "name: key" (a secret), the copy wiped. */
 struct curl_slist *bp_secret(struct curl_slist *h, const char *name,
     const char *key);

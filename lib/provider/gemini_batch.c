@@ -260,23 +260,14 @@ static int
 gemini_download(const struct bctx *x, struct pbatch *b, FILE *f, char **err,
     int *transient)
 {
-	struct bh_resp rs;
-	struct curl_slist *h;
 	char *url;
-	int rc;
 
 	if (!b->out_file)
 		return 0;	/* nothing ran (canceled or expired early) */
-	h = key_header(x, NULL);
 	url = easprintf("%s/download/v1beta/%s:download?alt=media",
 	    x->conf->base_url, b->out_file);
-	rc = bp_req(x, url, h, NULL, f, "gemini: responses download", &rs, err,
-	    transient);
-	if (rc == 0)
-		bh_resp_free(&rs);
-	curl_slist_free_all(h);
-	free(url);
-	return rc;
+	return bp_send(x, url, key_header(x, NULL), NULL, f,
+	    "gemini: responses download", err, transient);
 }
 
 static int
@@ -324,20 +315,11 @@ static int
 gemini_cancel(const struct bctx *x, struct pbatch *b, char **err,
     int *transient)
 {
-	struct bh_resp rs;
 	struct curl_slist *h = key_header(x, NULL);
-	char *url = easprintf("%s/v1beta/%s:cancel", x->conf->base_url,
-	    b->name);
-	int rc;
 
 	h = curl_slist_append(h, "Content-Type: application/json");
-	rc = bp_req(x, url, h, "{}", NULL, "gemini: batch cancel", &rs, err,
-	    transient);
-	if (rc == 0)
-		bh_resp_free(&rs);
-	curl_slist_free_all(h);
-	free(url);
-	return rc;
+	return bp_send(x, easprintf("%s/v1beta/%s:cancel", x->conf->base_url,
+	    b->name), h, "{}", NULL, "gemini: batch cancel", err, transient);
 }
 
 /* One page of batches?pageSize&pageToken: 1 when b's batch is on it
