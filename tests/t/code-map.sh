@@ -3,6 +3,7 @@
 # saying what it owns.
 . "$TOP/tests/lib.sh"
 
+w=$PWD
 cd "$TOP" || exit 1
 for f in lib/*.c lib/provider/*.c cmd/*.c; do
 	check "doc/code.md names $f" grep -q "$f\|$(basename "$f")" doc/code.md
@@ -13,8 +14,8 @@ for f in scripts/*; do
 	check "doc/code.md names $f" grep -q "$(basename "$f")" doc/code.md
 done
 grep -o '`\(lib\|cmd\|scripts\|tests\)/[A-Za-z0-9_./-]*`' doc/code.md |
-    tr -d '`' | sort -u >named
+    tr -d '`' | sort -u >"$w/named"
 while read -r f; do
 	check "doc/code.md: $f exists" test -e "$f"
-done <named
+done <"$w/named"
 done_testing
