@@ -187,6 +187,22 @@ unknown_key(const cJSON *o, char **err)
 	return 0;
 }
 
+/* *v: o's key, a price (dflt when absent or null); -1 + *err when it is
+ * not a non-negative number. */
+static int
+price(const cJSON *o, const char *key, double dflt, double *v, char **err)
+{
+	const cJSON *p = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	if (p && !cJSON_IsNull(p) && (!cJSON_IsNumber(p) ||
+	    !(p->valuedouble >= 0))) {
+		*err = easprintf("%s must be a non-negative number", key);
+		return -1;
+	}
+	*v = rec_num(o, key, dflt);
+	return 0;
+}
+
 int
 settings_load(struct settings *s, const char *path, char **err)
 {
@@ -251,20 +267,10 @@ settings_load(struct settings *s, const char *path, char **err)
 		}
 		s->variations = v->valueint;
 	}
-	v = cJSON_GetObjectItemCaseSensitive(s->json, "price_per_image");
-	if (v && !cJSON_IsNull(v) && (!cJSON_IsNumber(v) || !(v->valuedouble >= 0))) {
-		*err = estrdup("price_per_image must be a non-negative number");
+	if (price(s->json, "price_per_image", 0, &s->price, err) < 0 ||
+	    price(s->json, "batch_price_per_image", -1, &s->batch_price,
+	    err) < 0)
 		goto fail;
-	}
-	s->price = rec_num(s->json, "price_per_image", 0);
-	v = cJSON_GetObjectItemCaseSensitive(s->json, "batch_price_per_image");
-	if (v && !cJSON_IsNull(v) && (!cJSON_IsNumber(v) ||
-	    !(v->valuedouble >= 0))) {
-		*err = estrdup("batch_price_per_image must be a non-negative "
-		    "number");
-		goto fail;
-	}
-	s->batch_price = rec_num(s->json, "batch_price_per_image", -1);
 
 	s->input = cJSON_GetObjectItemCaseSensitive(s->json, "input");
 	if (s->input && !cJSON_IsObject(s->input)) {
