@@ -2,7 +2,9 @@
 # tests/bench/run.sh BUILD: run every benchmark in tests/bench/ (make bench).
 top=$(cd "$(dirname "$0")/../.." && pwd)
 build=${1:-build}
-export TOP="$top" PATH="$top/$build/bin:$top/scripts:$PATH"
+# the system's python3 (with python3-aiohttp from make deps), not a
+# version manager's shim earlier on PATH
+export TOP="$top" PATH="$top/$build/bin:$top/scripts:/usr/bin:/bin:$PATH"
 rc=0
 for b in "$top"/tests/bench/*.sh; do
 	[ "$(basename "$b")" = run.sh ] && continue
