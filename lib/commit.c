@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "commit.h"
@@ -40,7 +41,7 @@ struct entry {
 	char *data;	/* NULL once written */
 	size_t len;
 	int object;	/* else a cache entry */
-	int fd;		/* a cache entry written, not named yet */
+	int fd;		/* written, not named yet */
 	char *tmp;	/* its temporary name where O_TMPFILE is missing */
 };
 
@@ -95,40 +96,70 @@ bad_entry(struct group *g, const struct entry *e)
 	}
 }
 
-/* The thread's part: objects named, cache entries' bytes, one sync, the
- * cache entries' names, one sync. */
+/* Stage e (its bytes in a file without a name); 0 when there is nothing
+ * to name (an object already in the store: content-addressed, and named
+ * only once durable), -1 on failure. */
+static int
+stage(struct entry *e)
+{
+	struct stat st;
+
+	if (e->object && stat(e->path, &st) == 0 && (size_t)st.st_size ==
+	    e->len)
+		return 0;
+	e->fd = store_stage(e->path, e->data, e->len, &e->tmp);
+	return e->fd < 0 ? -1 : 0;
+}
+
+/* The thread's part: every file's bytes without a name, one sync, the
+ * names (objects first, then the cache entries that name them), one
+ * sync.  So no name, object or cache entry, is ever seen for bytes a
+ * crash could still take back; on a journalled filesystem the names
+ * become durable in the order they were made. */
 static void
 make_durable(struct commit *c, struct group *g)
 {
 	struct entry *e;
-	int i;
+	int i, pass;
 
 	if (!g->ne)
 		return;	/* lines only (failures): nothing to make durable */
 	for (i = 0; i < g->ne; i++) {
 		e = &g->e[i];
-		if (e->object && store_put_at(e->path, e->data, e->len, 0) < 0) {
-			g->fatal_errno = errno;
-			g->fatal_what = e->path;
-			return;
+		if (stage(e) < 0) {
+			if (!e->object)
+				bad_entry(g, e);
+			else if (!g->fatal_errno) {
+				g->fatal_errno = errno;
+				g->fatal_what = e->path;
+			}
 		}
-		if (!e->object && (e->fd = store_stage(e->path, e->data,
-		    e->len, &e->tmp)) < 0)
-			bad_entry(g, e);
 		free(e->data);
 		e->data = NULL;
 	}
+	if (g->fatal_errno)
+		return;
 	if (syncfs(c->rootfd) < 0)
 		goto fatal;
-	for (i = 0; i < g->ne; i++) {
-		e = &g->e[i];
-		if (e->fd < 0)
-			continue;
-		if (store_name(e->fd, e->tmp, e->path, 0) < 0)
-			bad_entry(g, e);
-		e->fd = -1;	/* store_name closed it, freed tmp */
-		e->tmp = NULL;
-	}
+	for (pass = 1; pass >= 0; pass--)
+		for (i = 0; i < g->ne; i++) {
+			e = &g->e[i];
+			if (e->fd < 0 || e->object != pass)
+				continue;
+			/* an object named meanwhile holds the same bytes */
+			if (store_name(e->fd, e->tmp, e->path, e->object) < 0) {
+				if (!e->object)
+					bad_entry(g, e);
+				else if (!g->fatal_errno) {
+					g->fatal_errno = errno;
+					g->fatal_what = e->path;
+				}
+			}
+			e->fd = -1;	/* store_name closed it, freed tmp */
+			e->tmp = NULL;
+		}
+	if (g->fatal_errno)
+		return;
 	if (syncfs(c->rootfd) == 0)
 		return;
 fatal:

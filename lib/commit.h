@@ -6,14 +6,14 @@
  * written and made durable together by a thread of their own, in this
  * order:
  *
- *   objects written and named, not synced; cache entries written into
- *   files without a name
- *   -> syncfs(2) of the store: the objects and cache entries' bytes
- *   -> cache entries named -> syncfs: their names
+ *   objects and cache entries written into files without a name
+ *   -> syncfs(2) of the store: their bytes
+ *   -> objects named, then cache entries named -> syncfs: their names
  *   -> the group's result lines written (commit_done, in the loop).
  *
- * So no result line, and no cache entry that answers a later run, names
- * a file that a crash could still take back, and the loop never waits for
+ * So no name (an object's, which a later run takes as whole by its size),
+ * no cache entry that answers a later run and no result line stands for
+ * bytes that a crash could still take back, and the loop never waits for
  * the disk; a kill -9 leaves the nameless files to vanish with it. */
 #ifndef BG_COMMIT_H
 #define BG_COMMIT_H

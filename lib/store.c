@@ -331,21 +331,16 @@ store_object_rel(const void *data, size_t len, const char *ext, char sha[65])
 	return easprintf("objects/%.2s/%s.%s", sha, sha, ext);
 }
 
-int
-store_put_at(const char *path, const void *data, size_t len, int sync)
+/* The object data at path unless a file of its size is there (objects
+ * are content-addressed, and named only once whole and durable). */
+static int
+put_at(const char *path, const void *data, size_t len)
 {
 	struct stat st;
-	char *tmp;
-	int fd;
 
-	/* content-addressed: an object of the right size is already right */
 	if (stat(path, &st) == 0 && (size_t)st.st_size == len)
 		return 0;
-	if (sync)
-		return store_write_atomic(path, data, len);
-	if ((fd = store_stage(path, data, len, &tmp)) < 0)
-		return -1;
-	return store_name(fd, tmp, path, 1);
+	return store_write_atomic(path, data, len);
 }
 
 int
@@ -357,7 +352,7 @@ store_put_object(const char *root, const void *data, size_t len,
 
 	*rel = store_object_rel(data, len, ext, sha);
 	path = easprintf("%s/%s", root, *rel);
-	rc = store_put_at(path, data, len, 1);
+	rc = put_at(path, data, len);
 	free(path);
 	if (rc < 0) {
 		saved = errno;

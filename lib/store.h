@@ -65,10 +65,6 @@ int store_put_object(const char *root, const void *data, size_t len,
  * hash. */
 char *store_object_rel(const void *data, size_t len, const char *ext,
     char sha[65]);
-/* Write the object data at path unless a file of its size is there:
- * store_write_atomic with sync, else store_stage + store_name, durable
- * only after a sync of the store (lib/commit.c). */
-int store_put_at(const char *path, const void *data, size_t len, int sync);
 
 /* Append one line (len bytes ending in '\n') to path with O_APPEND under an
  * exclusive flock(2), in one write (filing_lock + filing_append; a partial
