@@ -14,9 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
+#include "cachenames.h"
 #include "commit.h"
 #include "err.h"
 #include "ndjson.h"
@@ -37,7 +37,7 @@
 #define HOLD_BYTES ((size_t)256 << 20)
 
 struct entry {
-	char *path;
+	char *path;	/* relative to the store */
 	char *data;	/* NULL once written */
 	size_t len;
 	int object;	/* else a cache entry */
@@ -70,14 +70,14 @@ struct commit {
 };
 
 static void
-group_free(struct group *g)
+group_free(const struct commit *c, struct group *g)
 {
 	struct entry *e;
 	int i;
 
 	for (i = 0; i < g->ne; i++) {
 		e = &g->e[i];
-		store_discard(e->fd, e->tmp);
+		store_discard(e->fd, c->rootfd, e->tmp);
 		free(e->path);
 		free(e->data);
 	}
@@ -96,21 +96,6 @@ bad_entry(struct group *g, const struct entry *e)
 	}
 }
 
-/* Stage e (its bytes in a file without a name); 0 when there is nothing
- * to name (an object already in the store: content-addressed, and named
- * only once durable), -1 on failure. */
-static int
-stage(struct entry *e)
-{
-	struct stat st;
-
-	if (e->object && stat(e->path, &st) == 0 && (size_t)st.st_size ==
-	    e->len)
-		return 0;
-	e->fd = store_stage(e->path, e->data, e->len, &e->tmp);
-	return e->fd < 0 ? -1 : 0;
-}
-
 /* The thread's part: every file's bytes without a name, one sync, the
  * names (objects first, then the cache entries that name them), one
  * sync.  So no name, object or cache entry, is ever seen for bytes a
@@ -126,7 +111,12 @@ make_durable(struct commit *c, struct group *g)
 		return;	/* lines only (failures): nothing to make durable */
 	for (i = 0; i < g->ne; i++) {
 		e = &g->e[i];
-		if (stage(e) < 0) {
+		/* an object already in the store (content-addressed, named
+		 * only once durable) is found when it is named: looking
+		 * first cost a failed lookup for every new one */
+		e->fd = store_stage(c->rootfd, e->path, e->data, e->len,
+		    &e->tmp);
+		if (e->fd < 0) {
 			if (!e->object)
 				bad_entry(g, e);
 			else if (!g->fatal_errno) {
@@ -147,7 +137,8 @@ make_durable(struct commit *c, struct group *g)
 			if (e->fd < 0 || e->object != pass)
 				continue;
 			/* an object named meanwhile holds the same bytes */
-			if (store_name(e->fd, e->tmp, e->path, e->object) < 0) {
+			if (store_name(e->fd, e->tmp, c->rootfd, e->path,
+			    e->object) < 0) {
 				if (!e->object)
 					bad_entry(g, e);
 				else if (!g->fatal_errno) {
@@ -275,7 +266,7 @@ commit_object(struct commit *c, const void *data, size_t len,
 {
 	char *rel = store_object_rel(data, len, ext, sha);
 
-	add_entry(c, easprintf("%s/%s", c->root, rel), data, len, 1);
+	add_entry(c, estrdup(rel), data, len, 1);
 	return rel;
 }
 
@@ -283,7 +274,8 @@ void
 commit_cache(struct commit *c, const char *key, const char *json,
     size_t len)
 {
-	add_entry(c, store_cache_path(c->root, key), json, len, 0);
+	add_entry(c, store_cache_path(NULL, key), json, len, 0);
+	cachenames_add(key);	/* a later job of this run looks again */
 }
 
 /* Block until the thread is done with its group, and write that. */
@@ -364,10 +356,11 @@ commit_done(struct commit *c)
 	}
 	if (g->nbad) {
 		errno = g->bad_errno;
-		warnx("%s%s:", g->bad, g->nbad > 1 ? " (and others)" : "");
+		warnx("%s/%s%s:", c->root, g->bad, g->nbad > 1 ?
+		    " (and others)" : "");
 	}
 	write_lines(&g->lines);
-	group_free(g);
+	group_free(c, g);
 	commit_kick(c, 0);
 }
 

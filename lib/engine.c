@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "engine_int.h"
+#include "cachenames.h"
 #include "commit.h"
 #include "err.h"
 #include "record.h"
@@ -375,6 +376,7 @@ teardown(void)
 	provs_fini();
 	curl_global_cleanup();
 	se_reset();
+	cachenames_reset();
 	close(loop.sigfd);
 	close(loop.ep);
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cachenames.h"
 #include "engine_int.h"
 #include "err.h"
 #include "models.h"
@@ -121,11 +122,27 @@ job_refs_done(struct job *j)
 
 /* ---- admitting records ----------------------------------------------- */
 
+/* The cache's entry for key (a success whose objects are all there,
+ * with hit), or NULL; no system call for a key its names rule out. */
+static cJSON *
+lookup(const char *key, int hit)
+{
+	cJSON *c;
+
+	if (cachenames_absent(econf->root, key))
+		return NULL;
+	c = hit ? store_cache_hit(econf->root, key) :
+	    store_cache_get(econf->root, key);
+	if (!c)
+		cachenames_miss(key);
+	return c;
+}
+
 /* Answer from the cache: 1 if the record was written. */
 static int
 from_cache(struct job *j)
 {
-	cJSON *c = store_cache_get(econf->root, j->key);
+	cJSON *c = lookup(j->key, 0);
 	char old[65];
 	int hit;
 
@@ -136,9 +153,11 @@ from_cache(struct job *j)
 		    j->pj.input, cJSON_GetObjectItemCaseSensitive(j->rec,
 		    "batch_id"), cJSON_GetObjectItemCaseSensitive(j->rec,
 		    "variation"), old);
-		if ((c = store_cache_hit(econf->root, old)) &&
-		    store_cache_put(econf->root, j->key, c) < 0)
-			warnx("%s/cache:", econf->root);
+		if ((c = lookup(old, 1))) {
+			if (store_cache_put(econf->root, j->key, c) < 0)
+				warnx("%s/cache:", econf->root);
+			cachenames_add(j->key);
+		}
 	}
 	hit = c && result_from_cache(econf->root, c, j->rec,
 	    econf->inline_out, j->prev_attempt);

@@ -38,15 +38,16 @@ store_open_root(const char *root)
 	return fd;
 }
 
-int
-store_mkdirs(const char *path)
+/* mkdir -p path, relative to the folder dfd (or AT_FDCWD) */
+static int
+mkdirs_at(int dfd, const char *path)
 {
 	char *p, *s;
 	int rc = 0;
 
 	/* the folder itself first: its parents are there but the first time
 	 * (a shard of objects/ or cache/) */
-	if (mkdir(path, 0755) == 0 || errno == EEXIST)
+	if (mkdirat(dfd, path, 0755) == 0 || errno == EEXIST)
 		return 0;
 	if (errno != ENOENT)
 		return -1;
@@ -56,7 +57,7 @@ store_mkdirs(const char *path)
 			char c = *s;
 
 			*s = '\0';
-			if (mkdir(p, 0755) < 0 && errno != EEXIST) {
+			if (mkdirat(dfd, p, 0755) < 0 && errno != EEXIST) {
 				rc = -1;
 				break;
 			}
@@ -67,6 +68,12 @@ store_mkdirs(const char *path)
 	}
 	free(p);
 	return rc;
+}
+
+int
+store_mkdirs(const char *path)
+{
+	return mkdirs_at(AT_FDCWD, path);
 }
 
 int
@@ -154,7 +161,7 @@ store_tmp_open(int dfd, const char *dir, char **tmp)
  * under a name (store_tmp_open in path's folder), making the folder
  * when it is missing. */
 static int
-open_temp(const char *path, char **tmp)
+open_temp(int dfd, const char *path, char **tmp)
 {
 	const char *sl = strrchr(path, '/');
 	char *dir = sl ? estrndup(path, sl == path ? 1 : (size_t)(sl - path)) :
@@ -163,10 +170,11 @@ open_temp(const char *path, char **tmp)
 
 	for (;;) {
 		free(*tmp);
-		fd = store_tmp_open(AT_FDCWD, dir, tmp);
+		fd = store_tmp_open(dfd, dir, tmp);
 		/* folders are made only when missing: mkdir -p on every
 		 * write was most of bg-generate's system calls */
-		if (fd >= 0 || errno != ENOENT || mk++ || store_mkdirs(dir) < 0)
+		if (fd >= 0 || errno != ENOENT || mk++ ||
+		    mkdirs_at(dfd, dir) < 0)
 			break;
 	}
 	free(dir);
@@ -194,28 +202,29 @@ store_tmp_link(int fd, int dfd, const char *name)
 }
 
 void
-store_discard(int fd, char *tmp)
+store_discard(int fd, int dfd, char *tmp)
 {
 	int saved = errno;
 
 	if (fd >= 0)
 		close(fd);
 	if (tmp)
-		unlink(tmp);
+		unlinkat(dfd, tmp, 0);
 	free(tmp);
 	errno = saved;
 }
 
 int
-store_stage(const char *path, const void *data, size_t len, char **tmp)
+store_stage(int dfd, const char *path, const void *data, size_t len,
+    char **tmp)
 {
 	int fd;
 
 	*tmp = NULL;
-	if ((fd = open_temp(path, tmp)) < 0)
+	if ((fd = open_temp(dfd, path, tmp)) < 0)
 		return -1;
 	if (store_write_all(fd, data, len) < 0) {
-		store_discard(fd, *tmp);
+		store_discard(fd, dfd, *tmp);
 		*tmp = NULL;
 		return -1;
 	}
@@ -223,12 +232,12 @@ store_stage(const char *path, const void *data, size_t len, char **tmp)
 }
 
 int
-store_name(int fd, char *tmp, const char *path, int keep)
+store_name(int fd, char *tmp, int dfd, const char *path, int keep)
 {
 	if (!tmp) {
 		/* path itself when it is new (the common case, one system
 		 * call), else a temporary name renamed over it */
-		if (store_tmp_link(fd, AT_FDCWD, path) == 0 ||
+		if (store_tmp_link(fd, dfd, path) == 0 ||
 		    (keep && errno == EEXIST)) {
 			close(fd);	/* the data is written: nothing to lose */
 			return 0;
@@ -238,8 +247,8 @@ store_name(int fd, char *tmp, const char *path, int keep)
 		/* a kill between link and rename leaves a whole file under
 		 * the temporary name, never a partial one */
 		tmp = tmp_name(path);
-		unlink(tmp);
-		if (store_tmp_link(fd, AT_FDCWD, tmp) < 0) {
+		unlinkat(dfd, tmp, 0);
+		if (store_tmp_link(fd, dfd, tmp) < 0) {
 			free(tmp);
 			tmp = NULL;
 			goto fail;
@@ -250,15 +259,15 @@ store_name(int fd, char *tmp, const char *path, int keep)
 		goto fail;
 	}
 	fd = -1;
-	if (keep ? link(tmp, path) < 0 && errno != EEXIST :
-	    rename(tmp, path) < 0)
+	if (keep ? linkat(dfd, tmp, dfd, path, 0) < 0 && errno != EEXIST :
+	    renameat(dfd, tmp, dfd, path) < 0)
 		goto fail;
 	if (keep)
-		unlink(tmp);
+		unlinkat(dfd, tmp, 0);
 	free(tmp);
 	return 0;
 fail:
-	store_discard(fd, tmp);
+	store_discard(fd, dfd, tmp);
 	return -1;
 }
 
@@ -268,14 +277,14 @@ store_write_atomic(const char *path, const void *data, size_t len)
 	char *tmp;
 	int fd;
 
-	if ((fd = store_stage(path, data, len, &tmp)) < 0)
+	if ((fd = store_stage(AT_FDCWD, path, data, len, &tmp)) < 0)
 		return -1;
 	if (fsync(fd) < 0) {
-		store_discard(fd, tmp);
+		store_discard(fd, AT_FDCWD, tmp);
 		return -1;
 	}
 	/* a name only now that the bytes are all there and synced */
-	return store_name(fd, tmp, path, 0);
+	return store_name(fd, tmp, AT_FDCWD, path, 0);
 }
 
 char *
@@ -382,7 +391,8 @@ store_append(const char *path, const char *line, size_t len)
 char *
 store_cache_path(const char *root, const char *key)
 {
-	return easprintf("%s/cache/%.2s/%s.json", root, key, key);
+	return root ? easprintf("%s/cache/%.2s/%s.json", root, key, key) :
+	    easprintf("cache/%.2s/%s.json", key, key);
 }
 
 cJSON *

@@ -29,18 +29,20 @@ int store_write_all(int fd, const void *data, size_t len);
 int store_write_atomic(const char *path, const void *data, size_t len);
 
 /* store_write_atomic in its two halves, for writes made durable by a
- * group commit (lib/commit.c) instead of one fsync each.  store_stage
+ * group commit (lib/commit.c) instead of one fsync each; paths are
+ * relative to the folder dfd (or AT_FDCWD).  store_stage
  * writes data into a file without a name beside path (store_tmp_open;
  * *tmp its temporary name where there is none, else NULL), creating the
  * folder, and returns its descriptor (-1 with errno).  store_name gives
  * it the name path (replacing a file there, or with keep leaving one
  * there as it is) and closes fd, frees tmp: 0 or -1 with errno.  Neither
  * syncs anything. */
-int store_stage(const char *path, const void *data, size_t len, char **tmp);
-int store_name(int fd, char *tmp, const char *path, int keep);
-/* Give up a staged file: close fd (if >= 0), remove tmp (if not NULL)
- * and free it; errno is kept. */
-void store_discard(int fd, char *tmp);
+int store_stage(int dfd, const char *path, const void *data, size_t len,
+    char **tmp);
+int store_name(int fd, char *tmp, int dfd, const char *path, int keep);
+/* Give up a staged file: close fd (if >= 0), remove tmp (relative to
+ * dfd, if not NULL) and free it; errno is kept. */
+void store_discard(int fd, int dfd, char *tmp);
 
 /* The one way a file is made whole before it has a name: an unnamed
  * O_TMPFILE in folder dir under dfd (*tmp = NULL), or where there is
@@ -74,7 +76,8 @@ int store_append(const char *path, const char *line, size_t len);
 /* The request cache: cache/<aa>/<key>.json holds a finished result record.
  * store_cache_get returns the record (cJSON_Delete it) or NULL. */
 cJSON *store_cache_get(const char *root, const char *key);
-/* root/cache/<aa>/<key>.json (malloc'd). */
+/* root/cache/<aa>/<key>.json (malloc'd); relative to the store if root
+ * is NULL. */
 char *store_cache_path(const char *root, const char *key);
 /* A cached success whose output objects are all still in the store (the
  * record: cJSON_Delete it), or NULL. */

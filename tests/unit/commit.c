@@ -29,21 +29,34 @@ test_stage(const char *dir)
 	size_t len;
 	int fd;
 
-	fd = store_stage(p, "one", 3, &tmp);
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+
+	fd = store_stage(AT_FDCWD, p, "one", 3, &tmp);
 	CHECK(fd >= 0, "stage: a file without a name, its folder made");
 	CHECK(access(p, F_OK) < 0, "stage: nothing under the name yet");
-	CHECK(store_name(fd, tmp, p, 0) == 0, "name");
-	fd = store_stage(p, "two", 3, &tmp);
-	CHECK(fd >= 0 && store_name(fd, tmp, p, 1) == 0, "name, keep");
+	CHECK(store_name(fd, tmp, AT_FDCWD, p, 0) == 0, "name");
+	fd = store_stage(AT_FDCWD, p, "two", 3, &tmp);
+	CHECK(fd >= 0 && store_name(fd, tmp, AT_FDCWD, p, 1) == 0,
+	    "name, keep");
 	CHECK_STR((b = store_read_file(p, 100, &len)), "one",
 	    "keep leaves the file there as it is");
 	free(b);
-	fd = store_stage(p, "three", 5, &tmp);
-	CHECK(fd >= 0 && store_name(fd, tmp, p, 0) == 0, "name, replace");
+	/* relative to a folder, as the group commit writes */
+	fd = store_stage(dfd, "s/f", "three", 5, &tmp);
+	CHECK(fd >= 0 && store_name(fd, tmp, dfd, "s/f", 0) == 0,
+	    "name, replace (relative to a folder)");
 	CHECK_STR((b = store_read_file(p, 100, &len)), "three",
 	    "replace puts the new bytes there");
 	free(b);
+	fd = store_stage(dfd, "t/u/g", "four", 4, &tmp);
+	CHECK(fd >= 0 && store_name(fd, tmp, dfd, "t/u/g", 0) == 0,
+	    "stage relative to a folder makes the folders there");
 	free(p);
+	CHECK_STR((b = store_read_file((p = easprintf("%s/t/u/g", dir)), 100,
+	    &len)), "four", "and the file is there");
+	free(b);
+	free(p);
+	close(dfd);
 }
 
 static void
