@@ -493,7 +493,9 @@ class Stub:
 
 	def new_rec(self, req):
 		self.seq += 1
+		# new_rec runs once the body is in: how long it took to come
 		rec = {"seq": self.seq, "time": round(req.t0, 6),
+		       "body_ms": round((time.time() - req.t0) * 1000, 1),
 		       "method": req.method, "path": req.path,
 		       "provider": None, "model": None, "auth": None,
 		       "prompt": None, "images": [], "fields": {},
