@@ -18,8 +18,9 @@ OPT ?= -O2 -g
 SAN ?=
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) vips 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-VIPS_SONAME := $(shell objdump -p "$$(pkg-config --variable=libdir vips \
-	2>/dev/null)/libvips.so" 2>/dev/null | awk '$$1 == "SONAME" { print $$2 }')
+VIPS_SO := $(wildcard $(shell pkg-config --variable=libdir vips 2>/dev/null)/libvips.so)
+VIPS_SONAME := $(if $(VIPS_SO),$(shell objdump -p $(VIPS_SO) | \
+	awk '$$1 == "SONAME" { print $$2 }'))
 CFLAGS ?=
 CFLAGS += $(OPT) $(SAN) -std=c11 -D_GNU_SOURCE -DBG_VERSION='"$(VERSION)"' \
 	-DBG_DATADIR='"$(DATADIR)/batchgen"' \
@@ -58,6 +59,8 @@ $(B)/%.o: %.c $(LIB_HDR)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
+# rebuilt when libvips is upgraded, as its SONAME may change
+$(B)/lib/vipsdl.o: $(VIPS_SO)
 $(B)/lib/vipsdl.o: CFLAGS += $(if $(VIPS_SONAME),-DBG_VIPS_SONAME='"$(VIPS_SONAME)"')
 
 $(LIBA): $(LIB_OBJ)
