@@ -1,6 +1,6 @@
 /* image: probing headers with libvips (sniffing by magic bytes, which
  * needs no libvips, is mime.c). */
-#include <vips/vips.h>
+#include "vipsdl.h"
 
 #include "err.h"
 #include "image.h"
@@ -12,6 +12,7 @@ image_init(void)
 
 	if (done)
 		return;
+	vipsdl_open();
 	if (VIPS_INIT(argv0))
 		die(EXIT_FATAL, "libvips: %s", vips_error_buffer());
 	/* a pipeline stage must not spawn a thread per core per image */

@@ -4,7 +4,8 @@
 
 #include <stddef.h>
 
-/* Start libvips once (safe to call again).  Dies (3) if it cannot start. */
+/* Load (lib/vipsdl.c) and start libvips once (safe to call again); call it
+ * before any libvips function.  Dies (3) if it cannot load or start. */
 void image_init(void);
 
 /* The MIME type named by the first bytes: "image/png", "image/jpeg",

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include <vips/vips.h>
+#include "vipsdl.h"
 
 #include "err.h"
 #include "image.h"

@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <vips/vips.h>
+#include "vipsdl.h"
 
 #include "err.h"
 #include "image.h"

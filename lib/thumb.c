@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <vips/vips.h>
+#include "vipsdl.h"
 
 #include "err.h"
 #include "image.h"

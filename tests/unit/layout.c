@@ -3,7 +3,7 @@
  * memory with libvips; outputs are read back with vips_getpoint. */
 #include <stdlib.h>
 
-#include <vips/vips.h>
+#include "vipsdl.h"
 
 #include "err.h"
 #include "image.h"
