@@ -27,10 +27,12 @@
  * or its first result is GROUP_MS old (at once when the loop goes idle).
  * A syncfs costs about a millisecond of CPU on ext4 whatever it writes
  * (measured: tests/bench/generate.sh), so groups are sized to make that
- * small per result; waiting costs no throughput (a request's slot is free
- * as soon as its answer is in), only a little latency of the lines. */
+ * small per result: at 500 answers a second, groups of 50 ms spent 0.07
+ * ms a request on syncs, 250 ms a fifth of that.  Waiting costs no
+ * throughput (a request's slot is free as soon as its answer is in),
+ * only latency of the lines. */
 #define GROUP_MAX 256
-#define GROUP_MS 50.0
+#define GROUP_MS 250.0
 #define GROUP_BYTES ((size_t)32 << 20)
 /* held before the loop waits for the disk */
 #define HOLD_MAX 4096
