@@ -202,14 +202,24 @@ tstub=
 export BG_GEMINI_BASE_URL=$URL;;
 esac
 
+# fresh_stub: a new stub for the next client of B.  A stub's first
+# 5 MB bodies cost it page faults its later ones do not (its sys time was
+# 2-3 times higher): whichever client ran first on it lost ~1 s, so each
+# client gets a stub in the same, fresh, state.
+fresh_stub() { kill $stub 2>/dev/null; wait $stub 2>/dev/null
+	stub port "$L"; stub=$!; URL=http://127.0.0.1:$(cat port)
+	export BG_GEMINI_BASE_URL=$URL; }
 case $PARTS in *B*)
 echo "B: $N2 jobs (4 variations x 50 variants), four 1 MB references each, $J2 in flight; floor ${fb} s"
+fresh_stub
 tm t.bgb bg-generate -j "$J2" --root st-b b.ndjson >out-b
 report bg-generate "$N2" "$fb" t.bgb
 echo "  ($(jq -r .status out-b | sort | uniq -c | tr -s ' ' | tr '\n' ' '))"
 if [ -z "${SKIP_OTHERS:-}" ]; then
+	fresh_stub
 	tm t.aiob $PY aio.py "$URL" b.ndjson "$J2"
 	report "python aiohttp" "$N2" "$fb" t.aiob
+	fresh_stub
 	tm t.parb ./par.sh "$URL" b.ndjson "$J2"
 	report "GNU parallel + curl" "$N2" "$fb" t.parb
 fi;;
