@@ -136,13 +136,16 @@ read_input(void)
 {
 	cJSON *o;
 	int rc, n = 0;
+	double t0 = now_ms();
 
 	/* read ahead, unless big references already wait in the queue */
 	in.more = 0;
 	while (can_read()) {
-		if (++n > READ_BATCH) {
-			/* a run of cached or passed-through records: let
-			 * the loop see transfers and signals in between */
+		if (++n > READ_BATCH || (sched_queued() && now_ms() - t0 >
+		    LOOP_TURN_MS)) {
+			/* a run of cached or passed-through records, or of
+			 * references read from disk while jobs are ready:
+			 * let the loop send and see signals in between */
 			in.more = 1;
 			break;
 		}
@@ -288,7 +291,7 @@ wait_ms(void)
 	if (commit_due(loop.commit) >= 0 &&
 	    commit_due(loop.commit) < due)
 		due = commit_due(loop.commit);
-	if (due <= t || in.more || can_read())
+	if (due <= t || in.more || sched_more() || can_read())
 		return 0;
 	return (int)ceil(due - t);
 }

@@ -33,6 +33,9 @@
 #define STAGE "generate"
 #define MAX_REFS 16		/* images per job (product + extra) */
 #define UPLOAD_TURNS 1		/* big bodies sent at once (engine_http.c) */
+/* reference work (reading, encoding) one turn of the loop does while
+ * requests are ready to go out */
+#define LOOP_TURN_MS 5.0
 #define REF_SOFT ((size_t)32 << 20)	/* reference bytes before reading
 					 * ahead stops */
 
@@ -153,6 +156,7 @@ void sched_init(void);
 int sched_inflight(void);	/* provider attempts holding a slot */
 void sched_hold(int on);	/* an attempt takes (1) or frees (0) a slot */
 int sched_queued(void);		/* jobs wait in the ready queue */
+int sched_more(void);		/* dispatch left startable jobs (time) */
 int sched_timers(void);		/* jobs wait for a timer */
 void sched_fini(void);
 

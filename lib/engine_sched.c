@@ -22,6 +22,7 @@ static struct {
 	double tokens, token_t;	/* --rpm */
 	long committed_images;	/* the budget */
 	double committed_cost;
+	int more;		/* dispatch stopped for time */
 } sched;
 
 static void
@@ -170,14 +171,24 @@ budget_skip(struct job *j)
 }
 
 
-/* Start ready jobs while there are slots and rate tokens. */
+/* Start ready jobs while there are slots and rate tokens, for at most
+ * LOOP_TURN_MS: building a request with big references (base64) takes
+ * milliseconds, and the ones built are sent only when the loop turns
+ * (curl's timer is then due, so it turns at once).  At the start of a
+ * run of 1 MB references, the first request left after every slot's
+ * body was built: half a second. */
 void
 dispatch(void)
 {
 	struct job *j;
-	double t;
+	double t, t0 = now_ms();
 
+	sched.more = 0;
 	while ((j = sched.rq_head)) {
+		if (now_ms() - t0 > LOOP_TURN_MS) {
+			sched.more = 1;	/* the loop must not wait */
+			return;
+		}
 		if (stop_for(j)) {
 			not_sent(j, stop_for(j));
 			continue;
@@ -270,6 +281,13 @@ sched_due(double due)
 			due = tk;
 	}
 	return due;
+}
+
+/* dispatch stopped for time with jobs it could start */
+int
+sched_more(void)
+{
+	return sched.more;
 }
 
 int

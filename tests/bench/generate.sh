@@ -202,13 +202,16 @@ tstub=
 export BG_GEMINI_BASE_URL=$URL;;
 esac
 
-# fresh_stub: a new stub for the next client of B.  A stub's first
-# 5 MB bodies cost it page faults its later ones do not (its sys time was
-# 2-3 times higher): whichever client ran first on it lost ~1 s, so each
-# client gets a stub in the same, fresh, state.
+# fresh_stub: a new stub for the next client of B, warmed up.  A stub's
+# first 5 MB bodies cost it page faults its later ones do not (its sys
+# time was 2-3 times higher): whichever client ran first on it lost ~1 s.
+# So each client gets a new stub that has already served 32 such requests
+# (from GNU parallel + curl, untimed), as a provider's server has.
+head -32 b.ndjson >warm.ndjson
 fresh_stub() { kill $stub 2>/dev/null; wait $stub 2>/dev/null
 	stub port "$L"; stub=$!; URL=http://127.0.0.1:$(cat port)
-	export BG_GEMINI_BASE_URL=$URL; }
+	export BG_GEMINI_BASE_URL=$URL
+	./par.sh "$URL" warm.ndjson 32 >/dev/null 2>&1; }
 case $PARTS in *B*)
 echo "B: $N2 jobs (4 variations x 50 variants), four 1 MB references each, $J2 in flight; floor ${fb} s"
 fresh_stub
