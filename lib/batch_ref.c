@@ -131,9 +131,11 @@ bref_id(struct bref_set *s, const char *url, const struct bprov *bp, int bpi,
 	if (!br->id[i] && !br->fail_code) {
 		if (bp->upload_ref(x, &br->r, &br->id[i], &err,
 		    &transient) < 0) {
+			/* a refused upload (HTTP 4xx) is refused again:
+			 * only a transient failure is worth a retry */
 			br->fail_code = transient ? EC_SERVER_ERROR :
 			    EC_BAD_REQUEST;
-			br->fail_retryable = 1;
+			br->fail_retryable = transient;
 			br->fail_msg = err;
 			return NULL;
 		}

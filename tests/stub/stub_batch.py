@@ -22,12 +22,15 @@ Each request line runs through the stub's own synchronous handler
 per-item failures; file references are checked against the uploaded files.
 Results come out shuffled.  How a batch ends is set with
 POST /_stub/batch {"polls": N, "end": "succeed"|"expire"|"fail",
-"fraction": F, "create_delay_ms": D, "page_max": P}: a batch runs once
+"fraction": F, "create_delay_ms": D, "page_max": P,
+"refuse_image_uploads": S}: a batch runs once
 polled N times (default 1); an expired or canceled batch answers the first
 fraction F of its lines (default 0.5); a create is answered D ms after the
 batch is made (default 0: a client killed meanwhile never learns its
 name); list pages hold at most P batches (default 100; Gemini's pageSize
-defaults to 50).
+defaults to 50); with S (an HTTP status, default 0: off) every upload of a
+reference image is refused with S (Gemini at the upload's start, OpenAI
+for purpose "vision"), request files still pass.
 GET /_stub/batch shows the settings and counts.  Every request's log
 line carries "batch_op" (upload-start, upload, create, poll, download,
 cancel, file, list) and, for uploads, the sha256 of the bytes received.
@@ -70,7 +73,8 @@ class Batches:
 		self.parse_multipart = parse_multipart
 		self.ref_uses = {}	# sha256 of a referenced file -> lines
 		self.config = {"polls": 1, "end": "succeed", "fraction": 0.5,
-			       "create_delay_ms": 0, "page_max": 100}
+			       "create_delay_ms": 0, "page_max": 100,
+			       "refuse_image_uploads": 0}
 		self.gfiles = {}	# "files/x" -> dict(bytes, mime, display)
 		self.uploads = {}	# upload id -> dict(declared, got, mime...)
 		self.gbatches = {}	# "batches/x" -> dict
@@ -299,6 +303,11 @@ class Batches:
 				meta = json.loads(req.body or b"{}").get("file", {})
 			except (ValueError, AttributeError):
 				return self.gerr(400, "Invalid JSON payload.")
+			refuse = self.config.get("refuse_image_uploads")
+			if refuse and h.get("x-goog-upload-header-content-type",
+					    "").startswith("image/"):
+				return self.gerr(refuse, "Upload refused (stub "
+						 "refuse_image_uploads).")
 			uid = self.stub.rand_id(20)
 			self.uploads[uid] = {
 			    "size": size, "data": bytearray(),
@@ -544,6 +553,10 @@ class Batches:
 			return self.oerr(400, "Invalid purpose.")
 		if file is None:
 			return self.oerr(400, "Missing required parameter: 'file'.")
+		refuse = self.config.get("refuse_image_uploads")
+		if refuse and purpose == "vision":
+			return self.oerr(refuse, "Upload refused (stub "
+					 "refuse_image_uploads).")
 		fid = "file-" + self.stub.rand_id(22, "abcdefghijkmnopqrstuvwxyz"
 						  "ABCDEFGHJKLMNPQRSTUVWXYZ23456789")
 		self.ofiles[fid] = {"bytes": file.data, "purpose": purpose,

@@ -181,6 +181,22 @@ is "list unreadable: the record is kept" \
 rm "$BG_ROOT"/provider-batches/gemini/20260101T000000Z-11111111.*
 ctl '{"page_max":100}'
 
+# a reference the provider refuses to take (HTTP 400) fails its jobs for
+# good; one it could not take now (503) may be retried
+mkpng refs/u1.png 31 12 10 0 0
+mkpng refs/u2.png 32 12 20 0 0
+job u1 "refused upload" u1 u1 >ujobs
+ctl '{"refuse_image_uploads":400}'
+$G ujobs >uout 2>uerr; rc=$?
+is "upload refused (400): bad_request, not retryable" "$rc $(jq -r '[.status,.error.code,.error.retryable] | join(" ")' uout)" \
+    "0 failed bad_request false"
+job u2 "upload unavailable" u2 u2 >ujobs
+ctl '{"refuse_image_uploads":503}'
+$G ujobs >uout 2>uerr
+is "upload failed (503): server_error, retryable" "$(jq -r '[.status,.error.code,.error.retryable] | join(" ")' uout)" \
+    "failed server_error true"
+ctl '{"refuse_image_uploads":0}'
+
 # usage errors
 bg-generate --no-wait </dev/null >/dev/null 2>err; rc=$?
 is "batch options need --mode batch" "$rc $(cat err)" "2 bg-generate: --poll, --no-wait, --cancel and --batch-size need --mode batch"

@@ -79,4 +79,13 @@ is "lost answer: collected" "$(jq -r .status kout | sort | uniq -c | tr -s ' ')"
 check "lost answer: says it adopted the batch" grep -q "^bg-generate: provider batch openai/.*: adopted batch_.*, made by a create whose answer was lost$" kerr
 check "lost answer: paged with after=" sh -c "jq -r 'select(.batch_op==\"list\") | .query // \"\"' '$T/stub.log' | grep -q 'after=batch_'"
 ctl '{"page_max":100}'
+
+# a reference refused as a file (HTTP 400): its job fails for good
+mkpng refs/u.png 17 16 0 0 255
+job u1 "refused reference" '["refs/u.png"]' >ujobs
+ctl '{"refuse_image_uploads":400}'
+$G ujobs >uout 2>uerr
+is "upload refused (400): bad_request, not retryable" "$(jq -r '[.status,.error.code,.error.retryable] | join(" ")' uout)" \
+    "failed bad_request false"
+ctl '{"refuse_image_uploads":0}'
 done_testing
