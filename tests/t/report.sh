@@ -227,4 +227,11 @@ is "HTML page: both cards succeeded" \
     "$(grep -o 'data-status="[a-z]*"' w.html | sort | uniq -c | tr -s ' ' | paste -sd,)" \
     ' 2 data-status="succeeded"'
 is "bg-retry agrees: nothing to retry" "$(bg-retry -n wres.ndjson wretry.ndjson 2>/dev/null)" 0
+is "bg-retry: the first file read again does not undo the re-run" \
+    "$(bg-retry -n wres.ndjson wretry.ndjson wres.ndjson 2>/dev/null)" 0
+is "bg-retry: the failure read last (not again) is retried" \
+    "$(bg-retry -n wretry.ndjson wres.ndjson 2>/dev/null)" 1
+jq -c 'select(.variant_id == "w2") | .status = "pending"' wretry.ndjson >wpend.ndjson
+is "bg-retry: a pending record does not hide the failure" \
+    "$(bg-retry -n wres.ndjson wpend.ndjson 2>/dev/null)" 1
 done_testing
