@@ -21,6 +21,7 @@
 
 #include "cachenames.h"
 #include "err.h"
+#include "util.h"
 
 #define NSHARD 256
 /* names read when misses * MISS_NAMES >= st_size / NAME_BYTES */
@@ -39,17 +40,7 @@ static struct {
 	size_t n, cap;
 } cn = { .cachefd = -1 };
 
-static int
-unhex(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-/* A 64-digit lowercase hex key as 32 bytes; -1 if it is not one. */
+/* A 64-digit hex key as 32 bytes; -1 if it is not one. */
 static int
 parse_key(const char *s, struct key *k)
 {
@@ -57,7 +48,7 @@ parse_key(const char *s, struct key *k)
 	int i, hi, lo;
 
 	for (i = 0; i < 32; i++) {
-		if ((hi = unhex(s[2 * i])) < 0 || (lo = unhex(s[2 * i + 1])) < 0)
+		if ((hi = util_hexval(s[2 * i])) < 0 || (lo = util_hexval(s[2 * i + 1])) < 0)
 			return -1;
 		b[i] = (unsigned char)(hi << 4 | lo);
 	}
@@ -67,7 +58,7 @@ parse_key(const char *s, struct key *k)
 static int
 shard_of(const char *key)
 {
-	int hi = unhex(key[0]), lo = unhex(key[1]);
+	int hi = util_hexval(key[0]), lo = util_hexval(key[1]);
 
 	return hi < 0 || lo < 0 ? -1 : hi << 4 | lo;
 }

@@ -17,6 +17,7 @@
 #include "err.h"
 #include "image.h"
 #include "layout.h"
+#include "util.h"
 
 /* Refuse decompression bombs: decoding is bounded by the header's size. */
 #define MAX_PIXELS 100000000.0
@@ -82,17 +83,6 @@ layout_canvas(const char *aspect, int long_side, int *w, int *h)
 	return 0;
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = tolower(c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 int
 layout_colour(const char *bg, double rgb[3])
 {
@@ -107,7 +97,7 @@ layout_colour(const char *bg, double rgb[3])
 		if (n != 3 && n != 6)
 			return -1;
 		for (i = 0; i < n; i++) {
-			if ((d = hexval((unsigned char)bg[i])) < 0)
+			if ((d = util_hexval((unsigned char)bg[i])) < 0)
 				return -1;
 			/* #rgb means #rrggbb */
 			v = n == 3 ? v << 8 | d << 4 | d : v << 4 | d;

@@ -19,6 +19,8 @@ char *util_utf8_fix(char *s, size_t len);
 char *util_now_iso(char *buf);
 /* Monotonic milliseconds. */
 double util_now_ms(void);
+/* The value of hex digit c (either case), or -1. */
+int util_hexval(int c);
 
 /* A growable byte string, always NUL-terminated once non-empty. */
 struct sbuf {

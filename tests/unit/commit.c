@@ -51,9 +51,7 @@ test_stage(const char *dir)
 	fd = store_stage(dfd, "t/u/g", "four", 4, &tmp);
 	CHECK(fd >= 0 && store_name(fd, tmp, dfd, "t/u/g", 0) == 0,
 	    "stage relative to a folder makes the folders there");
-	free(p);
-	CHECK_STR((b = store_read_file((p = easprintf("%s/t/u/g", dir)), 100,
-	    &len)), "four", "and the file is there");
+	CHECK_STR((b = slurp(dir, "t/u/g")), "four", "and the file is there");
 	free(b);
 	free(p);
 	close(dfd);
