@@ -8,6 +8,7 @@
  * syncs more frequent. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -31,6 +32,12 @@
  * ms a request on syncs, 250 ms a fifth of that.  Waiting costs no
  * throughput (a request's slot is free as soon as its answer is in),
  * only latency of the lines. */
+/* A group's cache entries go into files of at most PACK_MAX entries or
+ * PACK_BYTES bytes, each file named under each of its entries' keys
+ * (store.h): a name costs a third of a file of its own on ext4, and a
+ * later run's hit reads one such file. */
+#define PACK_MAX 32
+#define PACK_BYTES ((size_t)256 << 10)
 #define GROUP_MAX 256
 #define GROUP_MS 250.0
 #define GROUP_BYTES ((size_t)32 << 20)
@@ -45,6 +52,7 @@ struct entry {
 	int object;	/* else a cache entry */
 	int fd;		/* written, not named yet */
 	char *tmp;	/* its temporary name where O_TMPFILE is missing */
+	int pack;	/* a cache entry: the entry whose fd holds its line */
 };
 
 struct group {
@@ -98,6 +106,54 @@ bad_entry(struct group *g, const struct entry *e)
 	}
 }
 
+/* The cache entries' lines into files without a name, PACK_MAX a file:
+ * each entry's pack is the first entry of its file, which holds the
+ * descriptor. */
+static void
+stage_packs(struct commit *c, struct group *g)
+{
+	struct sbuf b = { 0 };
+	struct entry *e, *first = NULL;
+	int i, n = 0;
+
+	for (i = 0; i <= g->ne; i++) {
+		e = i < g->ne ? &g->e[i] : NULL;
+		if (e && e->object)
+			continue;
+		if (first && (!e || n == PACK_MAX || b.len + e->len >
+		    PACK_BYTES)) {
+			first->fd = store_stage(c->rootfd, "cache/pack", b.s,
+			    b.len, &first->tmp);
+			if (first->fd < 0)
+				bad_entry(g, first);
+			sb_reset(&b);
+			n = 0;
+			first = NULL;
+		}
+		if (!e)
+			break;
+		if (!first)
+			first = e;
+		e->pack = first - g->e;
+		sb_add(&b, e->data, e->len);
+		free(e->data);
+		e->data = NULL;
+		n++;
+	}
+	sb_free(&b);
+}
+
+/* A cache entry's name, for its pack's file. */
+static void
+name_entry(struct commit *c, struct group *g, const struct entry *e)
+{
+	const struct entry *p = &g->e[e->pack];
+
+	if ((p->fd < 0 && !p->tmp) || store_link(p->fd, p->tmp, c->rootfd,
+	    e->path, 0) < 0)
+		bad_entry(g, e);
+}
+
 /* The thread's part: every file's bytes without a name, one sync, the
  * names (objects first, then the cache entries that name them), one
  * sync.  So no name, object or cache entry, is ever seen for bytes a
@@ -107,50 +163,53 @@ static void
 make_durable(struct commit *c, struct group *g)
 {
 	struct entry *e;
-	int i, pass;
+	int i;
 
 	if (!g->ne)
 		return;	/* lines only (failures): nothing to make durable */
 	for (i = 0; i < g->ne; i++) {
 		e = &g->e[i];
+		if (!e->object)
+			continue;
 		/* an object already in the store (content-addressed, named
 		 * only once durable) is found when it is named: looking
 		 * first cost a failed lookup for every new one */
 		e->fd = store_stage(c->rootfd, e->path, e->data, e->len,
 		    &e->tmp);
-		if (e->fd < 0) {
-			if (!e->object)
-				bad_entry(g, e);
-			else if (!g->fatal_errno) {
-				g->fatal_errno = errno;
-				g->fatal_what = e->path;
-			}
+		if (e->fd < 0 && !g->fatal_errno) {
+			g->fatal_errno = errno;
+			g->fatal_what = e->path;
 		}
 		free(e->data);
 		e->data = NULL;
 	}
 	if (g->fatal_errno)
 		return;
+	stage_packs(c, g);
 	if (syncfs(c->rootfd) < 0)
 		goto fatal;
-	for (pass = 1; pass >= 0; pass--)
-		for (i = 0; i < g->ne; i++) {
-			e = &g->e[i];
-			if (e->fd < 0 || e->object != pass)
-				continue;
-			/* an object named meanwhile holds the same bytes */
-			if (store_name(e->fd, e->tmp, c->rootfd, e->path,
-			    e->object) < 0) {
-				if (!e->object)
-					bad_entry(g, e);
-				else if (!g->fatal_errno) {
-					g->fatal_errno = errno;
-					g->fatal_what = e->path;
-				}
-			}
-			e->fd = -1;	/* store_name closed it, freed tmp */
-			e->tmp = NULL;
+	for (i = 0; i < g->ne && !g->fatal_errno; i++) {
+		e = &g->e[i];
+		if (!e->object || e->fd < 0)
+			continue;
+		/* an object named meanwhile holds the same bytes */
+		if (store_name(e->fd, e->tmp, c->rootfd, e->path, 1) < 0) {
+			g->fatal_errno = errno;
+			g->fatal_what = e->path;
 		}
+		e->fd = -1;	/* store_name closed it, freed tmp */
+		e->tmp = NULL;
+	}
+	/* then, unless an object failed, the cache entries naming them */
+	for (i = 0; i < g->ne && !g->fatal_errno; i++)
+		if (!g->e[i].object)
+			name_entry(c, g, &g->e[i]);
+	for (i = 0; i < g->ne; i++) {
+		e = &g->e[i];
+		store_discard(e->fd, c->rootfd, e->tmp);
+		e->fd = -1;
+		e->tmp = NULL;
+	}
 	if (g->fatal_errno)
 		return;
 	if (syncfs(c->rootfd) == 0)
@@ -276,7 +335,11 @@ void
 commit_cache(struct commit *c, const char *key, const char *json,
     size_t len)
 {
-	add_entry(c, store_cache_path(NULL, key), json, len, 0);
+	struct sbuf b = { 0 };
+
+	store_cache_line(&b, key, json, len);
+	add_entry(c, store_cache_path(NULL, key), b.s, b.len, 0);
+	sb_free(&b);
 	cachenames_add(key);	/* a later job of this run looks again */
 }
 
@@ -325,15 +388,22 @@ commit_fd(const struct commit *c)
 	return c->efd;
 }
 
+/* Whole lines, as many as fit in PIPE_BUF bytes a write (a longer line
+ * alone): a write that size reaches a pipe whole or not at all, so a kill
+ * never cuts a line, and a group of short lines costs a few writes
+ * instead of one each. */
 static void
 write_lines(const struct sbuf *b)
 {
-	const char *p = b->s, *end = b->s + b->len, *nl;
+	const char *p = b->s, *end = b->s + b->len, *q, *nl;
 
-	/* one write per line, as nd_write: a kill never cuts a line */
-	for (; p < end; p = nl + 1) {
-		nl = memchr(p, '\n', end - p);
-		nd_write_raw(p, nl - p + 1);
+	while (p < end) {
+		q = (const char *)memchr(p, '\n', end - p) + 1;
+		while (q < end && (nl = memchr(q, '\n', end - q)) &&
+		    nl + 1 - p <= PIPE_BUF)
+			q = nl + 1;
+		nd_write_raw(p, q - p);
+		p = q;
 	}
 }
 

@@ -76,8 +76,8 @@ store_mkdirs(const char *path)
 	return mkdirs_at(AT_FDCWD, path);
 }
 
-int
-store_mkparent(const char *path)
+static int
+mkparent_at(int dfd, const char *path)
 {
 	const char *sl = strrchr(path, '/');
 	char *d;
@@ -86,9 +86,15 @@ store_mkparent(const char *path)
 	if (!sl || sl == path)
 		return 0;
 	d = estrndup(path, sl - path);
-	rc = store_mkdirs(d);
+	rc = mkdirs_at(dfd, d);
 	free(d);
 	return rc;
+}
+
+int
+store_mkparent(const char *path)
+{
+	return mkparent_at(AT_FDCWD, path);
 }
 
 int
@@ -231,44 +237,57 @@ store_stage(int dfd, const char *path, const void *data, size_t len,
 	return fd;
 }
 
+/* One name for a staged file: fd (unnamed) or tmp. */
+static int
+link_as(int fd, const char *tmp, int dfd, const char *path)
+{
+	return tmp ? linkat(dfd, tmp, dfd, path, 0) :
+	    store_tmp_link(fd, dfd, path);
+}
+
+int
+store_link(int fd, const char *tmp, int dfd, const char *path, int keep)
+{
+	char *t2;
+	int saved, rc;
+
+	/* path itself when it is new (the common case, one system call),
+	 * else a second temporary name renamed over it: a kill between link
+	 * and rename leaves a whole file under that name, never a partial
+	 * one.  A file staged in another folder makes path's when missing. */
+	rc = link_as(fd, tmp, dfd, path);
+	if (rc < 0 && errno == ENOENT && mkparent_at(dfd, path) == 0)
+		rc = link_as(fd, tmp, dfd, path);
+	if (rc == 0 || (keep && errno == EEXIST))
+		return 0;
+	if (errno != EEXIST)
+		return -1;
+	t2 = tmp_name(path);
+	unlinkat(dfd, t2, 0);
+	if (link_as(fd, tmp, dfd, t2) < 0 || renameat(dfd, t2, dfd, path) < 0) {
+		saved = errno;
+		unlinkat(dfd, t2, 0);
+		free(t2);
+		errno = saved;
+		return -1;
+	}
+	free(t2);
+	return 0;
+}
+
 int
 store_name(int fd, char *tmp, int dfd, const char *path, int keep)
 {
-	if (!tmp) {
-		/* path itself when it is new (the common case, one system
-		 * call), else a temporary name renamed over it */
-		if (store_tmp_link(fd, dfd, path) == 0 ||
-		    (keep && errno == EEXIST)) {
-			close(fd);	/* the data is written: nothing to lose */
-			return 0;
-		}
-		if (errno != EEXIST)
-			goto fail;
-		/* a kill between link and rename leaves a whole file under
-		 * the temporary name, never a partial one */
-		tmp = tmp_name(path);
-		unlinkat(dfd, tmp, 0);
-		if (store_tmp_link(fd, dfd, tmp) < 0) {
-			free(tmp);
-			tmp = NULL;
-			goto fail;
-		}
-	}
-	if (close(fd) < 0) {
+	int rc = -1;
+
+	/* a file with a temporary name is closed first: the last word on
+	 * its bytes (a network file system's) before it is named */
+	if (!tmp || close(fd) == 0)
+		rc = store_link(fd, tmp, dfd, path, keep);
+	if (tmp)
 		fd = -1;
-		goto fail;
-	}
-	fd = -1;
-	if (keep ? linkat(dfd, tmp, dfd, path, 0) < 0 && errno != EEXIST :
-	    renameat(dfd, tmp, dfd, path) < 0)
-		goto fail;
-	if (keep)
-		unlinkat(dfd, tmp, 0);
-	free(tmp);
-	return 0;
-fail:
 	store_discard(fd, dfd, tmp);
-	return -1;
+	return rc;
 }
 
 int
@@ -395,22 +414,69 @@ store_cache_path(const char *root, const char *key)
 	    easprintf("cache/%.2s/%s.json", key, key);
 }
 
+void
+store_cache_line(struct sbuf *b, const char *key, const char *json,
+    size_t len)
+{
+	sb_addf(b, "{\"key\":\"%s\"", key);
+	/* json is one object: its members follow the key */
+	if (len > 2 && json[0] == '{') {
+		sb_addc(b, ',');
+		sb_add(b, json + 1, len - 1);
+	} else {
+		sb_addc(b, '}');
+	}
+	sb_addc(b, '\n');
+}
+
+/* The line of buf (len bytes) that holds key's entry, *n its length:
+ * the line that starts {"key":"<key>" (a file holds a group's entries,
+ * named under each of their keys), else a whole file of one record
+ * without a key (as older bg-generates wrote it). */
+static const char *
+cache_entry(const char *buf, size_t len, const char *key, size_t *n)
+{
+	char head[96];
+	const char *p, *nl, *end = buf + len;
+	size_t hl;
+
+	hl = (size_t)snprintf(head, sizeof head, "{\"key\":\"%s\"", key);
+	if (hl >= sizeof head)
+		return NULL;	/* no such key is made */
+	if (len < 8 || memcmp(buf, head, 8)) {
+		*n = len;
+		return buf;
+	}
+	for (p = buf; p < end; p = nl + 1) {
+		if (!(nl = memchr(p, '\n', end - p)))
+			nl = end;
+		if ((size_t)(nl - p) > hl && !memcmp(p, head, hl) &&
+		    (p[hl] == ',' || p[hl] == '}')) {
+			*n = nl - p;
+			return p;
+		}
+	}
+	return NULL;
+}
+
 cJSON *
 store_cache_get(const char *root, const char *key)
 {
 	char *path = store_cache_path(root, key), *buf;
-	size_t len;
+	const char *line;
+	size_t len, n;
 	cJSON *o = NULL;
 
 	buf = store_read_file(path, (size_t)1 << 30, &len);
-	if (buf) {
-		o = cJSON_ParseWithLengthOpts(buf, len + 1, NULL, 0);
+	if (buf && (line = cache_entry(buf, len, key, &n))) {
+		o = cJSON_ParseWithLengthOpts(line, n, NULL, 0);
 		if (o && !cJSON_IsObject(o)) {
 			cJSON_Delete(o);
 			o = NULL;
 		}
-		free(buf);
+		cJSON_DeleteItemFromObjectCaseSensitive(o, "key");
 	}
+	free(buf);
 	free(path);
 	return o;
 }
@@ -453,9 +519,12 @@ store_cache_put_text(const char *root, const char *key, const char *json,
     size_t len)
 {
 	char *path = store_cache_path(root, key);
+	struct sbuf b = { 0 };
 	int rc;
 
-	rc = store_write_atomic(path, json, len);
+	store_cache_line(&b, key, json, len);
+	rc = store_write_atomic(path, b.s, b.len);
+	sb_free(&b);
 	free(path);
 	return rc;
 }

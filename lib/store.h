@@ -40,6 +40,10 @@ int store_write_atomic(const char *path, const void *data, size_t len);
 int store_stage(int dfd, const char *path, const void *data, size_t len,
     char **tmp);
 int store_name(int fd, char *tmp, int dfd, const char *path, int keep);
+/* store_name without closing or freeing anything: one more name for a
+ * staged file (fd, or tmp where it has one), so one file can be named
+ * several times. */
+int store_link(int fd, const char *tmp, int dfd, const char *path, int keep);
 /* Give up a staged file: close fd (if >= 0), remove tmp (relative to
  * dfd, if not NULL) and free it; errno is kept. */
 void store_discard(int fd, int dfd, char *tmp);
@@ -73,8 +77,12 @@ char *store_object_rel(const void *data, size_t len, const char *ext,
  * line is taken back).  Creates the file and its folder. */
 int store_append(const char *path, const char *line, size_t len);
 
-/* The request cache: cache/<aa>/<key>.json holds a finished result record.
- * store_cache_get returns the record (cJSON_Delete it) or NULL. */
+/* The request cache: cache/<aa>/<key>.json holds a finished result
+ * record, as a line {"key":"<key>",<the record's members>}.  One file
+ * may hold several such lines and be named under each of their keys (a
+ * group commit's entries, lib/commit.c); files of older versions hold
+ * the record alone.  store_cache_get returns the record, without "key"
+ * (cJSON_Delete it), or NULL. */
 cJSON *store_cache_get(const char *root, const char *key);
 /* root/cache/<aa>/<key>.json (malloc'd); relative to the store if root
  * is NULL. */
@@ -85,6 +93,10 @@ cJSON *store_cache_hit(const char *root, const char *key);
 int store_cache_put(const char *root, const char *key, const cJSON *rec);
 /* The same with the record already printed (json, len bytes: one object). */
 int store_cache_put_text(const char *root, const char *key, const char *json,
+    size_t len);
+/* Append key's cache line for the printed record json (len bytes) to b. */
+struct sbuf;
+void store_cache_line(struct sbuf *b, const char *key, const char *json,
     size_t len);
 
 #endif

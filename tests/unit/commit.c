@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "commit.h"
 #include "err.h"
@@ -57,6 +58,45 @@ test_stage(const char *dir)
 	close(dfd);
 }
 
+/* A cache entry is the line of its key, in a file named under each
+ * key; an older version's file holds the record alone. */
+static void
+test_cache_get(const char *dir)
+{
+	char *a = store_cache_path(dir, "abcdef"), *b, *p;
+	struct stat sa, sb;
+	cJSON *o;
+
+	b = store_cache_path(dir, "abc123");
+	CHECK(stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_ino ==
+	    sb.st_ino && sa.st_nlink == 2, "one file, named under both keys");
+	free(b);
+	CHECK_STR((b = cJSON_PrintUnformatted(o = store_cache_get(dir,
+	    "abc123"))), "{\"status\":\"failed\"}",
+	    "get: the key's line, without the key");
+	cJSON_Delete(o);
+	free(b);
+	CHECK(!store_cache_get(dir, "abc12") && !store_cache_get(dir, "x"),
+	    "get: no entry for another key");
+	/* the file of abcdef under a key it does not hold */
+	p = store_cache_path(dir, "ab0000");
+	CHECK(!link(a, p) && !store_cache_get(dir, "ab0000"),
+	    "get: a file without the key's line is a miss");
+	unlink(p);
+	CHECK(store_write_atomic(p, "{\"status\":\"old\"}", 16) == 0 &&
+	    (o = store_cache_get(dir, "ab0000")) && (b =
+	    cJSON_PrintUnformatted(o)), "get: an older version's entry");
+	CHECK_STR(b, "{\"status\":\"old\"}", "is the record");
+	cJSON_Delete(o);
+	free(b);
+	CHECK(store_cache_put_text(dir, "ab0000", "{}", 2) == 0 &&
+	    (o = store_cache_get(dir, "ab0000")) && !o->child,
+	    "put: an empty record over it");
+	cJSON_Delete(o);
+	free(p);
+	free(a);
+}
+
 static void
 test_group(const char *dir)
 {
@@ -68,7 +108,8 @@ test_group(const char *dir)
 	rel = commit_object(c, "image", 5, "png", sha);
 	CHECK_STR(sha, "6105d6cc76af400325e94d588ce511be"
 	    "5bfdbb73b437dc51eca43917d7a43e3d", "object: its hash");
-	commit_cache(c, "abcdef", "{\"status\":\"succeeded\"}", 23);
+	commit_cache(c, "abcdef", "{\"status\":\"succeeded\"}", 22);
+	commit_cache(c, "abc123", "{\"status\":\"failed\"}", 19);
 	commit_line(c, rec);
 	CHECK(commit_pending(c) == 1, "one result pending");
 	CHECK(commit_due(c) >= 0, "the open group is due later");
@@ -94,8 +135,11 @@ test_group(const char *dir)
 	CHECK_STR((b = slurp(dir, rel)), "image", "the object");
 	free(b);
 	CHECK_STR((b = store_read_file(cp, 100, &(size_t){0})),
-	    "{\"status\":\"succeeded\"}", "the cache entry, named");
+	    "{\"key\":\"abcdef\",\"status\":\"succeeded\"}\n"
+	    "{\"key\":\"abc123\",\"status\":\"failed\"}\n",
+	    "the group's cache entries: one file, a line each");
 	free(b);
+	test_cache_get(dir);
 	commit_close(c);
 	cJSON_Delete(rec);
 	free(cp);
