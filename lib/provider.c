@@ -332,13 +332,17 @@ prov_set_request_id(struct pjob *j, const char *id)
 }
 
 void
-prov_usage(struct pjob *j, const cJSON *usage)
+prov_usage(struct pjob *j, cJSON *parent, cJSON *usage)
 {
-	if (!cJSON_IsObject(usage))
+	if (!cJSON_IsObject(usage)) {
+		if (!parent)
+			cJSON_Delete(usage);
 		return;
+	}
+	if (parent)
+		cJSON_DetachItemViaPointer(parent, usage);
 	cJSON_Delete(j->usage);
-	if (!(j->usage = cJSON_Duplicate(usage, 1)))
-		die(EXIT_FATAL, "out of memory");
+	j->usage = usage;
 }
 
 void

@@ -252,9 +252,11 @@ void prov_recode(struct pjob *j, enum ec code);
 int prov_output(struct pjob *j, unsigned char *data, size_t len,
     const char *mime);
 void prov_set_request_id(struct pjob *j, const char *id);
-/* Keep a copy of the provider's usage object (token counts...) for the
- * record's usage; NULL or a non-object is ignored. */
-void prov_usage(struct pjob *j, const cJSON *usage);
+/* Keep the provider's usage object (token counts...) for the record's
+ * usage: a member of parent, taken out of it (the answer is freed next:
+ * no copy), or with parent NULL one j now owns.  NULL or a non-object is
+ * ignored (and with parent NULL freed). */
+void prov_usage(struct pjob *j, cJSON *parent, cJSON *usage);
 
 /* The generic mapping of an HTTP status (doc/contract.md "Providers"):
  * 400 bad_request, 401/403 auth, 404 bad_request, 408/409/429 and 5xx

@@ -311,7 +311,8 @@ gemini_parse(struct pjob *j, const struct prov_resp *rs)
 		}
 	}
 	if (j->nout > 0) {
-		prov_usage(j, get2(o, "usageMetadata", "usage_metadata"));
+		prov_usage(j, o, (cJSON *)get2(o, "usageMetadata",
+		    "usage_metadata"));
 		rc = PROV_DONE;
 		goto out;
 	}

@@ -300,7 +300,7 @@ openai_parse(struct pjob *j, const struct prov_resp *rs)
 		    "openai: no data[].b64_json in the response" :
 		    "openai: no image in the response");
 	else
-		prov_usage(j, cJSON_GetObjectItemCaseSensitive(o, "usage"));
+		prov_usage(j, o, cJSON_GetObjectItemCaseSensitive(o, "usage"));
 out:
 	cJSON_Delete(o);
 	return rc;

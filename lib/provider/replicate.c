@@ -533,8 +533,7 @@ prediction(struct pjob *j, const struct prov_resp *rs, const cJSON *p)
 			if (cJSON_IsNumber(it))
 				cJSON_AddNumberToObject(usage, it->string,
 				    it->valuedouble);
-		prov_usage(j, usage);
-		cJSON_Delete(usage);
+		prov_usage(j, NULL, usage);
 	}
 	/* a model's failure is not an HTTP error: no http_status */
 	err = cJSON_GetObjectItemCaseSensitive(p, "error");
