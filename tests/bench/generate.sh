@@ -5,7 +5,8 @@
 #      runs in: ext4 here, see findmnt), on a fresh ext4 with a journal in
 #      an image file on that disk (as root), and on tmpfs, side by side:
 #      the disk's cost of making results durable (group commit,
-#      lib/commit.c) shows only on the first two
+#      lib/commit.c) shows only on the first two; and a bare libcurl loop
+#      (curlfloor.c) sending the same requests, for what they cost alone
 #   B: N2=200 jobs (50 variants x 4 variations), four 1 MB references
 #      each, J2=32 in flight, L=1 s
 # For each client: wall time, floor/wall (the floor is the makespan of a
@@ -182,14 +183,19 @@ ext4img() { mountpoint -q "$disk/img" && umount "$disk/img"
 	[ "$(id -u)" = 0 ] && command -v mkfs.ext4 >/dev/null && mkdir -p "$disk/img" &&
 	truncate -s 1G "$disk/ext4.img" && mkfs.ext4 -q -F "$disk/ext4.img" &&
 	mount -o loop "$disk/ext4.img" "$disk/img" 2>/dev/null; }
-# runs NAME SETUP ROOT: bg-generate $RUNS times, a new store each time
-# (ROOT1, ROOT2, ...: removing one would make the next run's new files
-# slower on ext4 without a journal), after SETUP; report the run of median
-# CPU and list every run's CPU per request
-runs() { name=$1 setup=$2 root=$3 i=1
+# runs NAME SETUP ROOT [COMMAND...]: bg-generate $RUNS times, a new store
+# each time (ROOT1, ROOT2, ...: removing one would make the next run's new
+# files slower on ext4 without a journal), after SETUP; report the run of
+# median CPU and list every run's CPU per request.  With a COMMAND, that
+# instead of bg-generate.
+runs() { name=$1 setup=$2 root=$3 i=1; shift 3
 	while [ $i -le "$RUNS" ]; do
 		$setup || return 1
-		tm t.run$i bg-generate -j "$J" --root "$root$i" a.ndjson >out-run$i
+		if [ $# -gt 0 ]; then
+			tm t.run$i "$@" >out-run$i
+		else
+			tm t.run$i bg-generate -j "$J" --root "$root$i" a.ndjson >out-run$i
+		fi
 		i=$((i + 1))
 	done
 	i=1; while [ $i -le "$RUNS" ]; do
@@ -198,7 +204,7 @@ runs() { name=$1 setup=$2 root=$3 i=1
 	m=$(awk -v n="$RUNS" 'NR == int((n + 1) / 2) { print $2 }' runs.cpu)
 	report "$name" "$N" "$fa" t.run$m
 	echo "    cpu/request of each run: $(sort -k2 -n runs.cpu | awk -v n="$N" '{ printf "%s%.3f", (NR > 1 ? ", " : ""), 1000 * $1 / n }') ms;" \
-		"$(jq -r .status out-run$m | sort | uniq -c | tr -s ' ' | tr '\n' ' ')"
+		"$(jq -r .status out-run$m 2>/dev/null | sort | uniq -c | tr -s ' ' | tr '\n' ' ')"
 }
 runs "bg-generate ($fs)" true "$disk/st-a"
 if ext4img; then
@@ -209,6 +215,15 @@ else
 fi
 rm -f "$disk/ext4.img"
 runs "bg-generate (tmpfs)" true st-t
+# the same requests from a bare libcurl loop that does nothing with them
+# (tests/bench/curlfloor.c): what any libcurl client spends; bg-generate's
+# CPU beyond it is its own work
+if cc -O2 -o curlfloor "$TOP/tests/bench/curlfloor.c" -lcurl; then
+	printf '{"contents":[{"role":"user","parts":[{"text":"bench photo 1"},{"inline_data":{"mime_type":"image/png","data":"%s"}}]}],"generationConfig":{"responseModalities":["TEXT","IMAGE"],"imageConfig":{"aspectRatio":"1:1"}}}' \
+		"$(base64 -w0 small.png)" >body-a.json
+	runs "libcurl alone (no work)" true - ./curlfloor \
+		"$URLA/v1beta/models/gemini-3.1-flash-image:generateContent" body-a.json "$N" "$J"
+fi
 tm t.bg2 bg-generate -j "$J" --root st-a2 a2k.ndjson >/dev/null
 report "bg-generate (2000 jobs, tmpfs)" 2000 "$fa2" t.bg2
 tm t.bgc bg-generate -j "$J" --root "$disk/st-a1" a.ndjson >/dev/null
