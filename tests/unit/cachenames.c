@@ -116,17 +116,13 @@ test_shards(const char *dir)
 int
 main(int argc, char **argv)
 {
-	char tmpl[] = "/tmp/bg-unit-cachenames.XXXXXX", *dir, *cmd;
+	char *dir;
 
 	(void)argc;
 	err_init(argv[0]);
-	if (!(dir = mkdtemp(tmpl)))
-		die(EXIT_FATAL, "mkdtemp:");
+	dir = t_tmpdir("cachenames");
 	test_no_cache(dir);
 	test_shards(dir);
-	cmd = easprintf("rm -rf '%s'", dir);
-	if (system(cmd) != 0)
-		t_failed = 1;
-	free(cmd);
+	t_rmtree(dir);
 	return t_failed;
 }

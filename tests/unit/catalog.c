@@ -9,7 +9,7 @@
 #include "probe.h"
 #include "test.h"
 
-static char dir[] = "/tmp/bg-unit-catalog.XXXXXX";
+static char *dir;
 
 static char *
 write_file(const char *name, const char *text)
@@ -113,17 +113,10 @@ int
 main(int argc, char **argv)
 {
 	err_init(argv[0]);
-	if (!mkdtemp(dir))
-		die(EXIT_FATAL, "mkdtemp:");
+	dir = t_tmpdir("catalog");
 	test_catalog();
 	test_history();
 	test_probe();
-	{
-		char *cmd = easprintf("rm -rf %s", dir);
-
-		if (system(cmd) != 0)
-			printf("not ok - cleanup\n");
-		free(cmd);
-	}
+	t_rmtree(dir);
 	return t_failed;
 }

@@ -150,17 +150,13 @@ test_group(const char *dir)
 int
 main(int argc, char **argv)
 {
-	char tmpl[] = "/tmp/bg-unit-commit.XXXXXX", *dir, *cmd;
+	char *dir;
 
 	(void)argc;
 	err_init(argv[0]);
-	if (!(dir = mkdtemp(tmpl)))
-		die(EXIT_FATAL, "mkdtemp:");
+	dir = t_tmpdir("commit");
 	test_stage(dir);
 	test_group(dir);
-	cmd = easprintf("rm -rf '%s'", dir);
-	if (system(cmd) != 0)
-		t_failed = 1;
-	free(cmd);
+	t_rmtree(dir);
 	return t_failed;
 }

@@ -123,17 +123,11 @@ test_files(const char *dir)
 int
 main(void)
 {
-	char dir[] = "/tmp/bg-unit-filing.XXXXXX", *cmd;
+	char *dir;
 
 	test_paths();
-	if (!mkdtemp(dir)) {
-		perror("mkdtemp");
-		return 1;
-	}
+	dir = t_tmpdir("filing");
 	test_files(dir);
-	cmd = easprintf("rm -rf '%s'", dir);
-	if (system(cmd) != 0)
-		t_failed = 1;
-	free(cmd);
+	t_rmtree(dir);
 	return t_failed;
 }

@@ -167,12 +167,10 @@ test_reader(void)
 static void
 test_store(void)
 {
-	char dir[] = "/tmp/bg-unit-store-XXXXXX", sha[65], *rel, *p, *buf;
+	char *dir = t_tmpdir("store"), sha[65], *rel, *p, *buf;
 	size_t len;
 	cJSON *o;
 
-	if (!mkdtemp(dir))
-		return;
 	CHECK(store_put_object(dir, "hello", 5, "png", sha, &rel) == 0, "put object");
 	CHECK(!strncmp(rel, "objects/2c/2cf24dba", 19), "object path is content addressed");
 	p = easprintf("%s/%s", dir, rel);
@@ -206,9 +204,7 @@ test_store(void)
 	CHECK(o && rec_num(o, "x", 0) == 1, "cache get");
 	cJSON_Delete(o);
 	CHECK(store_cache_get(dir, "nothere") == NULL, "cache miss");
-	p = easprintf("rm -rf '%s'", dir);
-	if (system(p)) {}
-	free(p);
+	t_rmtree(dir);
 }
 
 int

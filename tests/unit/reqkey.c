@@ -114,7 +114,7 @@ test_extra_refs(void)
 static void
 test_paths(void)
 {
-	char dir[] = "/tmp/bg-reqkey.XXXXXX", *p, *map, sha[65], want[65];
+	char *dir, *p, *map, sha[65], want[65];
 	static const unsigned char png[] = "\x89PNG\r\n\x1a\n0000IHDR-fake";
 	FILE *f;
 
@@ -125,8 +125,7 @@ test_paths(void)
 	CHECK_STR(p, "rel/x.png", "a plain path");
 	g_free(p);
 	CHECK(reqkey_local_path("https://cdn/x.png") == NULL, "http is not local");
-	if (!mkdtemp(dir))
-		return;
+	dir = t_tmpdir("reqkey");
 	p = g_strdup_printf("%s/x.png", dir);
 	f = fopen(p, "w");
 	fwrite(png, 1, sizeof png - 1, f);
@@ -144,10 +143,7 @@ test_paths(void)
 	free(map);
 	unlink(p);
 	g_free(p);
-	p = g_strdup_printf("rm -rf %s", dir);
-	if (system(p) != 0)
-		printf("# could not remove %s\n", dir);
-	g_free(p);
+	t_rmtree(dir);
 }
 
 /* Stores made before the content key hold answers under the old key:
