@@ -299,9 +299,9 @@ open_group(struct commit *c)
 	return c->open;
 }
 
+/* An entry of the open group: path and data (len bytes) are its now. */
 static void
-add_entry(struct commit *c, char *path, const void *data, size_t len,
-    int object)
+add_entry(struct commit *c, char *path, char *data, size_t len, int object)
 {
 	struct group *g = open_group(c);
 	struct entry *e;
@@ -313,8 +313,7 @@ add_entry(struct commit *c, char *path, const void *data, size_t len,
 	e = &g->e[g->ne++];
 	memset(e, 0, sizeof *e);
 	e->path = path;
-	e->data = emalloc(len ? len : 1);
-	memcpy(e->data, data, len);
+	e->data = data;
 	e->len = len;
 	e->object = object;
 	e->fd = -1;
@@ -326,8 +325,10 @@ commit_object(struct commit *c, const void *data, size_t len,
     const char *ext, char sha[65])
 {
 	char *rel = store_object_rel(data, len, ext, sha);
+	char *copy = emalloc(len ? len : 1);
 
-	add_entry(c, estrdup(rel), data, len, 1);
+	memcpy(copy, data, len);
+	add_entry(c, estrdup(rel), copy, len, 1);
 	return rel;
 }
 
@@ -339,7 +340,6 @@ commit_cache(struct commit *c, const char *key, const char *json,
 
 	store_cache_line(&b, key, json, len);
 	add_entry(c, store_cache_path(NULL, key), b.s, b.len, 0);
-	sb_free(&b);
 	cachenames_add(key);	/* a later job of this run looks again */
 }
 
