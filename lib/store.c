@@ -192,6 +192,7 @@ store_tmp_link(int fd, int dfd, const char *name)
 {
 	static int flink = 1;
 	char proc[64];
+	int rc, tried = 0;
 
 	/* linkat(AT_EMPTY_PATH) where the kernel allows it (older ones only
 	 * with CAP_DAC_READ_SEARCH; it is 1.2 us a file less than the path
@@ -201,10 +202,15 @@ store_tmp_link(int fd, int dfd, const char *name)
 			return 0;
 		if (errno != ENOENT && errno != EPERM && errno != EINVAL)
 			return -1;
-		flink = 0;	/* not allowed: never try again */
+		tried = 1;
 	}
 	snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
-	return linkat(AT_FDCWD, proc, dfd, name, AT_SYMLINK_FOLLOW);
+	rc = linkat(AT_FDCWD, proc, dfd, name, AT_SYMLINK_FOLLOW);
+	/* not allowed only if /proc could: ENOENT is also a missing
+	 * folder, which the caller makes and tries again */
+	if (rc == 0 && tried)
+		flink = 0;
+	return rc;
 }
 
 void

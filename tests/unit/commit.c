@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 
 #include "commit.h"
 #include "err.h"
@@ -21,6 +22,46 @@ slurp(const char *dir, const char *rel)
 	b = store_read_file(p, 1 << 20, &len);
 	free(p);
 	return b;
+}
+
+/* Every linkat of this program, lib/store.c's too, comes here: it
+ * counts the links made through a /proc/self/fd path, the slow way. */
+static int proc_links;
+
+int
+linkat(int ofd, const char *old, int nfd, const char *new, int flags)
+{
+	if (!strncmp(old, "/proc/", 6))
+		proc_links++;
+	return (int)syscall(SYS_linkat, ofd, old, nfd, new, flags);
+}
+
+/* A link into a missing folder fails with ENOENT, as linkat with
+ * AT_EMPTY_PATH does where it is not allowed: the first must not turn
+ * the second way off for the rest of the run. */
+static void
+test_empty_path(const char *dir)
+{
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY), fd, direct;
+	char *tmp;
+
+	fd = store_stage(dfd, "e/probe", "p", 1, &tmp);
+	direct = fd >= 0 && !tmp && linkat(fd, "", dfd, "e/probe",
+	    AT_EMPTY_PATH) == 0;
+	store_discard(fd, dfd, tmp);
+	fd = store_stage(dfd, "e/a", "a", 1, &tmp);
+	CHECK(fd >= 0 && store_link(fd, tmp, dfd, "new/a", 0) == 0,
+	    "link into a folder that is missing: made, linked");
+	store_discard(fd, dfd, tmp);
+	proc_links = 0;
+	fd = store_stage(dfd, "e/b", "b", 1, &tmp);
+	CHECK(fd >= 0 && store_link(fd, tmp, dfd, "new/b", 0) == 0,
+	    "the next link");
+	store_discard(fd, dfd, tmp);
+	if (direct)
+		CHECK(proc_links == 0, "still without /proc where "
+		    "linkat(AT_EMPTY_PATH) is allowed");
+	close(dfd);
 }
 
 static void
@@ -155,6 +196,7 @@ main(int argc, char **argv)
 	(void)argc;
 	err_init(argv[0]);
 	dir = t_tmpdir("commit");
+	test_empty_path(dir);
 	test_stage(dir);
 	test_group(dir);
 	t_rmtree(dir);
