@@ -424,6 +424,9 @@ void
 store_cache_line(struct sbuf *b, const char *key, const char *json,
     size_t len)
 {
+	/* the whole line at once: grown piece by piece it was a realloc
+	 * and a copy for every entry */
+	sb_grow(b, strlen(key) + len + 12);
 	sb_addf(b, "{\"key\":\"%s\"", key);
 	/* json is one object: its members follow the key */
 	if (len > 2 && json[0] == '{') {

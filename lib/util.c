@@ -182,7 +182,7 @@ util_now_ms(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-static void
+void
 sb_grow(struct sbuf *b, size_t n)
 {
 	if (b->len + n + 1 <= b->cap)

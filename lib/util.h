@@ -27,6 +27,7 @@ struct sbuf {
 	char *s;
 	size_t len, cap;
 };
+void sb_grow(struct sbuf *b, size_t n);	/* room for n more bytes */
 void sb_add(struct sbuf *b, const void *p, size_t n);
 void sb_adds(struct sbuf *b, const char *s);
 void sb_addc(struct sbuf *b, char c);
