@@ -15,7 +15,7 @@
 # of the floor, <= 0.25 ms CPU per request in A with the store on ext4, RSS
 # flat in N and <= 128 MB in B.
 # SKIP_OTHERS=1 runs bg-generate only; PARTS=A or PARTS=B one part;
-# RUNS=N runs bg-generate N times per store in A (default 3).
+# RUNS=N runs each row of A N times, the rows taking turns (default 3).
 N=${N:-4000} J=${J:-256} LA=${LA:-500} L=${L:-1000}
 N2=${N2:-200} J2=${J2:-32}
 # one run's CPU time varies by 15 % here (a VM: system calls cost what
@@ -38,19 +38,14 @@ trap 'kill $stub $stuba 2>/dev/null; wait $stub $stuba 2>/dev/null; [ -n "$shm" 
 	mountpoint -q "$disk/img" 2>/dev/null && umount "$disk/img"' EXIT
 echo "working in $PWD"
 
+# small.png for A; refs/ (200 MB) is made when B starts: writing it must
+# not weigh on A's runs
 $PY - <<'EOF'
-import struct, zlib, os
+import struct, zlib
 ch = lambda t, d: struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d))
-def png(w, h, data):
-	return (b"\x89PNG\r\n\x1a\n" + ch(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
-		+ ch(b"IDAT", zlib.compress(data, 0)) + ch(b"IEND", b""))
-open("small.png", "wb").write(png(8, 8, b"".join(b"\0" + b"\x80" * 24 for _ in range(8))))
-os.makedirs("refs", exist_ok=True)
-# 1 MB each: random pixels stored uncompressed (~577 x 577 RGB)
-side = 577
-for i in range(200):
-	raw = b"".join(b"\0" + os.urandom(side * 3) for _ in range(side))
-	open("refs/r%03d.png" % i, "wb").write(png(side, side, raw))
+png = (b"\x89PNG\r\n\x1a\n" + ch(b"IHDR", struct.pack(">IIBBBBB", 8, 8, 8, 2, 0, 0, 0))
+	+ ch(b"IDAT", zlib.compress(b"".join(b"\0" + b"\x80" * 24 for _ in range(8)), 0)) + ch(b"IEND", b""))
+open("small.png", "wb").write(png)
 EOF
 
 mkjobs_a() { awk -v n="$1" 'BEGIN { for (i = 1; i <= n; i++)
@@ -177,53 +172,62 @@ dev=$(basename "$(findmnt -n -o SOURCE -T "$disk/st-a" 2>/dev/null)" 2>/dev/null
 	fs="ext4, no journal"
 echo "A: $N jobs, $J in flight, latency uniform [0.5, 1.5] x ${LA} ms; floor ${fa} s"
 echo "  the store on $fs ($disk) and on tmpfs ($PWD);"
-echo "  each bg-generate row: the run of median CPU of $RUNS, each into a new store"
+echo "  each row: the run of median CPU of $RUNS, each bg-generate run into a new store,"
+echo "  the rows' runs taking turns"
 # ext4img: a new ext4 as mkfs.ext4 makes it on $disk/img (root only)
 ext4img() { mountpoint -q "$disk/img" && umount "$disk/img"
 	[ "$(id -u)" = 0 ] && command -v mkfs.ext4 >/dev/null && mkdir -p "$disk/img" &&
 	truncate -s 1G "$disk/ext4.img" && mkfs.ext4 -q -F "$disk/ext4.img" &&
 	mount -o loop "$disk/ext4.img" "$disk/img" 2>/dev/null; }
-# runs NAME SETUP ROOT [COMMAND...]: bg-generate $RUNS times, a new store
-# each time (ROOT1, ROOT2, ...: removing one would make the next run's new
-# files slower on ext4 without a journal), after SETUP; report the run of
-# median CPU and list every run's CPU per request.  With a COMMAND, that
-# instead of bg-generate.
-runs() { name=$1 setup=$2 root=$3 i=1; shift 3
-	while [ $i -le "$RUNS" ]; do
-		$setup || return 1
-		if [ $# -gt 0 ]; then
-			tm t.run$i "$@" >out-run$i
-		else
-			tm t.run$i bg-generate -j "$J" --root "$root$i" a.ndjson >out-run$i
-		fi
-		i=$((i + 1))
-	done
-	i=1; while [ $i -le "$RUNS" ]; do
-		echo "$(awk '{ print $2 + $3 }' t.run$i) $i"; i=$((i + 1)); done |
+# one ROW I: run I of ROW into a new store (removing one would make the
+# next run's new files slower on ext4 without a journal): r the store on
+# the disk, e on a fresh ext4, t on tmpfs, c the bare libcurl loop
+# (tests/bench/curlfloor.c) sending the same requests and doing nothing
+# with them: what any libcurl client spends, bg-generate's CPU beyond it
+# is its own work
+one() { case $1 in
+	r) tm t.r$2 bg-generate -j "$J" --root "$disk/st-a$2" a.ndjson >out-r$2 ;;
+	e) ext4img && tm t.e$2 bg-generate -j "$J" --root "$disk/img/st-a" \
+		a.ndjson >out-e$2 && umount "$disk/img" ;;
+	t) tm t.t$2 bg-generate -j "$J" --root "st-t$2" a.ndjson >out-t$2 ;;
+	c) tm t.c$2 ./curlfloor "$URLA/v1beta/models/gemini-3.1-flash-image:generateContent" \
+		body-a.json "$N" "$J" ;;
+	esac; }
+# row ROW NAME: the run of median CPU, and every run's CPU per request
+row() { i=1; while [ $i -le "$RUNS" ]; do
+		echo "$(awk '{ print $2 + $3 }' t.$1$i) $i"; i=$((i + 1)); done |
 		sort -n >runs.cpu
 	m=$(awk -v n="$RUNS" 'NR == int((n + 1) / 2) { print $2 }' runs.cpu)
-	report "$name" "$N" "$fa" t.run$m
+	report "$2" "$N" "$fa" t.$1$m
 	echo "    cpu/request of each run: $(sort -k2 -n runs.cpu | awk -v n="$N" '{ printf "%s%.3f", (NR > 1 ? ", " : ""), 1000 * $1 / n }') ms;" \
-		"$(jq -r .status out-run$m 2>/dev/null | sort | uniq -c | tr -s ' ' | tr '\n' ' ')"
+		"$(jq -r .status out-$1$m 2>/dev/null | sort | uniq -c | tr -s ' ' | tr '\n' ' ')"
 }
-runs "bg-generate ($fs)" true "$disk/st-a"
+rows=r
 if ext4img; then
-	runs "bg-generate (ext4, fresh)" ext4img "$disk/img/st-a"
+	rows="$rows e"
 	umount "$disk/img"
 else
 	echo "  (a fresh ext4 needs root, mkfs.ext4 and a loop device: skipped)"
 fi
-rm -f "$disk/ext4.img"
-runs "bg-generate (tmpfs)" true st-t
-# the same requests from a bare libcurl loop that does nothing with them
-# (tests/bench/curlfloor.c): what any libcurl client spends; bg-generate's
-# CPU beyond it is its own work
+rows="$rows t"
 if cc -O2 -o curlfloor "$TOP/tests/bench/curlfloor.c" -lcurl; then
 	printf '{"contents":[{"role":"user","parts":[{"text":"bench photo 1"},{"inline_data":{"mime_type":"image/png","data":"%s"}}]}],"generationConfig":{"responseModalities":["TEXT","IMAGE"],"imageConfig":{"aspectRatio":"1:1"}}}' \
 		"$(base64 -w0 small.png)" >body-a.json
-	runs "libcurl alone (no work)" true - ./curlfloor \
-		"$URLA/v1beta/models/gemini-3.1-flash-image:generateContent" body-a.json "$N" "$J"
+	rows="$rows c"
 fi
+# the rows' runs take turns (r e t c r e t c ...): a busy minute on the
+# host, or a stub that has aged, weighs on every row alike
+i=1; while [ $i -le "$RUNS" ]; do
+	for r in $rows; do one $r $i; done
+	i=$((i + 1))
+done
+rm -f "$disk/ext4.img"
+for r in $rows; do case $r in
+	r) row r "bg-generate ($fs)" ;;
+	e) row e "bg-generate (ext4, fresh)" ;;
+	t) row t "bg-generate (tmpfs)" ;;
+	c) row c "libcurl alone (no work)" ;;
+esac; done
 tm t.bg2 bg-generate -j "$J" --root st-a2 a2k.ndjson >/dev/null
 report "bg-generate (2000 jobs, tmpfs)" 2000 "$fa2" t.bg2
 tm t.bgc bg-generate -j "$J" --root "$disk/st-a1" a.ndjson >/dev/null
@@ -249,6 +253,18 @@ fresh_stub() { kill $stub 2>/dev/null; wait $stub 2>/dev/null
 	export BG_GEMINI_BASE_URL=$URL
 	./par.sh "$URL" warm.ndjson 32 >/dev/null 2>&1; }
 case $PARTS in *B*)
+$PY - <<'EOF'
+import struct, zlib, os
+ch = lambda t, d: struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d))
+os.makedirs("refs", exist_ok=True)
+# 1 MB each: random pixels stored uncompressed (~577 x 577 RGB)
+side = 577
+for i in range(200):
+	raw = b"".join(b"\0" + os.urandom(side * 3) for _ in range(side))
+	open("refs/r%03d.png" % i, "wb").write(b"\x89PNG\r\n\x1a\n"
+		+ ch(b"IHDR", struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0))
+		+ ch(b"IDAT", zlib.compress(raw, 0)) + ch(b"IEND", b""))
+EOF
 echo "B: $N2 jobs (4 variations x 50 variants), four 1 MB references each, $J2 in flight; floor ${fb} s"
 fresh_stub
 tm t.bgb bg-generate -j "$J2" --root st-b b.ndjson >out-b
