@@ -22,6 +22,7 @@ import random
 import re
 import resource
 import signal
+import socket
 import struct
 import sys
 import time
@@ -2090,6 +2091,9 @@ def parse_args(argv):
 	ap.add_argument("--seed", type=int, default=0)
 	ap.add_argument("--static", help="serve files under GET /static/")
 	ap.add_argument("--image-size", help="WxH of every generated image")
+	ap.add_argument("--workers", type=int, default=1,
+			help="processes answering on the port (benchmarks: "
+			"each keeps its own state)")
 	ap.add_argument("--retired", default=RETIRED,
 			help="comma-separated model names answered as shut "
 			"down ('' for none)")
@@ -2104,6 +2108,10 @@ def parse_args(argv):
 		    not (0 < int(m.group(2)) <= 16384):
 			ap.error("--image-size: want WxH, e.g. 64x64")
 		args.image_size = (int(m.group(1)), int(m.group(2)))
+	if not 1 <= args.workers <= 64:
+		ap.error("--workers: want 1 to 64")
+	if args.workers > 1 and args.log:
+		ap.error("--log: one process only (--workers 1)")
 	if args.static and not os.path.isdir(args.static):
 		ap.error("--static: %s: not a directory" % args.static)
 	return args
@@ -2119,11 +2127,17 @@ def raise_nofile():
 		pass
 
 
-async def main_async(args):
+async def main_async(args, sock=None):
 	stub = Stub(args)
-	server = await asyncio.start_server(stub.handle_conn, "127.0.0.1",
-					    args.port, limit=MAX_HEAD,
-					    backlog=4096, reuse_address=True)
+	if sock is not None:
+		server = await asyncio.start_server(stub.handle_conn, sock=sock,
+						    limit=MAX_HEAD)
+	else:
+		server = await asyncio.start_server(stub.handle_conn,
+						    "127.0.0.1", args.port,
+						    limit=MAX_HEAD,
+						    backlog=4096,
+						    reuse_address=True)
 	stub.port = server.sockets[0].getsockname()[1]
 	if args.port_file:
 		tmp = "%s.tmp.%d" % (args.port_file, os.getpid())
@@ -2145,14 +2159,62 @@ async def main_async(args):
 		stub.log.close()
 
 
+def listener(port):
+	"""A listening socket on 127.0.0.1:port that other processes may
+	bind too (SO_REUSEPORT: the kernel spreads connections over them)."""
+	s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+	s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+	s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+	s.bind(("127.0.0.1", port))
+	s.listen(4096)
+	s.setblocking(False)
+	return s
+
+
+def workers(args):
+	"""--workers N: N - 1 more processes, each with its own socket on
+	the same port, its own state (uploads, predictions, batches, fault
+	counts: only stateless requests belong here) and latency seed; they
+	end with the first one.  Returns (this process's socket, children)."""
+	sock = listener(args.port)
+	args.port = sock.getsockname()[1]
+	kids = []
+	for i in range(1, args.workers):
+		pid = os.fork()
+		if pid == 0:
+			sock.close()
+			try:
+				import ctypes
+				ctypes.CDLL(None).prctl(1, signal.SIGTERM)
+			except (OSError, AttributeError):
+				pass
+			if os.getppid() == 1:
+				os._exit(0)
+			args.port_file = None
+			args.seed += i
+			return listener(args.port), []
+		kids.append(pid)
+	return sock, kids
+
+
 def main(argv):
 	args = parse_args(argv)
 	raise_nofile()
+	sock, kids = None, []
 	try:
-		asyncio.run(main_async(args))
+		if args.workers > 1:
+			sock, kids = workers(args)
+		asyncio.run(main_async(args, sock))
 	except OSError as e:
 		warn(str(e))
 		return 1
+	finally:
+		for pid in kids:
+			try:
+				os.kill(pid, signal.SIGTERM)
+				os.waitpid(pid, 0)
+			except OSError:
+				pass
 	return 0
 
 

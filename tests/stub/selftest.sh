@@ -327,5 +327,28 @@ kill -TERM "$pid"; wait "$pid"; rc=$?; pid=
 is "stub exits 0 on SIGTERM" "$rc" 0
 check "stub printed nothing on stderr" test ! -s "$tmp/stub.err"
 
+# ---- --workers: several processes on one port ----
+"$PY" "$here/bg-stub.py" --port-file "$tmp/wport" --workers 3 \
+	2>"$tmp/w.err" &
+pid=$!
+i=0
+while [ ! -s "$tmp/wport" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+W=http://127.0.0.1:$(cat "$tmp/wport")
+is "--workers 3: three processes" "$(( $(pgrep -c -P "$pid") + 1 ))" 3
+# new connections each: the kernel spreads them over the processes
+printf '{"contents":[{"parts":[{"text":"workers"}]}]}' >"$tmp/w.json"
+for i in $(seq 30); do
+	curl -s -o /dev/null -w '%{http_code}\n' -H "x-goog-api-key: $KEY" \
+		-H 'Content-Type: application/json' \
+		--data-binary @"$tmp/w.json" "$W/v1beta/models/m:generateContent"
+done >"$tmp/wcodes"
+is "--workers 3: 30 requests all 200" "$(grep -c '^200$' "$tmp/wcodes")" 30
+kill -TERM "$pid"; wait "$pid"; rc=$?; pid=
+is "--workers 3: exits 0 on SIGTERM" "$rc" 0
+sleep 0.2
+is "--workers 3: no process left" "$(pgrep -f -c "port-file $tmp/wport")" 0
+"$PY" "$here/bg-stub.py" --workers 2 --log "$tmp/wlog" 2>"$tmp/w.err"
+is "--workers with --log: usage error" "$?" 2
+
 echo "$npass passed, $nfail failed"
 [ "$nfail" -eq 0 ]
