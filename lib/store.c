@@ -190,7 +190,7 @@ open_temp(int dfd, const char *path, char **tmp)
 int
 store_tmp_link(int fd, int dfd, const char *name)
 {
-	static int flink = 1;
+	static _Atomic int flink = 1;	/* the group commit's thread too */
 	char proc[64];
 	int rc, tried = 0;
 
