@@ -130,7 +130,7 @@ tmp_name(const char *path)
 static int
 have_tmpfile(void)
 {
-	static int have = -1;
+	static _Atomic int have = -1;	/* the commit thread stages too */
 
 	if (have < 0)
 		have = access("/proc/self/fd", X_OK) == 0;
@@ -140,7 +140,7 @@ have_tmpfile(void)
 int
 store_tmp_open(int dfd, const char *dir, char **tmp)
 {
-	static unsigned seq;
+	static _Atomic unsigned seq;	/* names unique across threads */
 	int fd, saved;
 
 	*tmp = NULL;
