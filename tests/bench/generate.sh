@@ -217,12 +217,6 @@ if cc -O2 -o curlfloor "$TOP/tests/bench/curlfloor.c" -lcurl; then
 		"$(base64 -w0 small.png)" >body-a.json
 	rows="$rows c"
 fi
-# yardstick: user CPU of hashing 200 MB, which no system call or wake-up
-# is part of; when the host is busy it grows too (0.45 s quiet here, 0.70
-# s busy), and every row's CPU with it
-yard() { dd if=/dev/zero bs=1M count=200 2>/dev/null |
-	/usr/bin/time -f %U sha256sum 2>&1 >/dev/null; }
-y0=$(yard)
 # the rows' runs take turns (r e t c r e t c ...): a busy minute on the
 # host, or a stub that has aged, weighs on every row alike
 i=1; while [ $i -le "$RUNS" ]; do
@@ -230,7 +224,6 @@ i=1; while [ $i -le "$RUNS" ]; do
 	i=$((i + 1))
 done
 rm -f "$disk/ext4.img"
-echo "  host yardstick (user CPU of sha256sum over 200 MB): $y0 s before the runs, $(yard) s after"
 for r in $rows; do case $r in
 	r) row r "bg-generate ($fs)" ;;
 	e) row e "bg-generate (ext4, fresh)" ;;
