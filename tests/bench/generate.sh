@@ -250,7 +250,7 @@ esac
 # So each client gets a new stub that has already served 32 such requests
 # (from GNU parallel + curl, untimed), as a provider's server has.
 # The stub reads each 5 MB body as JSON and decodes its images, as the
-# API does: 30 ms of Python a request, a whole core at 32 requests a
+# API does: 30-50 ms of Python a request, a core or more at 32 requests a
 # second, so one stub process was the bottleneck of B and of every client
 # alike.  It answers in BW processes (default 2) sharing the port.
 BW=${BW:-2}
