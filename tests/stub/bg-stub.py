@@ -2195,6 +2195,7 @@ def workers(args):
 	end with the first one.  Returns (this process's socket, children)."""
 	sock = listener(args.port)
 	args.port = sock.getsockname()[1]
+	first = os.getpid()
 	kids = []
 	for i in range(1, args.workers):
 		pid = os.fork()
@@ -2205,7 +2206,7 @@ def workers(args):
 				ctypes.CDLL(None).prctl(1, signal.SIGTERM)
 			except (OSError, AttributeError):
 				pass
-			if os.getppid() == 1:
+			if os.getppid() != first:	# it ended before prctl
 				os._exit(0)
 			args.port_file = None
 			args.seed += i
