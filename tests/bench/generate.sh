@@ -230,6 +230,19 @@ for r in $rows; do case $r in
 	t) row t "bg-generate (tmpfs)" ;;
 	c) row c "libcurl alone (no work)" ;;
 esac; done
+# what the rows say together, each from its median run: what the disk
+# adds to tmpfs (the cost of durability), and bg-generate's CPU against
+# the bare libcurl loop's (a busy host raises both alike)
+med() { i=1; while [ $i -le "$RUNS" ]; do awk '{ print $2 + $3 }' t.$1$i; i=$((i + 1)); done |
+	sort -n | awk -v n="$RUNS" -v r="$N" 'NR == int((n + 1) / 2) { print 1000 * $1 / r }'; }
+mt=$(med t)
+for r in $rows; do case $r in r|e)
+	m=$(med $r); [ $r = r ] && name=$fs || name="ext4, fresh"
+	awk -v a="$m" -v t="$mt" -v n="$name" 'BEGIN { printf "  the disk'"'"'s cost (%s) over tmpfs: %+.3f ms a request\n", n, a - t }' ;;
+esac; done
+case " $rows " in *" c "*)
+	awk -v t="$mt" -v c="$(med c)" 'BEGIN { printf "  bg-generate (tmpfs) / libcurl alone: %.2fx the CPU\n", t / c }' ;;
+esac
 tm t.bg2 bg-generate -j "$J" --root st-a2 a2k.ndjson >/dev/null
 report "bg-generate (2000 jobs, tmpfs)" 2000 "$fa2" t.bg2
 tm t.bgc bg-generate -j "$J" --root "$disk/st-a1" a.ndjson >/dev/null
