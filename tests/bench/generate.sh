@@ -294,6 +294,8 @@ if [ -z "${SKIP_OTHERS:-}" ]; then
 	fresh_stub
 	tm t.aiob $PY aio.py "$URL" b.ndjson "$J2"
 	report "python aiohttp" "$N2" "$fb" t.aiob
+	awk -v a="$(cut -d' ' -f1 t.bgb)" -v b="$(cut -d' ' -f1 t.aiob)" \
+		'BEGIN { printf "  bg-generate / python aiohttp: %.2fx the wall time\n", a / b }'
 	fresh_stub
 	tm t.parb ./par.sh "$URL" b.ndjson "$J2"
 	report "GNU parallel + curl" "$N2" "$fb" t.parb
