@@ -190,7 +190,9 @@ open_temp(int dfd, const char *path, char **tmp)
 int
 store_tmp_link(int fd, int dfd, const char *name)
 {
-	static _Atomic int flink = 1;	/* the group commit's thread too */
+	/* 1: try it, 2: it worked, 0: not allowed (the group commit's
+	 * thread links too) */
+	static _Atomic int flink = 1;
 	char proc[64];
 	int rc, tried = 0;
 
@@ -198,9 +200,14 @@ store_tmp_link(int fd, int dfd, const char *name)
 	 * with CAP_DAC_READ_SEARCH; it is 1.2 us a file less than the path
 	 * walk through /proc), else through the file's /proc/self/fd link */
 	if (flink) {
-		if (linkat(fd, "", dfd, name, AT_EMPTY_PATH) == 0)
+		if (linkat(fd, "", dfd, name, AT_EMPTY_PATH) == 0) {
+			if (flink == 1)
+				flink = 2;
 			return 0;
-		if (errno != ENOENT && errno != EPERM && errno != EINVAL)
+		}
+		/* once allowed, ENOENT is a missing folder: nothing for /proc */
+		if ((errno == ENOENT && flink == 2) ||
+		    (errno != ENOENT && errno != EPERM && errno != EINVAL))
 			return -1;
 		tried = 1;
 	}

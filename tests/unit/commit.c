@@ -58,9 +58,15 @@ test_empty_path(const char *dir)
 	CHECK(fd >= 0 && store_link(fd, tmp, dfd, "new/b", 0) == 0,
 	    "the next link");
 	store_discard(fd, dfd, tmp);
+	fd = store_stage(dfd, "e/c", "c", 1, &tmp);
+	CHECK(fd >= 0 && store_link(fd, tmp, dfd, "new2/c", 0) == 0,
+	    "a link into another missing folder, once the direct way "
+	    "worked: made, linked");
+	store_discard(fd, dfd, tmp);
 	if (direct)
 		CHECK(proc_links == 0, "still without /proc where "
-		    "linkat(AT_EMPTY_PATH) is allowed");
+		    "linkat(AT_EMPTY_PATH) is allowed, a missing folder "
+		    "not tried through /proc either");
 	close(dfd);
 }
 
