@@ -205,10 +205,13 @@ one() { case $1 in
 		body-a.json "$N" "$J" ;;
 	esac; }
 # row ROW NAME: the run of median CPU, and every run's CPU per request
-row() { i=1; while [ $i -le "$RUNS" ]; do
+# medrun ROW: runs.cpu (CPU seconds and run number, cheapest first) and
+# the number of ROW's run of median CPU
+medrun() { i=1; while [ $i -le "$RUNS" ]; do
 		echo "$(awk '{ print $2 + $3 }' t.$1$i) $i"; i=$((i + 1)); done |
 		sort -n >runs.cpu
-	m=$(awk -v n="$RUNS" 'NR == int((n + 1) / 2) { print $2 }' runs.cpu)
+	awk -v n="$RUNS" 'NR == int((n + 1) / 2) { print $2 }' runs.cpu; }
+row() { m=$(medrun "$1")
 	report "$2" "$N" "$fa" t.$1$m
 	echo "    cpu/request of each run: $(sort -k2 -n runs.cpu | awk -v n="$N" '{ printf "%s%.3f", (NR > 1 ? ", " : ""), 1000 * $1 / n }') ms;" \
 		"$(jq -r .status out-$1$m 2>/dev/null | sort | uniq -c | tr -s ' ' | tr '\n' ' ')"
@@ -242,8 +245,7 @@ esac; done
 # what the rows say together, each from its median run: what the disk
 # adds to tmpfs (the cost of durability), and bg-generate's CPU against
 # the bare libcurl loop's (a busy host raises both alike)
-med() { i=1; while [ $i -le "$RUNS" ]; do awk '{ print $2 + $3 }' t.$1$i; i=$((i + 1)); done |
-	sort -n | awk -v n="$RUNS" -v r="$N" 'NR == int((n + 1) / 2) { print 1000 * $1 / r }'; }
+med() { awk -v n="$N" '{ print 1000 * ($2 + $3) / n }' t.$1$(medrun "$1"); }
 mt=$(med t)
 for r in $rows; do case $r in r|e)
 	m=$(med $r); [ $r = r ] && name=$fs || name="ext4, fresh"
