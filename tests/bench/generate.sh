@@ -15,7 +15,11 @@
 # of the floor, <= 0.25 ms CPU per request in A with the store on ext4, RSS
 # flat in N and <= 128 MB in B.
 # SKIP_OTHERS=1 runs bg-generate only; PARTS=A or PARTS=B one part;
-# RUNS=N runs each row of A N times, the rows taking turns (default 3).
+# RUNS=N runs each row of A N times, the rows taking turns (default 3);
+# BASE=REV adds to A the bg-generate of an earlier revision (git
+# rev-parse REV in this repository, built in a scratch copy), on tmpfs and
+# on a fresh ext4, taking its turns with the others: what the code changed
+# measured on the same host in the same minutes.
 N=${N:-4000} J=${J:-256} LA=${LA:-500} L=${L:-1000}
 N2=${N2:-200} J2=${J2:-32}
 # one run's CPU time varies by 15 % here (a VM: system calls cost what
@@ -177,6 +181,15 @@ fs=$(findmnt -n -o FSTYPE -T "$disk/st-a" 2>/dev/null || stat -f -c %T "$disk/st
 dev=$(basename "$(findmnt -n -o SOURCE -T "$disk/st-a" 2>/dev/null)" 2>/dev/null)
 [ "$fs" = ext4 ] && [ "$(cat "/sys/fs/ext4/$dev/journal_task" 2>/dev/null)" = "<none>" ] &&
 	fs="ext4, no journal"
+# base: BASE's bg-generate, from its own tree (git archive) built here,
+# before the wait below lets the host settle
+if [ -n "${BASE:-}" ]; then
+	rev=$(git -C "$TOP" rev-parse --short "$BASE^{commit}") &&
+	mkdir base && git -C "$TOP" archive "$rev" | tar -x -C base &&
+	make -s -j"$(nproc)" -C base all >base.log 2>&1 && [ -x base/build/bin/bg-generate ] || {
+		tail -n 5 base.log >&2 2>/dev/null
+		echo "bench: BASE=$BASE: not a revision here, or it does not build" >&2; exit 1; }
+fi
 echo "A: $N jobs, $J in flight, latency uniform [0.5, 1.5] x ${LA} ms; floor ${fa} s"
 if [ "$fs" = "ext4, no journal" ] && [ "${RD_WAIT:-60}" -gt 0 ]; then
 	echo "  (waiting ${RD_WAIT:-60} s: ext4 without a journal passes over the inodes freed in the last minute)"
@@ -201,6 +214,10 @@ one() { case $1 in
 	e) ext4img && tm t.e$2 bg-generate -j "$J" --root "$disk/img/st-a" \
 		a.ndjson >out-e$2 && umount "$disk/img" ;;
 	t) tm t.t$2 bg-generate -j "$J" --root "st-t$2" a.ndjson >out-t$2 ;;
+	E) ext4img && tm t.E$2 base/build/bin/bg-generate -j "$J" \
+		--root "$disk/img/st-a" a.ndjson >out-E$2 && umount "$disk/img" ;;
+	T) tm t.T$2 base/build/bin/bg-generate -j "$J" --root "st-T$2" \
+		a.ndjson >out-T$2 ;;
 	c) tm t.c$2 ./curlfloor "$URLA/v1beta/models/gemini-3.1-flash-image:generateContent" \
 		body-a.json "$N" "$J" ;;
 	esac; }
@@ -229,6 +246,10 @@ if cc -O2 -o curlfloor "$TOP/tests/bench/curlfloor.c" -lcurl; then
 		"$(base64 -w0 small.png)" >body-a.json
 	rows="$rows c"
 fi
+if [ -n "${BASE:-}" ]; then
+	case " $rows " in *" e "*) rows="$rows E";; esac
+	rows="$rows T"
+fi
 # the rows' runs take turns (r e t c r e t c ...): a busy minute on the
 # host, or a stub that has aged, weighs on every row alike
 i=1; while [ $i -le "$RUNS" ]; do
@@ -241,6 +262,8 @@ for r in $rows; do case $r in
 	e) row e "bg-generate (ext4, fresh)" ;;
 	t) row t "bg-generate (tmpfs)" ;;
 	c) row c "libcurl alone (no work)" ;;
+	E) row E "$rev (ext4, fresh)" ;;
+	T) row T "$rev (tmpfs)" ;;
 esac; done
 # what the rows say together, each from its median run: what the disk
 # adds to tmpfs (the cost of durability), and bg-generate's CPU against
@@ -254,6 +277,11 @@ esac; done
 case " $rows " in *" c "*)
 	awk -v t="$mt" -v c="$(med c)" 'BEGIN { printf "  bg-generate (tmpfs) / libcurl alone: %.2fx the CPU\n", t / c }' ;;
 esac
+# ratio NAME ROW BASEROW: this revision's CPU as a multiple of BASE's
+ratio() { awk -v a="$(med "$2")" -v b="$(med "$3")" -v n="$1" -v r="$rev" \
+	'BEGIN { printf "  bg-generate / %s, %s: %.2fx the CPU\n", r, n, a / b }'; }
+case " $rows " in *" E "*) ratio "ext4, fresh" e E ;; esac
+case " $rows " in *" T "*) ratio tmpfs t T ;; esac
 tm t.bg2 bg-generate -j "$J" --root st-a2 a2k.ndjson >/dev/null
 report "bg-generate (2000 jobs, tmpfs)" 2000 "$fa2" t.bg2
 tm t.bgc bg-generate -j "$J" --root "$disk/st-a1" a.ndjson >/dev/null
