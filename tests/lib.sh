@@ -4,11 +4,15 @@ n_fail=0
 pass() { echo "ok - $*"; bg_tick "$*"; }
 flunk() { echo "not ok - $*"; n_fail=$((n_fail + 1)); bg_tick "$*"; }
 # with tests/run.sh TIMES=1: the seconds since the previous check, per check
+# (the previous check's time is kept in a file: one made in a subshell,
+# whose variables are lost, still counts)
 bg_tick() {
 	[ -n "${BG_TEST_TIMES:-}" ] || return 0
 	bg_now=$(date +%s.%N)
-	echo "${bg_last:-$bg_now} $bg_now $1" >>"$BG_TEST_TIMES"
-	bg_last=$bg_now
+	bg_prev=$(cat "$BG_TEST_TIMES.last" 2>/dev/null)
+	printf '%s %s %s\n' "${bg_prev:-${bg_last:-$bg_now}}" "$bg_now" \
+	    "$(printf '%s' "$1" | tr '\n' ' ')" >>"$BG_TEST_TIMES"
+	echo "$bg_now" >"$BG_TEST_TIMES.last"
 }
 # check "description" command...: ok when the command succeeds
 check() { d=$1; shift; if "$@"; then pass "$d"; else flunk "$d"; fi; }
