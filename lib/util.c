@@ -58,11 +58,12 @@ util_uuid(void)
 /* Base64 two characters at a time: 12 bits index a table of character
  * pairs.  GLib's encoder went a character at a time and was a quarter of
  * bg-generate's CPU with big references (0.7 GB/s here; this is 3). */
+static const char abc[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
 char *
 util_b64_encode(const void *data, size_t len, size_t *outlen)
 {
-	static const char abc[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	static char pair[4096][2];
 	static gsize ready;
 	const unsigned char *p = data;
@@ -120,33 +121,66 @@ b64_decode_glib(const char *text, size_t len, size_t *outlen)
 	return out;
 }
 
+/* Base64 a character group at a time: each character's six bits come
+ * from a table of their own, already in place, so a group of four is four
+ * loads and three ORs; a character outside the alphabet sets the top bit.
+ * Megabytes of image arrive in the plain padded form; libcrypto's
+ * EVP_DecodeBlock behind a check for blanks and inner '=' took 17
+ * instructions a character (a third of bg-generate's CPU on real answers),
+ * this about 3.  Any other form (blanks, line breaks, no padding, a bad
+ * character) keeps GLib's decoder and its refusals. */
+#define B64_BAD 0x80000000u
+
 unsigned char *
 util_b64_decode(const char *text, size_t len, size_t *outlen)
 {
-	unsigned char *out;
-	size_t pad = 0, i;
-	int n;
+	static uint32_t d[4][256];
+	static gsize ready;
+	const unsigned char *p = (const unsigned char *)text;
+	unsigned char *out, *o;
+	size_t pad = 0, i, last;
+	uint32_t x;
+	int k, c;
 
-	/* megabytes of image arrive in the plain padded form, which
-	 * libcrypto's EVP_DecodeBlock decodes several times faster; it skips
-	 * blanks and reads '=' anywhere, so the rest keeps GLib's refusals */
 	if (!len || len % 4 || len > (size_t)1 << 30)
 		return b64_decode_glib(text, len, outlen);
-	if (text[len - 1] == '=')
-		pad = text[len - 2] == '=' ? 2 : 1;
-	for (i = 0; i < len; i++)
-		if (text[i] == '\n' || text[i] == '\r' || text[i] == ' ' ||
-		    text[i] == '\t' || (text[i] == '=' && i < len - pad))
-			return b64_decode_glib(text, len, outlen);
-	out = emalloc(len / 4 * 3 + 1);
-	n = EVP_DecodeBlock(out, (const unsigned char *)text, (int)len);
-	if (n < 0) {
-		free(out);
-		return b64_decode_glib(text, len, outlen);
+	if (g_once_init_enter(&ready)) {
+		for (k = 0; k < 4; k++)
+			for (c = 0; c < 256; c++)
+				d[k][c] = B64_BAD;
+		for (c = 0; c < 64; c++)
+			for (k = 0; k < 4; k++)
+				d[k][(unsigned char)abc[c]] =
+				    (uint32_t)c << (18 - 6 * k);
+		g_once_init_leave(&ready, 1);
 	}
+	if (p[len - 1] == '=')
+		pad = p[len - 2] == '=' ? 2 : 1;
+	out = o = emalloc(len / 4 * 3 + 1);
+	last = len - 4;
+	for (i = 0; i < last; i += 4, o += 3) {
+		x = d[0][p[i]] | d[1][p[i + 1]] | d[2][p[i + 2]] |
+		    d[3][p[i + 3]];
+		if (x & B64_BAD)
+			goto glib;
+		o[0] = x >> 16;
+		o[1] = x >> 8;
+		o[2] = x;
+	}
+	/* the last group, "xx==" or "xxx=" padded: '=' reads as zero */
+	x = d[0][p[i]] | d[1][p[i + 1]] | (pad == 2 ? 0 : d[2][p[i + 2]]) |
+	    (pad ? 0 : d[3][p[i + 3]]);
+	if (x & B64_BAD)
+		goto glib;
+	o[0] = x >> 16;
+	o[1] = x >> 8;
+	o[2] = x;
 	if (outlen)
-		*outlen = (size_t)n - pad;	/* padding counts as zeros */
+		*outlen = len / 4 * 3 - pad;
 	return out;
+glib:
+	free(out);
+	return b64_decode_glib(text, len, outlen);
 }
 
 char *
