@@ -9,12 +9,15 @@
 #      (curlfloor.c) sending the same requests, for what they cost alone
 #   B: N2=200 jobs (50 variants x 4 variations), four 1 MB references
 #      each, J2=32 in flight, L=1 s
+#   C: N3=200 jobs, J3=32 in flight, L=1 s, answers as large as real ones:
+#      a 700x700 image of random pixels (1.47 MB of PNG, 1.96 MB of
+#      base64), where A's and B's stub answers 8x8 images
 # For each client: wall time, floor/wall (the floor is the makespan of a
 # perfect scheduler under the same latency distribution, simulated), CPU
 # time per request (user + sys, every thread) and peak RSS.  Goals: >= 98 %
 # of the floor, <= 0.25 ms CPU per request in A with the store on ext4, RSS
 # flat in N and <= 128 MB in B.
-# SKIP_OTHERS=1 runs bg-generate only; PARTS=A or PARTS=B one part;
+# SKIP_OTHERS=1 runs bg-generate only; PARTS=A, B or C (or AC...) some;
 # RUNS=N runs each row of A N times, the rows taking turns (default 3);
 # BASE=REV adds to A the bg-generate of an earlier revision (git
 # rev-parse REV in this repository, built in a scratch copy), on tmpfs and
@@ -22,10 +25,11 @@
 # measured on the same host in the same minutes.
 N=${N:-4000} J=${J:-256} LA=${LA:-500} L=${L:-1000}
 N2=${N2:-200} J2=${J2:-32}
+N3=${N3:-200} J3=${J3:-32}
 # one run's CPU time varies by 15 % here (a VM: system calls cost what
 # the host lets them): part A runs bg-generate RUNS times per store
 RUNS=${RUNS:-3}
-PARTS=${PARTS:-AB}
+PARTS=${PARTS:-ABC}
 PY=/usr/bin/python3
 export GEMINI_API_KEY=bench-key
 # the real disk: where the bench was started (tests/bench/run.sh makes a
@@ -37,8 +41,8 @@ shm=
 if [ -d /dev/shm ] && [ -w /dev/shm ]; then
 	shm=$(mktemp -d /dev/shm/bg-bench-generate.XXXXXX) && cd "$shm"
 fi
-stub= stuba=
-trap 'kill $stub $stuba 2>/dev/null; wait $stub $stuba 2>/dev/null; [ -n "$shm" ] && rm -rf "$shm"
+stub= stuba= stubc=
+trap 'kill $stub $stuba $stubc 2>/dev/null; wait $stub $stuba $stubc 2>/dev/null; [ -n "$shm" ] && rm -rf "$shm"
 	mountpoint -q "$disk/img" 2>/dev/null && umount "$disk/img"' EXIT
 echo "working in $PWD"
 
@@ -77,11 +81,11 @@ EOF
 }
 
 # stub PORTFILE LATENCY [WORKERS]: a stub answering after LATENCY ms
-# (uniform), in WORKERS processes (1)
-stub() { rm -f "$1"
-	$PY "$TOP/tests/stub/bg-stub.py" --port-file "$1" --latency-ms "$2" \
-		--latency-dist uniform --image-size 8x8 --workers "${3:-1}" 2>"$1.err" &
-	i=0; while [ ! -s "$1" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done; }
+# (uniform), in WORKERS processes (1), given the stub's options ARG...
+stub() { sf=$1 sl=$2 sw=${3:-1}; shift 2; [ $# -gt 0 ] && shift; rm -f "$sf"
+	$PY "$TOP/tests/stub/bg-stub.py" --port-file "$sf" --latency-ms "$sl" \
+		--latency-dist uniform --image-size 8x8 --workers "$sw" "$@" 2>"$sf.err" &
+	i=0; while [ ! -s "$sf" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done; }
 stub port "$L"; stub=$!
 URL=http://127.0.0.1:$(cat port)
 stub porta "$LA"; stuba=$!
@@ -339,5 +343,32 @@ if [ -z "${SKIP_OTHERS:-}" ]; then
 	tm t.parb ./par.sh "$URL" b.ndjson "$J2"
 	report "GNU parallel + curl" "$N2" "$fb" t.parb
 fi;;
+esac
+
+# C: answers as large as real ones.  A real answer carries its image as
+# 1.5-2 MB of base64, which the client must read, parse, decode, hash and
+# store: the work A's 8x8 images leave out.  The stub makes each image
+# (18 ms of Python), so it answers in two processes.
+case $PARTS in *C*)
+head -n "$N3" a.ndjson >c.ndjson
+fc=$(floor "$N3" "$J3")
+stub portc "$L" 2 --image-size 700x700 --image-noise; stubc=$!
+tstub=$stubc
+URLC=http://127.0.0.1:$(cat portc)
+echo "C: $N3 jobs, $J3 in flight, latency uniform [0.5, 1.5] x ${L} ms, answers of 1.96 MB (a 700x700 image of random pixels); floor ${fc} s"
+BG_GEMINI_BASE_URL=$URLC tm t.bgc3 bg-generate -j "$J3" --root st-c c.ndjson >out-c
+report "bg-generate (tmpfs)" "$N3" "$fc" t.bgc3
+echo "  ($(jq -r .status out-c | sort | uniq -c | tr -s ' ' | tr '\n' ' '))"
+BG_GEMINI_BASE_URL=$URLC tm t.bgc3d bg-generate -j "$J3" --root "$disk/st-c" c.ndjson >/dev/null
+report "bg-generate (the disk)" "$N3" "$fc" t.bgc3d
+if [ -z "${SKIP_OTHERS:-}" ]; then
+	rm -rf aio-out
+	tm t.aioc $PY aio.py "$URLC" c.ndjson "$J3"
+	report "python aiohttp (tmpfs)" "$N3" "$fc" t.aioc
+	awk -v a="$(cat t.bgc3)" -v b="$(cat t.aioc)" 'BEGIN { split(a, x, " "); split(b, y, " ")
+		printf "  bg-generate / python aiohttp (tmpfs): %.2fx the CPU, %.2fx the wall time\n",
+		    (x[2] + x[3]) / (y[2] + y[3]), x[1] / y[1] }'
+fi
+tstub=;;
 esac
 echo "  (peak RSS of GNU parallel + curl is its largest single process)"

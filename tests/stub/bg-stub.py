@@ -340,6 +340,7 @@ class Stub:
 		self.predictions = collections.OrderedDict()
 		self.files = {}
 		self.png_cache = collections.OrderedDict()
+		self.noise_cache = {}
 		self.conn_tasks = set()
 		self.in_flight = 0
 		self.connections = 0
@@ -405,7 +406,10 @@ class Stub:
 		return tuple(d.digest()[:3])
 
 	def png(self, w, h, colour):
-		"""(png bytes, base64 str) for a solid w x h RGB image, cached."""
+		"""(png bytes, base64 str) for a solid w x h RGB image, cached;
+		with --image-noise random pixels instead, seeded by colour."""
+		if self.args.image_noise:
+			return self.noise_png(w, h, colour)
 		key = (w, h, colour)
 		hit = self.png_cache.get(key)
 		if hit is not None:
@@ -424,6 +428,37 @@ class Stub:
 		if len(self.png_cache) > 4096:
 			self.png_cache.popitem(last=False)
 		return hit
+
+	def noise_png(self, w, h, colour):
+		"""A w x h PNG of random pixels stored uncompressed: as large as
+		a photo of that size, which PNG does not shrink either.  The
+		pixels (and their base64) are made once per size; each colour
+		(each prompt) gets its own file through a tEXt chunk before
+		them, padded to a multiple of 3 bytes so that the base64 of the
+		whole is the two base64 texts joined: an answer costs the stub
+		the copy, not the drawing (60 ms of Python a request, a core at
+		32 requests a second, made the stub what a bench measured)."""
+		def chunk(tag, data):
+			return struct.pack(">I", len(data)) + tag + data + \
+			    struct.pack(">I", zlib.crc32(tag + data))
+		tail = self.noise_cache.get((w, h))
+		if tail is None:
+			px = random.Random(b"%dx%d" % (w, h)).randbytes(w * h * 3)
+			n = w * 3
+			raw = b"".join(b"\0" + px[i:i + n]
+			    for i in range(0, n * h, n))
+			data = chunk(b"IDAT", zlib.compress(raw, 0)) + \
+			    chunk(b"IEND", b"")
+			tail = (data, base64.b64encode(data).decode("ascii"))
+			self.noise_cache[(w, h)] = tail
+		text = b"Comment\0" + bytes(colour).hex().encode()
+		while (8 + 25 + 12 + len(text)) % 3:
+			text += b" "
+		head = b"\x89PNG\r\n\x1a\n" + \
+		    chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)) + \
+		    chunk(b"tEXt", text)
+		return head + tail[0], \
+		    base64.b64encode(head).decode("ascii") + tail[1]
 
 	def select_faults(self, key, prompt):
 		"""Apply the [[fault:...]] tokens of prompt; key counts repeats."""
@@ -2108,6 +2143,8 @@ def parse_args(argv):
 	ap.add_argument("--seed", type=int, default=0)
 	ap.add_argument("--static", help="serve files under GET /static/")
 	ap.add_argument("--image-size", help="WxH of every generated image")
+	ap.add_argument("--image-noise", action="store_true",
+			help="random pixels, as large as photos (benchmarks)")
 	ap.add_argument("--workers", type=int, default=1,
 			help="processes answering on the port (benchmarks: "
 			"each keeps its own state)")

@@ -350,5 +350,36 @@ is "--workers 3: no process left" "$(pgrep -f -c "port-file $tmp/wport")" 0
 "$PY" "$here/bg-stub.py" --workers 2 --log "$tmp/wlog" 2>"$tmp/w.err"
 is "--workers with --log: usage error" "$?" 2
 
+# ---- --image-noise: images as large as photos, one per prompt ----
+"$PY" "$here/bg-stub.py" --port-file "$tmp/nport" --image-size 32x16 \
+	--image-noise 2>"$tmp/n.err" &
+pid=$!
+i=0
+while [ ! -s "$tmp/nport" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+B=http://127.0.0.1:$(cat "$tmp/nport")
+gemini "$tmp/n1" "noise one" >/dev/null
+gemini "$tmp/n2" "noise two" >/dev/null
+gemini "$tmp/n3" "noise one" >/dev/null
+for n in 1 2 3; do
+	b64png "$tmp/n$n" 'd["candidates"][0]["content"]["parts"][1]["inlineData"]["data"]' "$tmp/n$n.png"
+done
+# every chunk's CRC right, the pixels 16 rows of 32 RGB pixels, stored
+# (no smaller than the pixels), and not all alike
+is "--image-noise: a valid 32x16 PNG of random stored pixels" "$("$PY" -c 'import struct,sys,zlib
+b=open(sys.argv[1],"rb").read(); i=8; idat=b""
+assert b[:8]==b"\x89PNG\r\n\x1a\n"
+while i < len(b):
+	n,=struct.unpack(">I",b[i:i+4]); t=b[i+4:i+8]; d=b[i+8:i+8+n]
+	assert struct.unpack(">I",b[i+8+n:i+12+n])[0]==zlib.crc32(t+d)
+	if t==b"IDAT": idat+=d
+	i+=12+n
+raw=zlib.decompress(idat)
+assert len(raw)==16*(1+32*3) and len(idat)>len(raw) and len(set(raw))>100
+print("%dx%d" % struct.unpack(">II", b[16:24]))' "$tmp/n1.png" 2>&1)" 32x16
+cmp -s "$tmp/n1.png" "$tmp/n2.png"
+is "--image-noise: each prompt its own file" "$?" 1
+check "--image-noise: the same prompt the same file" cmp -s "$tmp/n1.png" "$tmp/n3.png"
+kill "$pid"; wait "$pid" 2>/dev/null; pid=
+
 echo "$npass passed, $nfail failed"
 [ "$nfail" -eq 0 ]
