@@ -347,8 +347,9 @@ esac
 
 # C: answers as large as real ones.  A real answer carries its image as
 # 1.5-2 MB of base64, which the client must read, parse, decode, hash and
-# store: the work A's 8x8 images leave out.  The stub makes each image
-# (18 ms of Python), so it answers in two processes.
+# store: the work A's 8x8 images leave out.  The stub draws the pixels
+# once, but each answer's JSON and sending still cost it about 25 ms of
+# Python, so it answers in two processes.
 case $PARTS in *C*)
 head -n "$N3" a.ndjson >c.ndjson
 fc=$(floor "$N3" "$J3")
