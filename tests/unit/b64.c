@@ -1,5 +1,5 @@
 /* Unit tests for util_b64_encode and util_b64_decode: the encoder's
- * table gives GLib's text, and the decoder's libcrypto fast path gives the
+ * table gives GLib's text, and the decoder's table path gives the
  * same bytes and refusals as GLib's decoder with the alphabet check. */
 #include <stdlib.h>
 #include <string.h>
