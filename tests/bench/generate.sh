@@ -212,16 +212,13 @@ ext4img() { mountpoint -q "$disk/img" && umount "$disk/img"
 # the disk, e on a fresh ext4, t on tmpfs, c the bare libcurl loop
 # (tests/bench/curlfloor.c) sending the same requests and doing nothing
 # with them: what any libcurl client spends, bg-generate's CPU beyond it
-# is its own work
-one() { case $1 in
+# is its own work; E and T are e and t for BASE's bg-generate
+one() { case $1 in [A-Z]) bg=base/build/bin/bg-generate;; *) bg=bg-generate;; esac
+	case $1 in
 	r) tm t.r$2 bg-generate -j "$J" --root "$disk/st-a$2" a.ndjson >out-r$2 ;;
-	e) ext4img && tm t.e$2 bg-generate -j "$J" --root "$disk/img/st-a" \
-		a.ndjson >out-e$2 && umount "$disk/img" ;;
-	t) tm t.t$2 bg-generate -j "$J" --root "st-t$2" a.ndjson >out-t$2 ;;
-	E) ext4img && tm t.E$2 base/build/bin/bg-generate -j "$J" \
-		--root "$disk/img/st-a" a.ndjson >out-E$2 && umount "$disk/img" ;;
-	T) tm t.T$2 base/build/bin/bg-generate -j "$J" --root "st-T$2" \
-		a.ndjson >out-T$2 ;;
+	e|E) ext4img && tm t.$1$2 "$bg" -j "$J" --root "$disk/img/st-a" \
+		a.ndjson >out-$1$2 && umount "$disk/img" ;;
+	t|T) tm t.$1$2 "$bg" -j "$J" --root "st-$1$2" a.ndjson >out-$1$2 ;;
 	c) tm t.c$2 ./curlfloor "$URLA/v1beta/models/gemini-3.1-flash-image:generateContent" \
 		body-a.json "$N" "$J" ;;
 	esac; }

@@ -129,6 +129,18 @@ def sniff(data):
 	return None
 
 
+def png_chunk(tag, data):
+	"""A PNG chunk: length, tag, data, CRC."""
+	return struct.pack(">I", len(data)) + tag + data + \
+	    struct.pack(">I", zlib.crc32(tag + data))
+
+
+def png_head(w, h):
+	"""PNG signature and the IHDR of a w x h 8-bit RGB image."""
+	return b"\x89PNG\r\n\x1a\n" + \
+	    png_chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
+
+
 def solid_idat(w, h, colour):
 	"""zlib stream of h identical filter-0 RGB rows.  All rows are equal,
 	so one block of rows is deflated once (from a fresh state, ending in a
@@ -415,14 +427,9 @@ class Stub:
 		if hit is not None:
 			self.png_cache.move_to_end(key)
 			return hit
-		idat = solid_idat(w, h, colour)
-
-		def chunk(tag, data):
-			return struct.pack(">I", len(data)) + tag + data + \
-			    struct.pack(">I", zlib.crc32(tag + data))
-		data = b"\x89PNG\r\n\x1a\n" + \
-		    chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)) + \
-		    chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+		data = png_head(w, h) + \
+		    png_chunk(b"IDAT", solid_idat(w, h, colour)) + \
+		    png_chunk(b"IEND", b"")
 		hit = (data, base64.b64encode(data).decode("ascii"))
 		self.png_cache[key] = hit
 		if len(self.png_cache) > 4096:
@@ -438,25 +445,20 @@ class Stub:
 		whole is the two base64 texts joined: an answer costs the stub
 		the copy, not the drawing (60 ms of Python a request, a core at
 		32 requests a second, made the stub what a bench measured)."""
-		def chunk(tag, data):
-			return struct.pack(">I", len(data)) + tag + data + \
-			    struct.pack(">I", zlib.crc32(tag + data))
 		tail = self.noise_cache.get((w, h))
 		if tail is None:
 			px = random.Random(b"%dx%d" % (w, h)).randbytes(w * h * 3)
 			n = w * 3
 			raw = b"".join(b"\0" + px[i:i + n]
 			    for i in range(0, n * h, n))
-			data = chunk(b"IDAT", zlib.compress(raw, 0)) + \
-			    chunk(b"IEND", b"")
+			data = png_chunk(b"IDAT", zlib.compress(raw, 0)) + \
+			    png_chunk(b"IEND", b"")
 			tail = (data, base64.b64encode(data).decode("ascii"))
 			self.noise_cache[(w, h)] = tail
 		text = b"Comment\0" + bytes(colour).hex().encode()
 		while (8 + 25 + 12 + len(text)) % 3:
 			text += b" "
-		head = b"\x89PNG\r\n\x1a\n" + \
-		    chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)) + \
-		    chunk(b"tEXt", text)
+		head = png_head(w, h) + png_chunk(b"tEXt", text)
 		return head + tail[0], \
 		    base64.b64encode(head).decode("ascii") + tail[1]
 
